@@ -1,0 +1,167 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from formation_hub.errors import DomainError
+from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
+from formation_hub.models import AuditEntry, Gate, Notification, WorkerHeartbeat
+from formation_hub.notifications import notification_resend
+
+
+class ReadOnlyEvidenceAdmin(admin.ModelAdmin):
+    """Rows that are evidence: listed and read, never added, edited or deleted, by anyone."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("time", "actor_label", "action", "object_link", "result", "message_short")
+    list_filter = ("result", "action", "content_type", "time")
+    search_fields = ("=object_id", "=correlation_id", "action", "actor_label", "object_repr")
+    date_hierarchy = "time"
+    list_select_related = ("content_type",)
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+    show_full_result_count = False
+
+    @admin.display(description="object")
+    def object_link(self, entry):
+        if entry.content_type_id is None:
+            return "-"
+        url_name = f"admin:{entry.content_type.app_label}_{entry.content_type.model}_change"
+        try:
+            url = reverse(url_name, args=[quote(entry.object_id)])
+        except Exception:  # noqa: BLE001 - a model without a console page: show the text only
+            return entry.object_repr
+        return format_html('<a href="{}">{}</a>', url, entry.object_repr)
+
+    @admin.display(description="message")
+    def message_short(self, entry):
+        return entry.message[:120]
+
+
+class GateDecisionForm(forms.Form):
+    decision = forms.ChoiceField()
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    subject = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, decisions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [(decision, decision) for decision in decisions]
+
+
+class WaitingForMeFilter(admin.SimpleListFilter):
+    title = "waiting for"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("me", "my decision")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(pk__in=[gate.pk for gate in gates_waiting_for(request.user)])
+        return queryset
+
+
+@admin.register(Gate)
+class GateAdmin(ReadOnlyEvidenceAdmin):
+    list_display = (
+        "gate_type", "object_repr", "subject", "state", "requested_by", "requested_at", "decision", "decided_by"
+    )
+    list_filter = (WaitingForMeFilter, "state", "gate_type")
+    search_fields = ("object_repr", "=subject")
+    list_select_related = ("requested_by", "decided_by")
+    date_hierarchy = "requested_at"
+    readonly_fields = [field.name for field in Gate._meta.fields]
+    change_form_template = "admin/formation_hub/gate/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:gate_id>/decide/", self.admin_site.admin_view(self.decide_view),
+                name="formation_hub_gate_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        gate = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {})}
+        if gate is not None and gate.state == Gate.State.PENDING:
+            extra_context["decide_url"] = reverse("admin:formation_hub_gate_decide", args=[gate.pk])
+            extra_context["may_decide"] = can_decide(gate=gate, user=request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def decide_view(self, request, gate_id):
+        gate = get_object_or_404(Gate, pk=gate_id)
+        kind = get_gate_type(gate.gate_type)
+        form = GateDecisionForm(
+            request.POST or None, decisions=kind.decisions, initial={"subject": gate.subject}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                gate_decide(
+                    gate=gate, user=request.user, decision=form.cleaned_data["decision"],
+                    subject=form.cleaned_data["subject"], reason=form.cleaned_data["reason"],
+                )
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, f"Decision '{form.cleaned_data['decision']}' recorded.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:formation_hub_gate_change", args=[gate.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Decide: {kind.label} on {gate.object_repr}",
+            "gate": gate,
+            "kind": kind,
+            "form": form,
+            "opts": self.model._meta,
+            "may_decide": can_decide(gate=gate, user=request.user),
+        }
+        return TemplateResponse(request, "admin/formation_hub/gate/decide.html", context)
+
+
+def resend_notifications(modeladmin, request, queryset):
+    resent = 0
+    for notification in queryset:
+        try:
+            notification_resend(notification=notification, user=request.user)
+            resent += 1
+        except DomainError as error:
+            modeladmin.message_user(request, f"{notification}: {error.message}", messages.WARNING)
+    if resent:
+        modeladmin.message_user(request, f"{resent} notification(s) queued again.", messages.SUCCESS)
+
+
+resend_notifications.short_description = "Resend the selected failed, dead or skipped notifications"
+resend_notifications.allowed_permissions = ("resend",)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("created_at", "kind", "channel", "subject", "state", "attempts", "sent_at")
+    list_filter = ("state", "channel", "kind")
+    search_fields = ("subject", "=dedupe_key")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in Notification._meta.fields]
+    actions = [resend_notifications]
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("formation_hub.change_notification")
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("name", "beat_at")

@@ -1,0 +1,62 @@
+"""API plumbing shared by every app: JSON errors everywhere under /api/."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from formation_hub.errors import DomainError
+
+
+def _message_from(detail) -> str:
+    if isinstance(detail, dict):
+        if "detail" in detail:
+            return str(detail["detail"])
+        parts = []
+        for field, value in detail.items():
+            text = "; ".join(str(item) for item in value) if isinstance(value, list) else str(value)
+            parts.append(f"{field}: {text}")
+        return " ".join(parts)
+    if isinstance(detail, list):
+        return "; ".join(str(item) for item in detail)
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    """Every API error is JSON: {"error": "<what is wrong, for a person>", "detail": ...}."""
+    if isinstance(exc, DomainError):
+        return Response({"error": exc.message}, status=exc.status_code)
+    if isinstance(exc, ValidationError):
+        return Response({"error": "; ".join(exc.messages), "detail": exc.messages}, status=400)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    response.data = {"error": _message_from(detail)}
+    if isinstance(detail, dict) and "detail" not in detail:
+        response.data["detail"] = detail
+    return response
+
+
+def json_error(request, message: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status_code)
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error(request, "Not found.", status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return json_error(request, "Internal error; it has been logged.", status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return defaults.server_error(request)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error(request, "You are not allowed to do this.", status.HTTP_403_FORBIDDEN)
+    return defaults.permission_denied(request, exception or PermissionDenied())

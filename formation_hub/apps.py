@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+from django.db.models.signals import post_migrate
+
+
+class OpsAdminConfig(AdminConfig):
+    default = False
+    default_site = "formation_hub.admin_site.OpsAdminSite"
+
+
+class FormationHubConfig(AppConfig):
+    default = True
+    name = "formation_hub"
+    verbose_name = "Core: audit, gates, notifications"
+
+    def ready(self):
+        from formation_hub import dashboard, health, panels, roles, schedules  # noqa: F401
+
+        schedules.register_schedule("core: worker heartbeat", "formation_hub.tasks.heartbeat", minutes=1)
+        schedules.register_schedule(
+            "core: retry due notifications", "formation_hub.tasks.retry_due_notifications", minutes=1
+        )
+        dashboard.register_panel(panels.health_panel)
+        post_migrate.connect(schedules.ensure_schedules, sender=self)
+        post_migrate.connect(roles.ensure_roles, sender=self)

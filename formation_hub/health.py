@@ -1,0 +1,64 @@
+"""Health checks behind /healthz. The core checks the database and the task queue; apps register
+their own (the sync app adds Docmost and Baserow) from AppConfig.ready."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_q.brokers import get_broker
+
+from formation_hub.models import WorkerHeartbeat
+
+OK, FAILING, NOT_CONFIGURED = "ok", "failing", "not configured"
+
+
+@dataclass
+class CheckResult:
+    status: str
+    detail: str = ""
+
+    @property
+    def counts(self) -> bool:
+        return self.status != NOT_CONFIGURED
+
+
+_checks: dict[str, Callable[[], CheckResult]] = {}
+
+
+def register_check(name: str, check: Callable[[], CheckResult]) -> None:
+    _checks[name] = check
+
+
+def run_checks() -> dict[str, CheckResult]:
+    results = {}
+    for name, check in _checks.items():
+        try:
+            results[name] = check()
+        except Exception as error:  # noqa: BLE001 - a crashing check is a failing check, never a 500
+            results[name] = CheckResult(FAILING, f"{type(error).__name__}: {error}")
+    return results
+
+
+def check_database() -> CheckResult:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return CheckResult(OK, connection.vendor)
+
+
+def check_task_queue() -> CheckResult:
+    broker = get_broker()
+    depth = broker.queue_size()
+    last = WorkerHeartbeat.objects.order_by("-beat_at").first()
+    if last is None:
+        return CheckResult(FAILING, f"no worker heartbeat yet; queue depth {depth}")
+    age = int((timezone.now() - last.beat_at).total_seconds())
+    detail = f"last worker heartbeat {age} s ago ({last.name}); queue depth {depth}"
+    if age > settings.WORKER_HEARTBEAT_MAX_AGE:
+        return CheckResult(FAILING, detail)
+    return CheckResult(OK, detail)
+
+
+register_check("database", check_database)
+register_check("task_queue", check_task_queue)

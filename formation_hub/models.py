@@ -1,0 +1,147 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+from formation_hub.errors import DomainError
+
+
+class AuditEntry(models.Model):
+    """One append-only line of the audit trail, shaped like Django's admin LogEntry.
+
+    Written only by `formation_hub.audit.audit_record`; never updated or deleted.
+    """
+
+    class Result(models.TextChoices):
+        OK = "ok", "ok"
+        FAILED = "failed", "failed"
+        REFUSED = "refused", "refused"
+
+    time = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=150, help_text="The user's name, or the system part that acted (e.g. 'sync-worker')."
+    )
+    action = models.CharField(max_length=80, db_index=True, help_text="A verb, e.g. 'gate.decided'.")
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    result = models.CharField(max_length=10, choices=Result.choices, default=Result.OK, db_index=True)
+    message = models.TextField(blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-time"], name="audit_object_time"),
+            models.Index(fields=["actor_label", "-time"], name="audit_actor_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise DomainError("Audit entries are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise DomainError("Audit entries are append-only: they cannot be deleted.")
+
+
+class Gate(models.Model):
+    """A human decision requested on an object, bound to the subject that was reviewed (e.g. a SHA)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "waiting for a decision"
+        DECIDED = "decided", "decided"
+        VOID = "void", "void"
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    gate_type = models.CharField(max_length=60, db_index=True)
+    subject = models.CharField(
+        max_length=200, help_text="What exactly is decided on: a commit SHA, a version."
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decision = models.CharField(max_length=30, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "gate_type"],
+                condition=Q(state="pending"),
+                name="one_pending_gate_per_object_and_type",
+            )
+        ]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="gate_object")]
+
+    def __str__(self):
+        return f"{self.gate_type} on {self.object_repr} ({self.get_state_display()})"
+
+    @property
+    def target(self):
+        return self.content_type.get_object_for_this_type(pk=self.object_id)
+
+
+class Notification(models.Model):
+    """A message to people, stored before it is sent, sent by a django-q2 task with retries."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "email"
+        TEAM = "team", "team channel"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENDING = "sending", "sending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed, will retry"
+        DEAD = "dead", "dead, gave up"
+        SKIPPED = "skipped", "skipped"
+
+    kind = models.CharField(max_length=60, db_index=True, help_text="e.g. 'incident.page', 'sync.capacity'.")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipients = models.JSONField(default=list, blank=True, help_text="Email addresses (email channel).")
+    subject = models.CharField(max_length=250)
+    body = models.TextField()
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    object_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"[{self.get_channel_display()}] {self.subject}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per django-q2 cluster, touched every minute by a scheduled task (see /healthz)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

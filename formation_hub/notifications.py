@@ -1,0 +1,183 @@
+"""Notifications: stored first, sent by a django-q2 task, retried with backoff, deduplicated by key.
+
+Every app calls `notify`; nothing else sends mail or posts to the team channel.
+"""
+
+import random
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from formation_hub.audit import audit_record
+from formation_hub.errors import DomainError
+from formation_hub.models import AuditEntry, Notification
+
+TEAM_CHANNEL_TIMEOUT = (3.05, 10)
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+
+
+def notify(
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    channel: str = Notification.Channel.EMAIL,
+    recipients: list[str] | None = None,
+    dedupe_key: str | None = None,
+    target=None,
+) -> Notification:
+    """Store a notification and send it asynchronously; a second call with the same key is a no-op.
+
+    With the email channel and no recipients, it goes to OPS_ADMIN_EMAILS.
+    """
+    if channel == Notification.Channel.EMAIL and not recipients:
+        recipients = list(settings.OPS_ADMIN_EMAILS)
+    if dedupe_key:
+        existing = Notification.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    notification = Notification(
+        kind=kind, channel=channel, recipients=recipients or [], subject=subject[:250], body=body,
+        dedupe_key=dedupe_key or None,
+    )
+    if target is not None:
+        notification.content_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
+        notification.object_id = str(target.pk)
+    if channel == Notification.Channel.TEAM and not settings.TEAM_CHANNEL_WEBHOOK_URL:
+        notification.state = Notification.State.SKIPPED
+        notification.last_error = "No team channel configured (TEAM_CHANNEL_WEBHOOK_URL is empty)."
+    try:
+        with transaction.atomic():
+            notification.save()
+    except IntegrityError:
+        return Notification.objects.get(dedupe_key=dedupe_key)
+    audit_record(
+        action="notification.queued", target=notification,
+        changes={"kind": kind, "channel": channel, "recipients": notification.recipients},
+    )
+    if notification.state == Notification.State.PENDING:
+        _enqueue(notification)
+    return notification
+
+
+def notify_team(*, kind: str, subject: str, body: str, dedupe_key: str | None = None, target=None):
+    return notify(
+        kind=kind, subject=subject, body=body, channel=Notification.Channel.TEAM, dedupe_key=dedupe_key,
+        target=target,
+    )
+
+
+def _enqueue(notification: Notification) -> None:
+    transaction.on_commit(
+        lambda: async_task("formation_hub.tasks.send_notification", notification.pk, group="notifications")
+    )
+
+
+def notification_send(*, notification_id: int) -> Notification:
+    """Send one notification if it is due. A conditional update claims it, so it is sent once."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        Q(state=Notification.State.PENDING)
+        | Q(state=Notification.State.FAILED, next_attempt_at__lte=now),
+        pk=notification_id,
+    ).update(state=Notification.State.SENDING, attempts=F("attempts") + 1)
+    notification = Notification.objects.get(pk=notification_id)
+    if not claimed:
+        return notification
+    try:
+        _deliver(notification)
+    except Exception as error:  # noqa: BLE001 - any failure of the channel is recorded and retried
+        _record_failure(notification, error)
+    else:
+        notification.state = Notification.State.SENT
+        notification.sent_at = timezone.now()
+        notification.last_error = ""
+        notification.next_attempt_at = None
+        notification.save(update_fields=["state", "sent_at", "last_error", "next_attempt_at"])
+        audit_record(action="notification.sent", target=notification, changes={"attempts": notification.attempts})
+    return notification
+
+
+def _deliver(notification: Notification) -> None:
+    if notification.channel == Notification.Channel.EMAIL:
+        send_mail(
+            notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, notification.recipients,
+            fail_silently=False,
+        )
+        return
+    response = requests.post(
+        settings.TEAM_CHANNEL_WEBHOOK_URL, json=team_channel_payload(notification), timeout=TEAM_CHANNEL_TIMEOUT
+    )
+    response.raise_for_status()
+
+
+def team_channel_payload(notification: Notification) -> dict:
+    """Slack incoming webhooks read `text`; Teams connectors read a MessageCard with `title`/`text`."""
+    if settings.TEAM_CHANNEL_FLAVOUR == "teams":
+        return {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": notification.subject,
+            "title": notification.subject,
+            "text": notification.body,
+        }
+    return {"text": f"*{notification.subject}*\n{notification.body}"}
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Capped exponential backoff with full jitter."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def _record_failure(notification: Notification, error: Exception) -> None:
+    notification.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        notification.state = Notification.State.DEAD
+        notification.next_attempt_at = None
+    else:
+        notification.state = Notification.State.FAILED
+        notification.next_attempt_at = timezone.now() + retry_delay(notification.attempts)
+    notification.save(update_fields=["state", "last_error", "next_attempt_at"])
+    audit_record(
+        action="notification.failed", target=notification, result=AuditEntry.Result.FAILED,
+        changes={"attempts": notification.attempts, "state": notification.state},
+        message=notification.last_error,
+    )
+
+
+def notifications_retry_due() -> int:
+    """Enqueue every failed notification whose next attempt is due (a one-minute schedule)."""
+    due = list(
+        Notification.objects.filter(
+            state=Notification.State.FAILED, next_attempt_at__lte=timezone.now()
+        ).values_list("pk", flat=True)[:500]
+    )
+    for pk in due:
+        async_task("formation_hub.tasks.send_notification", pk, group="notifications")
+    return len(due)
+
+
+@transaction.atomic
+def notification_resend(*, notification: Notification, user) -> Notification:
+    """Send again a notification that failed or was given up on (the console's 'resend')."""
+    resendable = (Notification.State.FAILED, Notification.State.DEAD, Notification.State.SKIPPED)
+    if notification.state not in resendable:
+        raise DomainError(
+            f"Only failed, dead or skipped notifications can be resent; this one is {notification.state}."
+        )
+    Notification.objects.filter(pk=notification.pk).update(
+        state=Notification.State.PENDING, next_attempt_at=None
+    )
+    notification.refresh_from_db()
+    audit_record(action="notification.resent", target=notification, actor=user)
+    _enqueue(notification)
+    return notification

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from formation_hub import views
+
+handler403 = "formation_hub.api.handler403"
+handler404 = "formation_hub.api.handler404"
+handler500 = "formation_hub.api.handler500"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("sync.urls")),
+    path("", include("incidents.urls")),
+    path("", include("releases.urls")),
+]
