@@ -13,6 +13,8 @@ from django.contrib.auth.models import Group
 
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.standins"]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
