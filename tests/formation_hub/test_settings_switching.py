@@ -18,7 +18,7 @@ PROBE = (
 
 
 def settings_under(**env) -> dict:
-    unset = ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG")
+    unset = ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
     clean = {key: value for key, value in os.environ.items() if key not in unset}
     clean.update(env, DJANGO_SETTINGS_MODULE="formation_hub.settings")
     output = subprocess.run(
@@ -55,7 +55,8 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
 
 
 def test_production_mode_passes_check_deploy_without_warnings():
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    unset = ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {key: value for key, value in os.environ.items() if key not in unset}
     env.update(
         DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 20 + "-Production-Key-0123456789-abcdefghijklmnop",
         DJANGO_ALLOWED_HOSTS="ops.example.org",
