@@ -169,6 +169,7 @@ def notifications_retry_due() -> int:
 @transaction.atomic
 def notification_resend(*, notification: Notification, user) -> Notification:
     """Send again a notification that failed or was given up on (the console's 'resend')."""
+    notification = Notification.objects.select_for_update().get(pk=notification.pk)
     resendable = (Notification.State.FAILED, Notification.State.DEAD, Notification.State.SKIPPED)
     if notification.state not in resendable:
         raise DomainError(

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
 
-from formation_hub import views
+from formation_hub import api_views, views
 
 handler403 = "formation_hub.api.handler403"
 handler404 = "formation_hub.api.handler404"
@@ -14,7 +15,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
+    path("api/gates/", api_views.GateList.as_view(), name="api-gates"),
+    path("api/gates/<int:pk>/decide/", api_views.GateDecide.as_view(), name="api-gate-decide"),
     path("", include("sync.urls")),
     path("", include("incidents.urls")),
     path("", include("releases.urls")),
