@@ -20,6 +20,7 @@ class FormationHubConfig(AppConfig):
         schedules.register_schedule(
             "core: retry due notifications", "formation_hub.tasks.retry_due_notifications", minutes=1
         )
+        dashboard.register_panel(panels.gates_panel)
         dashboard.register_panel(panels.health_panel)
         post_migrate.connect(schedules.ensure_schedules, sender=self)
         post_migrate.connect(roles.ensure_roles, sender=self)

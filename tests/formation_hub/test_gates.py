@@ -146,3 +146,12 @@ def test_console_decide_page_shows_the_refusal(client, reviewed, people):
     assert "no self-approval" in response.content.decode()
     gate.refresh_from_db()
     assert gate.state == Gate.State.PENDING
+
+
+def test_landing_page_lists_the_gates_waiting_for_the_signed_in_user(client, reviewed, people):
+    gate_request(target=reviewed, gate_type="test.review", subject="abc123", requested_by=people["author"])
+    client.force_login(people["approver"])
+    panel = client.get("/admin/").content.decode()
+    assert 'id="panel-gates"' in panel and "abc123" in panel
+    client.force_login(people["author"])
+    assert "Nothing waits for your decision." in client.get("/admin/").content.decode()
