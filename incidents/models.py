@@ -1,0 +1,371 @@
+"""Incidents, their timeline and status updates, monitoring alerts, pages, the on-call rotation and
+the personal-data breach assessment. Writes go through `incidents.services` and its sibling modules.
+
+Every due time (page escalation, update reminder, response breach, recap, GDPR reminder) is a
+column on its row; the one-minute sweep (`incidents.sweeps`) claims due rows with a conditional
+update, so a restart or a late run neither loses nor repeats a reminder.
+"""
+
+from datetime import timedelta
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+class Severity(models.TextChoices):
+    SEV1 = "SEV1", "SEV1 critical"
+    SEV2 = "SEV2", "SEV2 warning"
+    SEV3 = "SEV3", "SEV3 info"
+
+
+# The playbook's definitions (incident.md, "Severites"), shown as help text.
+SEVERITY_HELP = {
+    Severity.SEV1: "Service completely down or data loss in progress. Respond within 15 minutes (wall clock).",
+    Severity.SEV2: "Major degradation, part of the service unavailable, data loss avoided. "
+    "Respond within 4 business hours.",
+    Severity.SEV3: "Isolated bug, a workaround exists. Respond within 24 business hours.",
+}
+SEVERITY_HELP_TEXT = " ".join(f"{severity.value}: {text}" for severity, text in SEVERITY_HELP.items())
+
+
+class Status(models.TextChoices):
+    DETECTED = "detected", "detected"
+    TRIAGED = "triaged", "triaged"
+    INVESTIGATING = "investigating", "investigating"
+    MITIGATED = "mitigated", "mitigated"
+    RESOLVED = "resolved", "resolved (verified)"
+    CLOSED = "closed", "closed"
+
+
+OPEN_STATUSES = (Status.DETECTED, Status.TRIAGED, Status.INVESTIGATING, Status.MITIGATED)
+
+
+class Source(models.TextChoices):
+    ALERT = "alert", "monitoring alert"
+    ONCALL_FORM = "oncall_form", "on-call form"
+    STAFF_REPORT = "staff_report", "staff report"
+    RELEASE = "release", "release"
+
+
+class Incident(models.Model):
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=4, choices=Severity.choices, help_text=SEVERITY_HELP_TEXT, db_index=True)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.DETECTED, db_index=True)
+    source = models.CharField(max_length=15, choices=Source.choices)
+    service = models.CharField(max_length=100, help_text="The affected service, e.g. docmost, baserow, sync.")
+    category = models.CharField(max_length=100, help_text="What broke, e.g. down, performance, data, security.")
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Leads the response and posts the updates.",
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user_facing = models.BooleanField(default=False, help_text="Users see the problem: updates also go by email.")
+    data_loss = models.BooleanField(default=False, help_text="Data was lost: a GDPR breach assessment is opened.")
+    monitor = models.CharField(
+        max_length=200, blank=True, default="", help_text="The monitor that opened it (alerts only)."
+    )
+    # Response clock: from detection to acknowledgement.
+    detected_at = models.DateTimeField(db_index=True)
+    respond_by = models.DateTimeField(db_index=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    breached = models.BooleanField(default=False, db_index=True, help_text="Not acknowledged by its respond-by time.")
+    breached_at = models.DateTimeField(null=True, blank=True)
+    # Times of each transition (the latest entry into the state).
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    investigating_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Status updates of an open SEV1/SEV2: due 30 minutes after the last one; reminder due time.
+    last_update_at = models.DateTimeField(null=True, blank=True)
+    next_update_due_at = models.DateTimeField(null=True, blank=True)
+    update_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # What the incident is about, e.g. the release that failed.
+    related_content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    related_object_id = models.CharField(max_length=64, blank=True)
+    related_object = GenericForeignKey("related_content_type", "related_object_id")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            # Repeated (even concurrent) "down" alerts of one monitor never open a second incident.
+            models.UniqueConstraint(
+                fields=["monitor"],
+                condition=~Q(monitor="") & Q(status__in=[status.value for status in OPEN_STATUSES]),
+                name="one_open_incident_per_monitor",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "severity"], name="incident_status_severity")]
+
+    def __str__(self):
+        return f"#{self.pk} [{self.severity}] {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class TimelineEntry(models.Model):
+    """One line of an incident's timeline: append-only."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "opened"
+        TRANSITION = "transition", "status change"
+        SEVERITY = "severity", "severity change"
+        ACK = "ack", "acknowledged"
+        NOTE = "note", "note"
+        ALERT = "alert", "alert"
+        STATUS_UPDATE = "status_update", "status update"
+        PAGE = "page", "page"
+        BREACH = "breach", "response breach"
+        CHANGE = "change", "change"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    time = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    author_label = models.CharField(max_length=150, default="system")
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["time", "id"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self):
+        return f"{self.time:%Y-%m-%d %H:%M} {self.kind}: {self.text[:60]}"
+
+
+class StatusUpdate(models.Model):
+    class Kind(models.TextChoices):
+        IN_PROGRESS = "in_progress", "in progress"
+        RESOLVED = "resolved", "resolved"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="status_updates")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    subject = models.CharField(max_length=250)
+    body = models.TextField()
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    posted_at = models.DateTimeField()
+    emailed = models.BooleanField(default=False, help_text="Also sent by email (user-facing or data loss).")
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+
+    def __str__(self):
+        return self.subject
+
+
+class MonitorSetting(models.Model):
+    """Per-monitor settings for alerts: which severity a 'down' opens, which service it concerns."""
+
+    monitor = models.CharField(max_length=200, unique=True, help_text="Monitor id or name as the alert sends it.")
+    severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV2)
+    service = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=100, default="down")
+
+    def __str__(self):
+        return f"{self.monitor} -> {self.severity}"
+
+
+class Alert(models.Model):
+    """A monitoring alert as received, stored before it is acted on (read-only evidence)."""
+
+    class Source(models.TextChoices):
+        UPTIMEROBOT = "uptimerobot", "UptimeRobot"
+        GENERIC = "generic", "generic"
+
+    class State(models.TextChoices):
+        DOWN = "down", "down"
+        UP = "up", "up"
+        UNKNOWN = "unknown", "unknown"
+
+    source = models.CharField(max_length=15, choices=Source.choices)
+    monitor = models.CharField(max_length=200, db_index=True)
+    monitor_name = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices)
+    details = models.TextField(blank=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(db_index=True)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    outcome = models.CharField(max_length=200, blank=True, help_text="What was done with it.")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return f"{self.source} {self.monitor} {self.state}"
+
+
+class Page(models.Model):
+    """A page to the primary on call, escalated to the backup when not acknowledged in time."""
+
+    class State(models.TextChoices):
+        PAGED = "paged", "primary paged"
+        ESCALATED = "escalated", "escalated to backup"
+        ACKNOWLEDGED = "acknowledged", "acknowledged"
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    subject = models.CharField(max_length=250)
+    body = models.TextField(blank=True)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="pages")
+    primary = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    backup = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PAGED, db_index=True)
+    paged_at = models.DateTimeField()
+    escalate_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="Backup paged at this time.")
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-paged_at", "-id"]
+
+    def __str__(self):
+        return f"page: {self.subject}"
+
+
+class Rotation(models.Model):
+    """Ordered members take turns as primary (the next one is backup), handing off weekly at a local time."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="Europe/Paris")
+    handoff_weekday = models.PositiveSmallIntegerField(
+        choices=[(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
+                 (5, "Saturday"), (6, "Sunday")],
+        default=0,
+    )
+    handoff_time = models.TimeField(default="10:00", help_text="Local wall-clock time, kept across DST changes.")
+    start_date = models.DateField(help_text="The first handoff happens on this date's handoff weekday or after.")
+    active = models.BooleanField(default=True)
+    priority = models.PositiveSmallIntegerField(default=0, help_text="Lowest active priority is the one used.")
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.time_zone not in available_timezones():
+            raise ValidationError({"time_zone": f"'{self.time_zone}' is not an IANA time zone (e.g. Europe/Paris)."})
+
+
+class RotationMember(models.Model):
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["rotation", "user"], name="one_membership_per_rotation")]
+
+    def __str__(self):
+        return f"{self.position}. {self.user}"
+
+
+class Override(models.Model):
+    """A person covers a role (primary or backup) for a window; overrides win over the rotation."""
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary", "primary"
+        BACKUP = "backup", "backup"
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="overrides")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.PRIMARY)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["rotation", "starts_at", "ends_at"], name="override_window")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="override_ends_after_start")
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.role} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%Y-%m-%d %H:%M} UTC"
+
+    def clean(self):
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The override must end after it starts."})
+
+
+class HandoffRecap(models.Model):
+    """The recap the incoming primary gets at a handoff; one row per rotation and handoff instant."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="recaps")
+    handoff_at = models.DateTimeField()
+    incoming = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-handoff_at"]
+        constraints = [models.UniqueConstraint(fields=["rotation", "handoff_at"], name="one_recap_per_handoff")]
+
+    def __str__(self):
+        return f"{self.rotation} handoff {self.handoff_at:%Y-%m-%d %H:%M} UTC"
+
+
+GDPR_NOTIFICATION_WINDOW = timedelta(hours=72)
+
+
+class BreachAssessment(models.Model):
+    """GDPR art. 33: a personal-data breach is notified to the authority within 72 h of becoming aware."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "to assess"
+        NOT_PERSONAL = "not_personal", "no personal data involved"
+        UNLIKELY_RISK = "unlikely_risk", "personal data, risk unlikely: record only"
+        NOTIFY = "notify", "risk to people: notify the authority"
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="breach_assessment")
+    aware_at = models.DateTimeField(help_text="When the team became aware of the breach (starts the 72 h).")
+    deadline = models.DateTimeField(help_text="Notification deadline: 72 hours after becoming aware.")
+    decision = models.CharField(max_length=15, choices=Decision.choices, default=Decision.PENDING)
+    data_categories = models.TextField(blank=True, help_text="Which personal data, how many people.")
+    notes = models.TextField(blank=True)
+    notified_authority_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self):
+        return f"GDPR assessment of incident #{self.incident_id}"
+
+    @property
+    def is_concluded(self) -> bool:
+        if self.decision == self.Decision.NOTIFY:
+            return self.notified_authority_at is not None
+        return self.decision != self.Decision.PENDING

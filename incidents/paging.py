@@ -1,0 +1,137 @@
+"""Pages: the primary on call is paged at once; the backup when nobody acknowledges in time.
+
+The escalation time is stored on the page row (`escalate_at`) and the one-minute sweep claims due
+pages with a conditional update, so a late or repeated sweep escalates each page exactly once.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from formation_hub.audit import audit_record
+from formation_hub.errors import DomainError
+from formation_hub.notifications import notify
+from incidents import conf
+from incidents.models import Incident, Page, TimelineEntry
+from incidents.oncall import on_call_at
+from incidents.timeline import timeline_add
+
+ACTIVE_STATES = (Page.State.PAGED, Page.State.ESCALATED)
+
+
+def _recipients(user) -> list[str] | None:
+    """The person's address; None sends to OPS_ADMIN_EMAILS so a page never reaches nobody."""
+    return [user.email] if user is not None and user.email else None
+
+
+def _page_text(page: Page, role: str) -> str:
+    link = conf.base_url() + reverse("incidents:page", args=[page.pk])
+    lines = [page.body, "", f"You are paged as the {role} on call.", f"Acknowledge: {link}"]
+    if role == "primary" and page.escalate_at:
+        lines.append(f"Not acknowledged by {page.escalate_at:%H:%M} UTC, the backup is paged.")
+    return "\n".join(line for line in lines if line is not None)
+
+
+@transaction.atomic
+def page_send(*, subject: str, body: str, dedupe_key: str, incident: Incident | None = None) -> Page:
+    """Page the primary on call now and schedule the escalation; the same key never pages twice."""
+    existing = Page.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    who = on_call_at(now)
+    page = Page(
+        dedupe_key=dedupe_key, subject=subject[:250], body=body, incident=incident, primary=who.primary,
+        backup=who.backup, paged_at=now, escalate_at=now + conf.page_escalation_delay(),
+    )
+    try:
+        with transaction.atomic():
+            page.save()
+    except IntegrityError:
+        return Page.objects.get(dedupe_key=dedupe_key)
+    notify(
+        kind="incident.page", subject=f"[PAGE] {subject}", body=_page_text(page, "primary"),
+        recipients=_recipients(who.primary), dedupe_key=f"page:{dedupe_key}:primary", target=page,
+    )
+    audit_record(
+        action="oncall.paged", target=page,
+        changes={"primary": str(who.primary or ""), "backup": str(who.backup or ""), "escalate_at": page.escalate_at},
+        message="" if who.primary else "Nobody is primary on call: paged the ops admins.",
+    )
+    if incident is not None:
+        timeline_add(
+            incident=incident, kind=TimelineEntry.Kind.PAGE,
+            text=f"Paged {who.primary or 'the ops admins (nobody on call)'} as primary; "
+            f"backup {who.backup or '-'} is paged if not acknowledged within "
+            f"{int(conf.page_escalation_delay().total_seconds() // 60)} min.",
+        )
+    return page
+
+
+def oncall_page(*, subject: str, body: str, dedupe_key: str) -> None:
+    """Page the current primary on call (through formation_hub.notifications); escalate to the backup
+    if nobody acknowledges within ONCALL_ESCALATION_MINUTES. Idempotent per dedupe_key."""
+    page_send(subject=subject, body=body, dedupe_key=dedupe_key)
+
+
+@transaction.atomic
+def page_acknowledge(*, page: Page, user) -> Page:
+    page = Page.objects.select_for_update().get(pk=page.pk)
+    if page.state == Page.State.ACKNOWLEDGED:
+        raise DomainError(
+            f"This page was already acknowledged by {page.acknowledged_by or 'someone'} "
+            f"at {page.acknowledged_at:%H:%M} UTC."
+        )
+    _acknowledge(page, user, timezone.now())
+    if page.incident is not None:
+        timeline_add(incident=page.incident, kind=TimelineEntry.Kind.ACK, user=user, text="Page acknowledged.")
+    return page
+
+
+def _acknowledge(page: Page, user, now) -> None:
+    if isinstance(user, AnonymousUser):
+        user = None
+    page.state, page.acknowledged_at, page.acknowledged_by, page.escalate_at = (
+        Page.State.ACKNOWLEDGED, now, user, None
+    )
+    page.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "escalate_at"])
+    audit_record(action="oncall.page_acknowledged", target=page, actor=user)
+
+
+def pages_acknowledge_for_incident(*, incident: Incident, user, now) -> int:
+    pages = list(Page.objects.select_for_update().filter(incident=incident, state__in=ACTIVE_STATES))
+    for page in pages:
+        _acknowledge(page, user, now)
+    return len(pages)
+
+
+def pages_escalate_due(now=None) -> int:
+    """Page the backup for every page not acknowledged by its escalate_at; each page escalates once."""
+    now = now or timezone.now()
+    escalated = 0
+    due = Page.objects.filter(state=Page.State.PAGED, escalate_at__lte=now).values_list("pk", flat=True)[:200]
+    for page_id in due:
+        with transaction.atomic():
+            claimed = Page.objects.filter(pk=page_id, state=Page.State.PAGED).update(
+                state=Page.State.ESCALATED, escalated_at=now
+            )
+            if not claimed:
+                continue
+            page = Page.objects.select_related("backup", "incident").get(pk=page_id)
+            backup = page.backup or on_call_at(now).backup
+            notify(
+                kind="incident.page", subject=f"[PAGE - ESCALATED] {page.subject}", body=_page_text(page, "backup"),
+                recipients=_recipients(backup), dedupe_key=f"page:{page.dedupe_key}:backup", target=page,
+            )
+            audit_record(
+                action="oncall.escalated", target=page, changes={"backup": str(backup or "")},
+                message=f"Not acknowledged by {page.escalate_at:%H:%M} UTC.",
+            )
+            if page.incident is not None:
+                timeline_add(
+                    incident=page.incident, kind=TimelineEntry.Kind.PAGE,
+                    text=f"Not acknowledged in time: paged the backup {backup or '(nobody: ops admins)'}.",
+                )
+            escalated += 1
+    return escalated
