@@ -1,0 +1,344 @@
+"""Docmost content conversion: markdown or HTML in, ProseMirror (Tiptap) JSON stored, any of the three out.
+
+Covers what pages written by formation-hub contain: headings, paragraphs, bullet and ordered lists,
+blockquotes, code blocks, horizontal rules, and bold / italic / code / link marks.
+"""
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+
+INLINE = re.compile(
+    r"(\*\*(?P<bold>.+?)\*\*|`(?P<code>[^`]+)`|\[(?P<label>[^\]]+)\]\((?P<href>[^)]+)\)|(?<![\w*])[*_](?P<em>[^*_]+)[*_](?![\w*]))"
+)
+LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?P<marker>[-*+]|\d+[.)])\s+(?P<text>.*)$")
+
+
+class InvalidContent(ValueError):
+    """Content that is not a valid document for its format (Docmost answers 400 "Invalid content format")."""
+
+
+def _text(text: str, marks: list | None = None) -> dict:
+    node = {"type": "text", "text": text}
+    if marks:
+        node["marks"] = marks
+    return node
+
+
+def inline_nodes(text: str, marks: list | None = None) -> list[dict]:
+    marks = marks or []
+    nodes, position = [], 0
+    for found in INLINE.finditer(text):
+        if found.start() > position:
+            nodes.append(_text(text[position : found.start()], marks))
+        if found.group("bold") is not None:
+            nodes += inline_nodes(found.group("bold"), [*marks, {"type": "bold"}])
+        elif found.group("code") is not None:
+            nodes.append(_text(found.group("code"), [*marks, {"type": "code"}]))
+        elif found.group("label") is not None:
+            link = {"type": "link", "attrs": {"href": found.group("href"), "target": "_blank"}}
+            nodes += inline_nodes(found.group("label"), [*marks, link])
+        else:
+            nodes += inline_nodes(found.group("em"), [*marks, {"type": "italic"}])
+        position = found.end()
+    if position < len(text):
+        nodes.append(_text(text[position:], marks))
+    return nodes
+
+
+def _paragraph(text: str) -> dict:
+    content = inline_nodes(text.strip())
+    return {"type": "paragraph", "content": content} if content else {"type": "paragraph"}
+
+
+def markdown_to_doc(markdown: str) -> dict:
+    lines = markdown.replace("\r\n", "\n").split("\n")
+    blocks: list[dict] = []
+    paragraph: list[str] = []
+    index = 0
+
+    def flush():
+        if paragraph:
+            blocks.append(_paragraph(" ".join(line.strip() for line in paragraph)))
+            paragraph.clear()
+
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.strip()
+        if not stripped:
+            flush()
+            index += 1
+            continue
+        if stripped.startswith("```"):
+            flush()
+            language = stripped[3:].strip() or None
+            code, index = [], index + 1
+            while index < len(lines) and not lines[index].strip().startswith("```"):
+                code.append(lines[index])
+                index += 1
+            node = {"type": "codeBlock", "attrs": {"language": language}}
+            if code:
+                node["content"] = [_text("\n".join(code))]
+            blocks.append(node)
+            index += 1
+            continue
+        heading = re.match(r"^(#{1,6})\s+(.*)$", stripped)
+        if heading:
+            flush()
+            node = {"type": "heading", "attrs": {"level": len(heading.group(1))}}
+            content = inline_nodes(heading.group(2).strip())
+            if content:
+                node["content"] = content
+            blocks.append(node)
+            index += 1
+            continue
+        if re.match(r"^(-{3,}|\*{3,}|_{3,})$", stripped):
+            flush()
+            blocks.append({"type": "horizontalRule"})
+            index += 1
+            continue
+        if stripped.startswith(">"):
+            flush()
+            quoted = []
+            while index < len(lines) and lines[index].strip().startswith(">"):
+                quoted.append(lines[index].strip()[1:].lstrip())
+                index += 1
+            blocks.append({"type": "blockquote", "content": markdown_to_doc("\n".join(quoted))["content"]})
+            continue
+        item = LIST_ITEM.match(line)
+        if item:
+            flush()
+            ordered = item.group("marker")[0].isdigit()
+            items = []
+            while index < len(lines):
+                found = LIST_ITEM.match(lines[index])
+                if not found or found.group("marker")[0].isdigit() != ordered:
+                    break
+                items.append({"type": "listItem", "content": [_paragraph(found.group("text"))]})
+                index += 1
+            node = {"type": "orderedList", "attrs": {"start": 1}} if ordered else {"type": "bulletList"}
+            node["content"] = items
+            blocks.append(node)
+            continue
+        paragraph.append(line)
+        index += 1
+    flush()
+    return {"type": "doc", "content": blocks or [{"type": "paragraph"}]}
+
+
+class _HtmlToDoc(HTMLParser):
+    BLOCKS = {"p": "paragraph", "h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+    MARKS = {"strong": "bold", "b": "bold", "em": "italic", "i": "italic", "code": "code"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[dict] = [{"type": "doc", "content": []}]
+        self.marks: list[dict] = []
+
+    def _open(self, node: dict) -> None:
+        self.stack[-1].setdefault("content", []).append(node)
+        self.stack.append(node)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "p":
+            self._open({"type": "paragraph"})
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self._open({"type": "heading", "attrs": {"level": int(tag[1])}})
+        elif tag == "ul":
+            self._open({"type": "bulletList"})
+        elif tag == "ol":
+            self._open({"type": "orderedList", "attrs": {"start": 1}})
+        elif tag == "li":
+            self._open({"type": "listItem"})
+            self._open({"type": "paragraph"})
+        elif tag == "blockquote":
+            self._open({"type": "blockquote"})
+        elif tag == "pre":
+            self._open({"type": "codeBlock", "attrs": {"language": None}})
+        elif tag == "hr":
+            self.stack[-1].setdefault("content", []).append({"type": "horizontalRule"})
+        elif tag == "a":
+            self.marks.append({"type": "link", "attrs": {"href": attrs.get("href", ""), "target": "_blank"}})
+        elif tag in self.MARKS and self.stack[-1]["type"] != "codeBlock":
+            self.marks.append({"type": self.MARKS[tag]})
+
+    def handle_endtag(self, tag):
+        closing = {
+            "p": ("paragraph",),
+            "h1": ("heading",),
+            "h2": ("heading",),
+            "h3": ("heading",),
+            "h4": ("heading",),
+            "h5": ("heading",),
+            "h6": ("heading",),
+            "ul": ("bulletList",),
+            "ol": ("orderedList",),
+            "li": ("paragraph", "listItem"),
+            "blockquote": ("blockquote",),
+            "pre": ("codeBlock",),
+        }.get(tag)
+        if closing:
+            for node_type in closing:
+                if len(self.stack) > 1 and self.stack[-1]["type"] == node_type:
+                    self.stack.pop()
+        elif (tag == "a" or tag in self.MARKS) and self.marks:
+            self.marks.pop()
+
+    def handle_data(self, data):
+        parent = self.stack[-1]
+        if parent["type"] in ("doc", "blockquote", "bulletList", "orderedList", "listItem"):
+            if not data.strip():
+                return
+            self._open({"type": "paragraph"})
+            parent = self.stack[-1]
+            parent.setdefault("content", []).append(_text(data, list(self.marks)))
+            self.stack.pop()
+            return
+        parent.setdefault("content", []).append(_text(data, list(self.marks)))
+
+
+def html_to_doc(text: str) -> dict:
+    parser = _HtmlToDoc()
+    parser.feed(text)
+    parser.close()
+    doc = parser.stack[0]
+    if not doc.get("content"):
+        doc["content"] = [{"type": "paragraph"}]
+    return doc
+
+
+def check_doc(doc) -> dict:
+    def walk(node) -> None:
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            raise InvalidContent("Invalid content format")
+        if node["type"] == "text" and not isinstance(node.get("text"), str):
+            raise InvalidContent("Invalid content format")
+        content = node.get("content", [])
+        if not isinstance(content, list):
+            raise InvalidContent("Invalid content format")
+        for child in content:
+            walk(child)
+
+    if not isinstance(doc, dict) or doc.get("type") != "doc":
+        raise InvalidContent("Invalid content format")
+    walk(doc)
+    return doc
+
+
+def to_doc(content, content_format: str) -> dict:
+    """Request content in `markdown`, `html` or `json` (a dict or a JSON string) as a ProseMirror doc."""
+    if content_format == "markdown":
+        if not isinstance(content, str):
+            raise InvalidContent("Invalid content format")
+        return markdown_to_doc(content)
+    if content_format == "html":
+        if not isinstance(content, str):
+            raise InvalidContent("Invalid content format")
+        return html_to_doc(content)
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            raise InvalidContent("Invalid content format") from None
+    return check_doc(content)
+
+
+def _inline_markdown(nodes: list) -> str:
+    out = []
+    for node in nodes or []:
+        if node.get("type") == "hardBreak":
+            out.append("\n")
+            continue
+        text = node.get("text", "")
+        for mark in node.get("marks", []):
+            kind = mark.get("type")
+            if kind == "bold":
+                text = f"**{text}**"
+            elif kind == "italic":
+                text = f"*{text}*"
+            elif kind == "code":
+                text = f"`{text}`"
+            elif kind == "link":
+                text = f"[{text}]({mark.get('attrs', {}).get('href', '')})"
+        out.append(text)
+    return "".join(out)
+
+
+def _block_markdown(node: dict) -> str:
+    kind = node.get("type")
+    content = node.get("content", [])
+    if kind == "heading":
+        return "#" * node.get("attrs", {}).get("level", 1) + " " + _inline_markdown(content)
+    if kind == "paragraph":
+        return _inline_markdown(content)
+    if kind in ("bulletList", "orderedList"):
+        lines = []
+        for number, item in enumerate(content, start=1):
+            marker = f"{number}." if kind == "orderedList" else "-"
+            inner = "\n".join(_block_markdown(child) for child in item.get("content", []))
+            lines.append(f"{marker} {inner}")
+        return "\n".join(lines)
+    if kind == "blockquote":
+        return "\n".join("> " + line for line in "\n\n".join(_block_markdown(c) for c in content).split("\n"))
+    if kind == "codeBlock":
+        language = (node.get("attrs") or {}).get("language") or ""
+        return f"```{language}\n" + "".join(c.get("text", "") for c in content) + "\n```"
+    if kind == "horizontalRule":
+        return "---"
+    return _inline_markdown(content) if content and content[0].get("type") == "text" else ""
+
+
+def doc_to_markdown(doc: dict) -> str:
+    return "\n\n".join(_block_markdown(node) for node in doc.get("content", [])).strip()
+
+
+def _inline_html(nodes: list) -> str:
+    out = []
+    for node in nodes or []:
+        text = html.escape(node.get("text", ""))
+        for mark in node.get("marks", []):
+            kind = mark.get("type")
+            if kind == "link":
+                href = html.escape(mark.get("attrs", {}).get("href", ""))
+                text = f'<a target="_blank" href="{href}">{text}</a>'
+            else:
+                tag = {"bold": "strong", "italic": "em", "code": "code"}.get(kind)
+                if tag:
+                    text = f"<{tag}>{text}</{tag}>"
+        out.append(text)
+    return "".join(out)
+
+
+def _block_html(node: dict) -> str:
+    kind = node.get("type")
+    content = node.get("content", [])
+    if kind == "heading":
+        level = node.get("attrs", {}).get("level", 1)
+        return f"<h{level}>{_inline_html(content)}</h{level}>"
+    if kind == "paragraph":
+        return f"<p>{_inline_html(content)}</p>"
+    if kind in ("bulletList", "orderedList"):
+        tag = "ol" if kind == "orderedList" else "ul"
+        items = "".join("<li>" + "".join(_block_html(c) for c in item.get("content", [])) + "</li>" for item in content)
+        return f"<{tag}>{items}</{tag}>"
+    if kind == "blockquote":
+        return "<blockquote>" + "".join(_block_html(c) for c in content) + "</blockquote>"
+    if kind == "codeBlock":
+        return "<pre><code>" + html.escape("".join(c.get("text", "") for c in content)) + "</code></pre>"
+    if kind == "horizontalRule":
+        return "<hr>"
+    return ""
+
+
+def doc_to_html(doc: dict) -> str:
+    return "".join(_block_html(node) for node in doc.get("content", []))
+
+
+def render(doc: dict, content_format: str):
+    if content_format == "markdown":
+        return doc_to_markdown(doc)
+    if content_format == "html":
+        return doc_to_html(doc)
+    return doc
