@@ -1,5 +1,37 @@
+import sys
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class SyncConfig(AppConfig):
     name = "sync"
+    verbose_name = "Sync: Baserow <-> Docmost"
+
+    def ready(self):
+        from formation_hub import dashboard, demo, devprocesses, health, schedules
+        from sync import conf
+        from sync import health as sync_health_checks
+        from sync.demo import load_demo_sync
+        from sync.panels import sync_health_panel
+
+        schedules.register_schedule(
+            "sync: sweep stored events", "sync.tasks.sweep_events", minutes=conf.sweep_minutes()
+        )
+        dashboard.register_panel(sync_health_panel)
+        health.register_check("baserow", sync_health_checks.check_baserow)
+        health.register_check("docmost", sync_health_checks.check_docmost)
+        demo.register_demo_loader("sync", load_demo_sync)
+        if settings.DEBUG:
+            baserow_port, docmost_port = conf.standin_baserow_port(), conf.standin_docmost_port()
+            devprocesses.register_companion_process(
+                "baserow stand-in",
+                [
+                    sys.executable, "-m", "sandbox.baserow", "--port", str(baserow_port), "--demo",
+                    "--webhook-url", f"{conf.dev_app_url()}/api/webhooks/baserow/",
+                    "--webhook-header", f"{conf.webhook_secret_header()}={conf.webhook_secrets()[0]}",
+                ],
+            )
+            devprocesses.register_companion_process(
+                "docmost stand-in", [sys.executable, "-m", "sandbox.docmost", "--port", str(docmost_port), "--demo"]
+            )

@@ -1,0 +1,262 @@
+"""Sync configuration (edited by admins) and evidence of every delivery received (read-only).
+
+An `Event` is one HTTP delivery as it arrived; each row it carries becomes an `EventItem`, the unit
+of work with its own state. Docmost changes found by polling are stored as events of source
+"docmost" and flow through the same pipeline.
+"""
+
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+
+from sync import conf
+
+
+class LogicalTable(models.TextChoices):
+    PROJET = "projet", "projet"
+    FORMATION = "formation", "formation"
+    BLOC = "bloc", "bloc"
+    INTERVENTION = "intervention", "intervention"
+    ATTRIBUTION = "attribution", "attribution"
+    PERSONNE = "personne", "personne"
+    CLIENT = "client", "client"
+    COMPTES_RENDUS = "comptes_rendus", "comptes_rendus"
+
+
+class BaserowConnection(models.Model):
+    """The Baserow instance (one row). Secrets stay in the environment, named here."""
+
+    key = models.CharField(max_length=20, default="default", unique=True, editable=False)
+    url = models.URLField(help_text="Base URL, e.g. https://baserow.example.org (no /api).")
+    token_env_var = models.CharField(
+        max_length=100, default="BASEROW_DATABASE_TOKEN",
+        help_text="Environment variable holding the database token (rows API, 'Authorization: Token').",
+    )
+    admin_email = models.EmailField(
+        blank=True, help_text="Optional admin account, for webhook management (JWT); leave empty to skip."
+    )
+    admin_password_env_var = models.CharField(
+        max_length=100, default="BASEROW_ADMIN_PASSWORD", blank=True,
+        help_text="Environment variable holding the admin account's password.",
+    )
+    send_webhook_events_on_write = models.BooleanField(
+        default=False,
+        help_text="Whether the bridge's own writes fire Baserow webhooks (off: the built-in loop breaker).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Baserow connection"
+
+    def __str__(self):
+        return f"Baserow at {self.url}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url.rstrip("/")
+
+    def token(self) -> str:
+        return conf.secret_from_env(self.token_env_var)
+
+    def admin_password(self) -> str:
+        return conf.secret_from_env(self.admin_password_env_var)
+
+
+class DocmostConnection(models.Model):
+    """The Docmost instance (one row) and the space the bridge writes into."""
+
+    key = models.CharField(max_length=20, default="default", unique=True, editable=False)
+    url = models.URLField(help_text="Base URL, e.g. https://wiki.example.org (no /api).")
+    api_key_env_var = models.CharField(
+        max_length=100, default="DOCMOST_API_KEY", blank=True,
+        help_text="Environment variable holding an API key (Enterprise edition); used first when set.",
+    )
+    bot_email = models.EmailField(blank=True, help_text="Bot account used through /api/auth/login.")
+    bot_password_env_var = models.CharField(
+        max_length=100, default="DOCMOST_BOT_PASSWORD", blank=True,
+        help_text="Environment variable holding the bot account's password.",
+    )
+    space_slug = models.CharField(max_length=100, help_text="Target space, e.g. 'agence'.")
+    space_id = models.CharField(
+        max_length=64, blank=True, help_text="The space's UUID; filled in from the slug when empty."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Docmost connection"
+
+    def __str__(self):
+        return f"Docmost at {self.url} (space {self.space_slug})"
+
+    @property
+    def api_url(self) -> str:
+        return self.url.rstrip("/")
+
+    def api_key(self) -> str:
+        return conf.secret_from_env(self.api_key_env_var)
+
+    def bot_password(self) -> str:
+        return conf.secret_from_env(self.bot_password_env_var)
+
+
+def _default_silence():
+    return timedelta(hours=conf.table_silence_hours())
+
+
+class TableMapping(models.Model):
+    """A Baserow table the bridge knows, the logical table it plays, and its field names."""
+
+    baserow_table_id = models.PositiveIntegerField(unique=True)
+    logical_table = models.CharField(max_length=20, choices=LogicalTable.choices, unique=True)
+    fields = models.JSONField(
+        default=dict, blank=True,
+        help_text='Field names the rules use, logical name -> Baserow field name, e.g. {"nom": "Nom"}.',
+    )
+    enabled = models.BooleanField(default=True, help_text="When off, deliveries are stored and ignored.")
+    silence_alert_after = models.DurationField(
+        default=_default_silence, help_text="Flag the table when no delivery arrived for this long."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["logical_table"]
+
+    def __str__(self):
+        return f"{self.logical_table} (Baserow table {self.baserow_table_id})"
+
+    def field_name(self, logical_name: str) -> str:
+        """The Baserow field name for a logical name (the logical name itself when not mapped)."""
+        return self.fields.get(logical_name, logical_name)
+
+
+class RejectedCall(models.Model):
+    """Counter of refused webhook calls (wrong or missing secret), one row per source and hour."""
+
+    source = models.CharField(max_length=20)
+    hour = models.DateTimeField(help_text="Start of the hour (UTC) the calls fall in.")
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+    last_reason = models.CharField(max_length=200)
+    last_remote_addr = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [models.UniqueConstraint(fields=["source", "hour"], name="sync_rejected_call_source_hour")]
+
+    def __str__(self):
+        return f"{self.count} rejected {self.source} call(s) at {self.hour:%Y-%m-%d %H:00}"
+
+
+class Event(models.Model):
+    """One delivery as received: raw body and headers kept as evidence, never edited."""
+
+    class Source(models.TextChoices):
+        BASEROW = "baserow", "Baserow webhook"
+        DOCMOST = "docmost", "Docmost poll"
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "received, waiting for a worker"
+        PROCESSING = "processing", "processing"
+        PROCESSED = "processed", "processed"
+        IGNORED = "ignored", "ignored"
+        FAILED = "failed", "failed, will retry"
+        DEAD = "dead", "dead, needs an admin"
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.BASEROW)
+    webhook_id = models.BigIntegerField(null=True, blank=True, help_text="Null on Baserow's test calls.")
+    event_id = models.CharField(max_length=100, help_text="Baserow's event UUID (shared by webhooks and batches).")
+    batch_id = models.PositiveIntegerField(default=0, help_text="Batch number of a paginated delivery, else 0.")
+    event_type = models.CharField(max_length=60)
+    table_id = models.BigIntegerField(null=True, blank=True)
+    database_id = models.BigIntegerField(null=True, blank=True)
+    workspace_id = models.BigIntegerField(null=True, blank=True)
+    mapping = models.ForeignKey(
+        TableMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="events",
+        help_text="The table mapping at the time of the last processing.",
+    )
+    is_test_call = models.BooleanField(default=False)
+    row_count = models.PositiveIntegerField(default=0)
+    raw_body = models.TextField()
+    headers = models.JSONField(default=dict, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
+    reason = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField()
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueue_count = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_traceback = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        permissions = [("replay_event", "Can replay sync events")]
+        constraints = [
+            # Baserow gives one event id to every webhook and batch of a change: the delivery key is
+            # (webhook, event, batch); test calls carry no webhook id (contracts/README.md 9.3).
+            models.UniqueConstraint(
+                F("source"), Coalesce(F("webhook_id"), Value(0)), F("event_id"), F("batch_id"),
+                name="sync_event_delivery_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-received_at"], name="sync_event_received"),
+            models.Index(fields=["state", "-received_at"], name="sync_event_state"),
+            models.Index(fields=["event_type", "-received_at"], name="sync_event_type"),
+            models.Index(fields=["table_id", "-received_at"], name="sync_event_table"),
+            models.Index(fields=["mapping", "-received_at"], name="sync_event_mapping"),
+            models.Index(fields=["event_id"], name="sync_event_event_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} #{self.pk} ({self.event_id[:8]})"
+
+    @property
+    def delivery_key(self) -> str:
+        return f"{self.source}:{self.webhook_id or 0}:{self.event_id}:{self.batch_id}"
+
+
+class EventItem(models.Model):
+    """One unit of work: a row of a delivery (or the delivery itself for field and view events)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        PROCESSED = "processed", "processed"
+        IGNORED = "ignored", "ignored"
+        FAILED = "failed", "failed, will retry"
+        DEAD = "dead", "dead, needs an admin"
+
+    SUCCEEDED = (State.PROCESSED,)
+    TERMINAL = (State.PROCESSED, State.IGNORED, State.DEAD)
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    row_id = models.BigIntegerField(null=True, blank=True)
+    entity_key = models.CharField(
+        max_length=120, blank=True, help_text="What the item is about, e.g. 'baserow:601:1043' (order per entity)."
+    )
+    data = models.JSONField(null=True, blank=True, help_text="The row (or object) as delivered.")
+    old_data = models.JSONField(null=True, blank=True, help_text="The row before the update, when Baserow sent it.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["event_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["event", "position"], name="sync_item_event_position")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="sync_item_state_due"),
+            models.Index(fields=["entity_key", "created_at"], name="sync_item_entity"),
+        ]
+
+    def __str__(self):
+        what = f"row {self.row_id}" if self.row_id is not None else self.entity_key or f"item {self.position}"
+        return f"{what} of event #{self.event_id}"

@@ -1,2 +1,8 @@
+from django.urls import path
+
+from sync.views import BaserowWebhookView
+
 app_name = "sync"
-urlpatterns = []
+urlpatterns = [
+    path("api/webhooks/baserow/", BaserowWebhookView.as_view(), name="baserow-webhook"),
+]

@@ -1,0 +1,217 @@
+import json
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.utils.html import format_html, format_html_join
+
+from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.errors import DomainError
+from formation_hub.timefmt import format_local
+from sync.models import BaserowConnection, DocmostConnection, Event, EventItem, RejectedCall, TableMapping
+from sync.processing import event_replay
+from sync.selectors import event_state_counts, event_story, mapping_is_silent, mappings_with_last_delivery
+
+
+def _env_status(variable: str, value: str) -> str:
+    if not variable:
+        return "-"
+    return f"{variable}: {'set' if value else 'NOT SET'}"
+
+
+@admin.register(BaserowConnection)
+class BaserowConnectionAdmin(admin.ModelAdmin):
+    list_display = ("url", "token_status", "admin_email", "send_webhook_events_on_write", "updated_at")
+    readonly_fields = ("token_status", "updated_at")
+
+    @admin.display(description="token")
+    def token_status(self, connection):
+        return _env_status(connection.token_env_var, connection.token())
+
+
+@admin.register(DocmostConnection)
+class DocmostConnectionAdmin(admin.ModelAdmin):
+    list_display = ("url", "space_slug", "bot_email", "auth_status", "updated_at")
+    readonly_fields = ("auth_status", "updated_at")
+
+    @admin.display(description="authentication")
+    def auth_status(self, connection):
+        if connection.api_key():
+            return f"API key from {connection.api_key_env_var}"
+        return _env_status(connection.bot_password_env_var, connection.bot_password())
+
+
+@admin.register(TableMapping)
+class TableMappingAdmin(admin.ModelAdmin):
+    list_display = ("logical_table", "baserow_table_id", "enabled", "last_delivery", "silence")
+    list_filter = ("enabled",)
+    search_fields = ("=baserow_table_id", "logical_table")
+
+    def get_queryset(self, request):
+        return mappings_with_last_delivery()
+
+    @admin.display(description="last delivery received", ordering="last_delivery_at")
+    def last_delivery(self, mapping):
+        return format_local(mapping.last_delivery_at)
+
+    @admin.display(description="silence")
+    def silence(self, mapping):
+        if mapping_is_silent(mapping):
+            return format_html('<strong class="ops-bad">silent for more than {}</strong>', mapping.silence_alert_after)
+        return "ok"
+
+
+@admin.register(RejectedCall)
+class RejectedCallAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("hour", "source", "count", "last_at", "last_reason", "last_remote_addr")
+    list_filter = ("source",)
+    date_hierarchy = "hour"
+
+
+class EventItemInline(admin.TabularInline):
+    model = EventItem
+    fields = ("position", "row_id", "state", "reason", "attempts", "next_attempt_at", "processed_at", "last_error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description="Replay the selected events (only what did not succeed)", permissions=["replay"])
+def replay_events(modeladmin, request, queryset):
+    replayed = 0
+    for event in queryset:
+        try:
+            replayed += event_replay(event=event, user=request.user)
+        except DomainError as error:
+            modeladmin.message_user(request, error.message, messages.WARNING)
+    if replayed:
+        modeladmin.message_user(request, f"{replayed} item(s) queued again.", messages.SUCCESS)
+
+
+class TableFilter(admin.SimpleListFilter):
+    title = "table"
+    parameter_name = "table"
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(table_id), f"{logical_table} ({table_id})")
+            for table_id, logical_table in TableMapping.objects.values_list("baserow_table_id", "logical_table")
+        ] + [("unmapped", "not mapped")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unmapped":
+            return queryset.filter(mapping__isnull=True)
+        if self.value():
+            return queryset.filter(table_id=self.value())
+        return queryset
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyEvidenceAdmin):
+    list_display = (
+        "received_at", "event_type", "table", "row_count", "state", "items_summary", "reason", "webhook_id",
+        "batch_id", "event_id",
+    )
+    list_filter = ("state", TableFilter, "event_type", "source", "is_test_call", "received_at")
+    search_fields = ("=event_id",)
+    date_hierarchy = "received_at"
+    list_select_related = ("mapping",)
+    show_full_result_count = False
+    actions = [replay_events]
+    inlines = [EventItemInline]
+    change_list_template = "admin/sync/event/change_list.html"
+    readonly_fields = (
+        "source", "event_type", "event_id", "webhook_id", "batch_id", "table_id", "mapping", "database_id",
+        "workspace_id", "is_test_call", "row_count", "state", "reason", "received_at", "enqueued_at",
+        "enqueue_count", "claimed_at", "processed_at", "attempts", "correlation_id", "headers_pretty",
+        "payload_pretty", "last_error", "last_traceback", "audit_trail",
+    )
+    fieldsets = (
+        (None, {"fields": (
+            "event_type", "state", "reason", "source", "event_id", "webhook_id", "batch_id", "table_id", "mapping",
+            "database_id", "workspace_id", "is_test_call", "row_count",
+        )}),
+        ("Processing", {"fields": (
+            "received_at", "enqueued_at", "enqueue_count", "claimed_at", "processed_at", "attempts", "correlation_id",
+            "last_error", "last_traceback",
+        )}),
+        ("As received", {"fields": ("headers_pretty", "payload_pretty")}),
+        ("Audit trail", {"fields": ("audit_trail",)}),
+    )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).annotate(
+            items_not_done=Count("items", filter=~Q(items__state__in=EventItem.TERMINAL)),
+            items_total=Count("items"),
+        )
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            # The raw body can be megabytes; the list never shows it.
+            queryset = queryset.defer("raw_body", "headers", "last_traceback")
+        return queryset
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("sync.replay_event")
+
+    def changelist_view(self, request, extra_context=None):
+        counts = event_state_counts()
+        states = [(value, label, counts[value]) for value, label in Event.State.choices]
+        return super().changelist_view(request, {**(extra_context or {}), "state_counts": states})
+
+    @admin.display(description="table", ordering="table_id")
+    def table(self, event):
+        if event.mapping_id:
+            return f"{event.mapping.logical_table} ({event.table_id})"
+        return f"{event.table_id} (not mapped)" if event.table_id is not None else "-"
+
+    @admin.display(description="items")
+    def items_summary(self, event):
+        return f"{event.items_total - event.items_not_done}/{event.items_total} done"
+
+    @admin.display(description="headers")
+    def headers_pretty(self, event):
+        return format_html("<pre>{}</pre>", json.dumps(event.headers, indent=2, sort_keys=True))
+
+    @admin.display(description="payload (raw body, pretty-printed)")
+    def payload_pretty(self, event):
+        try:
+            text = json.dumps(json.loads(event.raw_body), indent=2, ensure_ascii=False)
+        except ValueError:
+            text = event.raw_body
+        return format_html('<pre class="sync-payload">{}</pre>', text)
+
+    @admin.display(description="audit entries")
+    def audit_trail(self, event):
+        entries = event_story(event)["audit"]
+        if not entries:
+            return "-"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (format_local(entry.time, "%d %b %H:%M:%S"), entry.actor_label, entry.action, entry.result,
+                 entry.message)
+                for entry in entries
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>time</th><th>who</th><th>action</th><th>result</th><th>message</th></tr>"
+            "</thead><tbody>{}</tbody></table>", rows,
+        )
+
+
+@admin.register(EventItem)
+class EventItemAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("event", "row_id", "state", "reason", "attempts", "next_attempt_at", "processed_at")
+    list_filter = ("state",)
+    search_fields = ("=row_id", "=entity_key", "=event__event_id")
+    list_select_related = ("event",)
+    raw_id_fields = ("event",)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data", "old_data", "event__raw_body", "event__headers")

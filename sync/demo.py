@@ -1,0 +1,49 @@
+"""Demo configuration for `make run`: the connections and table mappings point at the local
+stand-ins (python -m sandbox.baserow / sandbox.docmost), with fixed table ids."""
+
+from sync import conf
+from sync.models import BaserowConnection, DocmostConnection, TableMapping
+
+DEMO_TABLES = {
+    "projet": (601, {"nom": "nom", "client": "client", "statut": "statut", "docmost_page_id": "docmost_page_id"}),
+    "formation": (602, {"nom": "nom", "statut": "statut", "blocs": "blocs", "docmost_page_id": "docmost_page_id"}),
+    "bloc": (603, {}),
+    "intervention": (604, {"formateur": "formateur", "heures": "heures", "date": "date"}),
+    "attribution": (605, {"formateur": "formateur", "projet": "projet", "heures": "heures"}),
+    "personne": (
+        606,
+        {"nom": "nom", "email": "email", "heures_contrat": "heures_contrat", "heures_restantes": "heures_restantes"},
+    ),
+    "client": (607, {}),
+    "comptes_rendus": (608, {}),
+}
+DEMO_BASEROW_ADMIN = "admin@formation-hub.local"
+DEMO_DOCMOST_BOT = "bot@formation-hub.local"
+DEMO_SPACE_SLUG = "agence"
+
+
+def load_demo_sync() -> str:
+    """Creates what is missing; an admin's later edits are kept."""
+    BaserowConnection.objects.get_or_create(
+        key="default",
+        defaults={
+            "url": f"http://127.0.0.1:{conf.standin_baserow_port()}",
+            "token_env_var": "BASEROW_DATABASE_TOKEN",
+            "admin_email": DEMO_BASEROW_ADMIN,
+            "admin_password_env_var": "BASEROW_ADMIN_PASSWORD",
+        },
+    )
+    DocmostConnection.objects.get_or_create(
+        key="default",
+        defaults={
+            "url": f"http://127.0.0.1:{conf.standin_docmost_port()}",
+            "bot_email": DEMO_DOCMOST_BOT,
+            "bot_password_env_var": "DOCMOST_BOT_PASSWORD",
+            "space_slug": DEMO_SPACE_SLUG,
+        },
+    )
+    for logical_table, (table_id, fields) in DEMO_TABLES.items():
+        TableMapping.objects.get_or_create(
+            logical_table=logical_table, defaults={"baserow_table_id": table_id, "fields": fields}
+        )
+    return f"Baserow and Docmost stand-ins configured, {len(DEMO_TABLES)} table mappings (ids 601-608)"

@@ -1,0 +1,417 @@
+"""Docmost (0.95) REST client: POST-only JSON RPC under `/api`, answers wrapped in `{data, success, status}`.
+
+contracts/README.md sections 4 and 5. Authentication is `Authorization: Bearer <token>`: an API key
+(Enterprise edition) when configured, otherwise the JWT a bot account gets from `/api/auth/login` as the
+`authToken` cookie. That login is throttled to 10 calls a minute, so its token is shared by every client
+of the process for the same base URL and account, and renewed once when Docmost answers 401.
+
+Docmost strips unknown request keys without a word (`ValidationPipe({whitelist: true})`), so each body is
+checked here against the keys its endpoint takes: a typo fails in our tests instead of vanishing.
+"""
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.cookies import remove_cookie_by_name
+
+from sync.http import (
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    Recorder,
+    RetryableError,
+    RetryPolicy,
+    Timeout,
+    TokenCache,
+    Transport,
+    check_fields,
+    jwt_expiry,
+)
+
+SERVICE = "docmost"
+AUTH_COOKIE = "authToken"
+PAGE_LIMIT = 100
+CONTENT_FORMATS = frozenset({"json", "markdown", "html"})
+OPERATIONS = frozenset({"append", "prepend", "replace"})
+RENEW_MARGIN = 60.0
+
+PAGINATION = frozenset({"limit", "cursor", "beforeCursor"})
+
+# Keys each endpoint takes (the DTOs in apps/server/src/core/*/dto), and those it requires.
+ENDPOINTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "/api/auth/login": (frozenset({"email", "password"}), frozenset({"email", "password"})),
+    "/api/pages/create": (
+        frozenset({"spaceId", "title", "icon", "parentPageId", "content", "format"}), frozenset({"spaceId"}),
+    ),
+    "/api/pages/update": (
+        frozenset({"pageId", "title", "icon", "content", "operation", "format"}), frozenset({"pageId"}),
+    ),
+    "/api/pages/info": (frozenset({"pageId", "format"}), frozenset({"pageId"})),
+    "/api/pages/delete": (frozenset({"pageId"}), frozenset({"pageId"})),
+    "/api/pages/restore": (frozenset({"pageId"}), frozenset({"pageId"})),
+    "/api/pages/recent": (PAGINATION | {"spaceId"}, frozenset()),
+    "/api/pages/trash": (PAGINATION | {"spaceId"}, frozenset({"spaceId"})),
+    "/api/spaces": (PAGINATION | {"query"}, frozenset()),
+    "/api/spaces/info": (frozenset({"spaceId"}), frozenset({"spaceId"})),
+    "/api/shares": (PAGINATION, frozenset()),
+    "/api/shares/for-page": (frozenset({"pageId"}), frozenset({"pageId"})),
+}
+
+# Calls that change something each time they run: never retried once they may have reached Docmost.
+NOT_IDEMPOTENT = frozenset({"/api/pages/create"})
+
+MARKER_PREFIX = "formation-hub-ref:"
+MARKER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:/-]{0,99}$")
+
+_UNSET: Any = object()
+_TOKENS = TokenCache()
+
+
+def parse_error(body: dict) -> tuple[str, Any]:
+    """NestJS `{"message": str | [str], "error": "Not Found", "statusCode": 404}`."""
+    message = body.get("message")
+    if isinstance(message, list):
+        message = "; ".join(str(part) for part in message)
+    return str(body.get("error") or ""), message
+
+
+def marker_line(marker: str) -> str:
+    """The line `create_page_once` appends to a page's markdown so the page can be found again."""
+    return f"{MARKER_PREFIX}{marker}"
+
+
+@dataclass(frozen=True)
+class CursorPage:
+    """One page of a cursor-paginated list: `items`, and `next_cursor` (None on the last page)."""
+
+    items: list[dict]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _Session:
+    token: str
+    expires: float | None
+
+
+class DocmostClient:
+    """Pages, spaces and shares of one Docmost workspace, as a bot account or with an API key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        timeout: Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        recorder: Recorder | None = None,
+        session: requests.Session | None = None,
+    ):
+        if not api_key and not (email and password):
+            raise AuthenticationFailed(
+                "Docmost needs an API key or a bot account (email and password variable) on its connection",
+                service=SERVICE,
+            )
+        self.transport = Transport(
+            service=SERVICE, base_url=base_url, parse_error=parse_error, timeout=timeout, retry=retry,
+            recorder=recorder, session=session,
+        )
+        self._api_key = api_key or ""
+        self._email = email or ""
+        self._password = password or ""
+
+    def __repr__(self):
+        return f"DocmostClient({self.transport.base_url!r})"
+
+    # Pages -----------------------------------------------------------------------------------------
+
+    def create_page(
+        self,
+        *,
+        space_id: str,
+        title: str,
+        icon: str | None = None,
+        parent_page_id: str | None = None,
+        content: str | None = None,
+        format: str = "markdown",  # noqa: A002 - Docmost's own field name
+    ) -> dict:
+        """Create a page (content as markdown by default); returns the page without its content.
+
+        A timeout or 5xx is raised, not retried: the page may exist. Prefer `create_page_once`.
+        """
+        body = _compact({"spaceId": space_id, "title": title, "icon": icon, "parentPageId": parent_page_id})
+        if content is not None:
+            body.update(content=content, format=_content_format(format))
+        return self.call("/api/pages/create", body)
+
+    def create_page_once(
+        self,
+        *,
+        space_id: str,
+        title: str,
+        marker: str,
+        icon: str | None = None,
+        parent_page_id: str | None = None,
+        content: str = "",
+        lookback: int = 200,
+        settle: float = 1.0,
+    ) -> tuple[dict, bool]:
+        """The page carrying `marker`, created only when no such page exists yet: (page, created).
+
+        The marker line ends the page's markdown. Before creating, the newest `lookback` pages of the
+        space with this title (and parent) are checked for it. When the create itself fails in a way
+        that may have reached Docmost (timeout, 5xx, dropped connection), the page is looked for again
+        after `settle` seconds; if it is still not there the error is raised, so the caller's next
+        attempt looks again instead of creating blindly.
+        """
+        if not MARKER_PATTERN.match(marker):
+            raise InvalidRequest(
+                f"marker {marker!r} must be letters, digits, '.', ':', '/' or '-' (it must survive markdown)",
+                service=SERVICE,
+            )
+        found = self.find_page_by_marker(space_id=space_id, title=title, marker=marker,
+                                         parent_page_id=parent_page_id, lookback=lookback)
+        if found:
+            return found, False
+        body = f"{content.rstrip()}\n\n{marker_line(marker)}\n" if content.strip() else f"{marker_line(marker)}\n"
+        try:
+            page = self.create_page(space_id=space_id, title=title, icon=icon, parent_page_id=parent_page_id,
+                                    content=body)
+        except RetryableError as error:
+            if not error.request_sent:
+                raise
+            self.transport.sleep(settle)
+            found = self.find_page_by_marker(space_id=space_id, title=title, marker=marker,
+                                             parent_page_id=parent_page_id, lookback=lookback)
+            if found:
+                return found, False
+            raise
+        return page, True
+
+    def find_page_by_marker(
+        self, *, space_id: str, title: str, marker: str, parent_page_id: str | None = None, lookback: int = 200
+    ) -> dict | None:
+        """A page of the space titled `title` whose content holds `marker`'s line, among the newest
+        `lookback` pages (recently changed first); None when there is none."""
+        line = marker_line(marker)
+        for candidate in self.iter_recent_pages(space_id=space_id, max_items=lookback):
+            if candidate.get("title") != title:
+                continue
+            if parent_page_id is not None and candidate.get("parentPageId") != parent_page_id:
+                continue
+            try:
+                page = self.page_info(candidate["id"], format="markdown")
+            except NotFound:
+                continue
+            if line in str(page.get("content") or ""):
+                return page
+        return None
+
+    def update_page(
+        self,
+        page_id: str,
+        *,
+        title: str | None = _UNSET,
+        icon: str | None = _UNSET,
+        content: str | None = None,
+        operation: str | None = None,
+        format: str = "markdown",  # noqa: A002 - Docmost's own field name
+    ) -> dict:
+        """Change title and/or icon (None clears them) and/or the body (`operation`: replace, append or
+        prepend, required with `content`). Retried on timeouts unless it appends or prepends."""
+        body: dict[str, Any] = {"pageId": page_id}
+        if title is not _UNSET:
+            body["title"] = title
+        if icon is not _UNSET:
+            body["icon"] = icon
+        if content is not None:
+            if operation not in OPERATIONS:
+                raise InvalidRequest(
+                    f"a body update needs operation one of {', '.join(sorted(OPERATIONS))}, not {operation!r}",
+                    service=SERVICE, path="/api/pages/update",
+                )
+            body.update(content=content, operation=operation, format=_content_format(format))
+        elif operation is not None:
+            raise InvalidRequest("operation is only sent with content", service=SERVICE, path="/api/pages/update")
+        if len(body) == 1:
+            raise InvalidRequest("update_page needs a title, an icon or content", service=SERVICE)
+        return self.call("/api/pages/update", body, idempotent=operation in (None, "replace"))
+
+    def page_info(self, page_id: str, *, format: str | None = None) -> dict:  # noqa: A002
+        """The page with its content (ProseMirror JSON, or a string in `format` markdown/html)."""
+        return self.call("/api/pages/info", _compact({"pageId": page_id, "format": format and _content_format(format)}))
+
+    def trash_page(self, page_id: str) -> None:
+        """Soft-delete: the page goes to the space's trash, from which `restore_page` brings it back.
+        The bridge never deletes permanently, so the client does not offer it."""
+        self.call("/api/pages/delete", {"pageId": page_id})
+
+    def restore_page(self, page_id: str) -> dict | None:
+        """Bring a page back from the trash."""
+        return self.call("/api/pages/restore", {"pageId": page_id})
+
+    def recent_pages(
+        self, *, space_id: str | None = None, limit: int = PAGE_LIMIT, cursor: str | None = None
+    ) -> CursorPage:
+        """One page of the space's pages, most recently updated first (deleted pages excluded)."""
+        return self._cursor_page("/api/pages/recent", {"spaceId": space_id}, limit, cursor)
+
+    def iter_recent_pages(self, *, space_id: str | None = None, max_items: int | None = None) -> Iterator[dict]:
+        """Every page, most recently updated first, following cursors (stop early with `max_items`)."""
+        return self._iterate("/api/pages/recent", {"spaceId": space_id}, max_items)
+
+    def trash(self, *, space_id: str, limit: int = PAGE_LIMIT, cursor: str | None = None) -> CursorPage:
+        """One page of the space's trashed pages."""
+        return self._cursor_page("/api/pages/trash", {"spaceId": space_id}, limit, cursor)
+
+    def iter_trash(self, *, space_id: str, max_items: int | None = None) -> Iterator[dict]:
+        return self._iterate("/api/pages/trash", {"spaceId": space_id}, max_items)
+
+    # Spaces and shares -----------------------------------------------------------------------------
+
+    def space_info(self, space_id_or_slug: str) -> dict:
+        """A space by UUID or slug; NotFound when there is none."""
+        return self.call("/api/spaces/info", {"spaceId": space_id_or_slug})
+
+    def space_by_slug(self, slug: str) -> dict:
+        """The space whose slug is `slug` (looked up in the list when `spaces/info` does not know it)."""
+        try:
+            return self.space_info(slug)
+        except NotFound:
+            pass
+        for space in self._iterate("/api/spaces", {}, None):
+            if space.get("slug") == slug:
+                return space
+        raise NotFound(f"Docmost has no space with slug {slug!r}", service=SERVICE, path="/api/spaces", status=404)
+
+    def iter_spaces(self) -> Iterator[dict]:
+        return self._iterate("/api/spaces", {}, None)
+
+    def shares(self, *, limit: int = PAGE_LIMIT, cursor: str | None = None) -> CursorPage:
+        """One page of public shares (each with `page` and `space`), most recently updated first."""
+        return self._cursor_page("/api/shares", {}, limit, cursor)
+
+    def iter_shares(self, *, max_items: int | None = None) -> Iterator[dict]:
+        return self._iterate("/api/shares", {}, max_items)
+
+    def share_for_page(self, page_id: str) -> dict | None:
+        """The page's public share, or None."""
+        return self.call("/api/shares/for-page", {"pageId": page_id}) or None
+
+    # Plumbing --------------------------------------------------------------------------------------
+
+    def call(self, endpoint: str, body: dict[str, Any], *, idempotent: bool | None = None) -> Any:
+        """POST `body` to `endpoint` after checking its keys; returns the unwrapped `data` (or None).
+
+        InvalidRequest (nothing sent) for an endpoint this client does not know or a key it does not
+        take; the errors of `sync.http` otherwise.
+        """
+        if endpoint not in ENDPOINTS or endpoint == "/api/auth/login":
+            raise InvalidRequest(f"{endpoint} is not an endpoint this client calls", service=SERVICE, path=endpoint)
+        allowed, required = ENDPOINTS[endpoint]
+        check_fields(endpoint, body, allowed=allowed, required=required, service=SERVICE)
+        if idempotent is None:
+            idempotent = endpoint not in NOT_IDEMPOTENT
+        token = self._token()
+        try:
+            envelope = self._post(endpoint, body, token, idempotent)
+        except AuthenticationFailed as error:
+            if error.status != 401 or self._api_key:
+                raise
+            envelope = self._post(endpoint, body, self._token(stale=token), idempotent)
+        return envelope.get("data") if isinstance(envelope, dict) else None
+
+    def _post(self, endpoint: str, body: dict, token: str, idempotent: bool) -> Any:
+        return self.transport.request_json(
+            "POST", endpoint, json_body=body, idempotent=idempotent, headers={"Authorization": f"Bearer {token}"},
+        )
+
+    def _cursor_page(self, endpoint: str, filters: dict, limit: int, cursor: str | None) -> CursorPage:
+        if not 1 <= limit <= PAGE_LIMIT:
+            raise InvalidRequest(f"limit must be 1..{PAGE_LIMIT}, not {limit}", service=SERVICE, path=endpoint)
+        data = self.call(endpoint, _compact({**filters, "limit": limit, "cursor": cursor})) or {}
+        meta = data.get("meta") or {}
+        next_cursor = meta.get("nextCursor") if meta.get("hasNextPage") else None
+        return CursorPage(items=list(data.get("items") or []), next_cursor=next_cursor or None)
+
+    def _iterate(self, endpoint: str, filters: dict, max_items: int | None) -> Iterator[dict]:
+        cursor = None
+        seen = 0
+        while True:
+            page = self._cursor_page(endpoint, filters, PAGE_LIMIT, cursor)
+            for item in page.items:
+                if max_items is not None and seen >= max_items:
+                    return
+                seen += 1
+                yield item
+            if not page.next_cursor or page.next_cursor == cursor:
+                return
+            cursor = page.next_cursor
+
+    # Authentication --------------------------------------------------------------------------------
+
+    @property
+    def _token_key(self) -> tuple:
+        return (self.transport.base_url, self._email.lower())
+
+    def _token(self, *, stale: str | None = None) -> str:
+        """The API key, or the bot's cached session token (logging in only when there is none, it is
+        about to expire, or it is the `stale` one Docmost just refused)."""
+        if self._api_key:
+            return self._api_key
+        key = self._token_key
+        current: _Session | None = _TOKENS.get(key)
+        if current and self._usable(current, stale):
+            return current.token
+        with _TOKENS.lock(key):
+            current = _TOKENS.get(key)
+            if current and self._usable(current, stale):
+                return current.token
+            fresh = self._login()
+            _TOKENS.set(key, fresh)
+            return fresh.token
+
+    @staticmethod
+    def _usable(session: _Session, stale: str | None) -> bool:
+        if session.token == stale:
+            return False
+        return session.expires is None or session.expires - RENEW_MARGIN > time.time()
+
+    def _login(self) -> _Session:
+        check_fields("/api/auth/login", {"email": self._email, "password": self._password},
+                     allowed=ENDPOINTS["/api/auth/login"][0], required=ENDPOINTS["/api/auth/login"][1],
+                     service=SERVICE)
+        response = self.transport.request(
+            "POST", "/api/auth/login", json_body={"email": self._email, "password": self._password},
+        )
+        token = response.cookies.get(AUTH_COOKIE)
+        # The cookie would ride along on later calls and win over a renewed Bearer token.
+        remove_cookie_by_name(self.transport.session.cookies, AUTH_COOKIE)
+        if not token:
+            raise AuthenticationFailed(
+                "Docmost login answered without an authToken cookie (SSO enforced or MFA on the bot account?)",
+                service=SERVICE, method="POST", path="/api/auth/login", status=response.status_code,
+            )
+        return _Session(token, jwt_expiry(token))
+
+
+def _compact(body: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in body.items() if value is not None}
+
+
+def _content_format(value: str) -> str:
+    if value not in CONTENT_FORMATS:
+        raise InvalidRequest(f"format must be one of {', '.join(sorted(CONTENT_FORMATS))}, not {value!r}",
+                             service=SERVICE)
+    return value
+
+
+def forget_cached_tokens() -> None:
+    """Drop every cached bot session of this process (tests; a password change)."""
+    _TOKENS.clear()

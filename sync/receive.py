@@ -1,0 +1,197 @@
+"""Receiving a delivery: authenticate, validate the envelope, store it with its items, enqueue.
+
+Nothing here calls another service: Baserow gives up on a call after 5 seconds and switches the
+webhook off after about nine failures (contracts/README.md 2.3), so the answer must be immediate.
+"""
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from formation_hub.context import current_correlation_id
+from sync import conf
+from sync.models import Event, EventItem, RejectedCall, TableMapping
+from sync.processing import event_enqueue
+from sync.routing import ROW_EVENT_TYPES
+
+logger = logging.getLogger(__name__)
+
+ENVELOPE_KEYS = ("event_id", "event_type", "table_id", "webhook_id")
+OPTIONAL_INT_KEYS = ("database_id", "workspace_id")
+
+
+class InvalidDelivery(Exception):  # noqa: N818 - the 400 answer's message
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Received:
+    event: Event
+    duplicate: bool
+
+
+def secret_is_valid(given: str) -> bool:
+    """Constant time against every valid secret (no early exit reveals which one nearly matched)."""
+    secrets = conf.webhook_secrets()
+    if not secrets:
+        logger.error(
+            "BASEROW_WEBHOOK_SECRETS is not set: every Baserow webhook call is refused (401). "
+            "Set it to the secret configured in the webhook's %s header.", conf.webhook_secret_header()
+        )
+        return False
+    given_bytes = given.encode()
+    valid = False
+    for secret in secrets:
+        valid |= hmac.compare_digest(given_bytes, secret.encode())
+    return valid and bool(given)
+
+
+def rejected_call_record(*, source: str, reason: str, remote_addr: str = "") -> None:
+    now = timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    logger.warning("Refused %s webhook call from %s: %s", source, remote_addr or "?", reason)
+    values = {"last_at": now, "last_reason": reason[:200], "last_remote_addr": remote_addr[:64]}
+    if RejectedCall.objects.filter(source=source, hour=hour).update(count=F("count") + 1, **values):
+        return
+    try:
+        with transaction.atomic():
+            RejectedCall.objects.create(source=source, hour=hour, count=1, **values)
+    except IntegrityError:
+        RejectedCall.objects.filter(source=source, hour=hour).update(count=F("count") + 1, **values)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_delivery(raw: bytes) -> dict:
+    """The payload as a dict, or InvalidDelivery saying exactly what is wrong."""
+    if not raw:
+        raise InvalidDelivery("Empty body: a Baserow webhook sends a JSON object.")
+    try:
+        payload = json.loads(raw)
+    except ValueError as error:
+        raise InvalidDelivery(f"Body is not valid JSON: {error}.") from error
+    if not isinstance(payload, dict):
+        raise InvalidDelivery(f"Body must be a JSON object, not {type(payload).__name__}.")
+    missing = [key for key in ENVELOPE_KEYS if key not in payload]
+    if missing:
+        raise InvalidDelivery(f"Missing envelope key(s): {', '.join(missing)}.")
+    if not isinstance(payload["event_id"], str) or not payload["event_id"].strip():
+        raise InvalidDelivery("event_id must be a non-empty string.")
+    if len(payload["event_id"]) > 100:
+        raise InvalidDelivery("event_id is longer than 100 characters.")
+    if not isinstance(payload["event_type"], str) or not payload["event_type"].strip():
+        raise InvalidDelivery("event_type must be a non-empty string.")
+    if len(payload["event_type"]) > 60:
+        raise InvalidDelivery("event_type is longer than 60 characters.")
+    if not _is_int(payload["table_id"]):
+        raise InvalidDelivery("table_id must be an integer.")
+    # Baserow's own "test" button sends "webhook_id": null (contracts/README.md 9.3).
+    if payload["webhook_id"] is not None and not _is_int(payload["webhook_id"]):
+        raise InvalidDelivery("webhook_id must be an integer or null.")
+    for key in OPTIONAL_INT_KEYS:
+        if payload.get(key) is not None and not _is_int(payload[key]):
+            raise InvalidDelivery(f"{key} must be an integer.")
+    batch_id = payload.get("batch_id")
+    if batch_id is not None and not (_is_int(batch_id) and batch_id >= 0):
+        raise InvalidDelivery("batch_id must be a positive integer.")
+    for key in ("items", "old_items", "rows"):
+        if key in payload and not (
+            isinstance(payload[key], list) and all(isinstance(row, dict) for row in payload[key])
+        ):
+            raise InvalidDelivery(f"{key} must be a list of objects.")
+    if "row_ids" in payload and not (
+        isinstance(payload["row_ids"], list) and all(_is_int(row_id) for row_id in payload["row_ids"])
+    ):
+        raise InvalidDelivery("row_ids must be a list of integers.")
+    return payload
+
+
+def _row_id(row: dict) -> int | None:
+    return row.get("id") if _is_int(row.get("id")) else None
+
+
+def _units(payload: dict) -> tuple[list[dict], int]:
+    """(item fields for each unit of work, number of rows) of a delivery."""
+    table_id, event_type = payload["table_id"], payload["event_type"]
+    if "row_ids" in payload:
+        rows = [{"row_id": row_id, "data": None, "old_data": None} for row_id in payload["row_ids"]]
+    elif "items" in payload or "rows" in payload:
+        old_by_id = {_row_id(row): row for row in payload.get("old_items", []) if _row_id(row) is not None}
+        rows = [
+            {"row_id": _row_id(row), "data": row, "old_data": old_by_id.get(_row_id(row))}
+            for row in payload.get("items", payload.get("rows", []))
+        ]
+    elif event_type in ROW_EVENT_TYPES:
+        rows = []
+    else:
+        # field.*, view.* and unknown types: the delivery itself is the one unit of work.
+        kind = event_type.split(".", 1)[0]
+        data = {key: value for key, value in payload.items() if key not in ENVELOPE_KEYS}
+        obj = payload.get(kind)
+        object_id = obj.get("id") if isinstance(obj, dict) else payload.get(f"{kind}_id")
+        key = f"baserow:{table_id}:{kind}:{object_id}" if object_id is not None else f"baserow:{table_id}:{kind}"
+        return [{"row_id": None, "data": data, "old_data": None, "entity_key": key[:120]}], 0
+    for row in rows:
+        row["entity_key"] = f"baserow:{table_id}:{row['row_id']}"
+    return rows, len(rows)
+
+
+def _evidence_headers(headers) -> dict:
+    """The X-Baserow-* headers plus content type and user agent; never the secret header."""
+    kept = {}
+    for name, value in headers.items():
+        if name.lower().startswith("x-baserow-") or name.lower() in ("content-type", "user-agent"):
+            kept[name] = value
+    return kept
+
+
+def event_receive(*, raw_body: bytes, payload: dict, headers) -> Received:
+    """Store the delivery and its items, then enqueue it, all in one transaction.
+
+    A delivery already stored (same webhook, event and batch) creates nothing, even when two copies
+    race: the unique constraint decides and the loser returns the winner's row.
+    """
+    webhook_id, batch_id = payload["webhook_id"], payload.get("batch_id") or 0
+    key = {"source": Event.Source.BASEROW, "event_id": payload["event_id"], "batch_id": batch_id}
+    existing = Event.objects.filter(webhook_id=webhook_id, **key).first()
+    if existing is not None:
+        return Received(existing, duplicate=True)
+    units, row_count = _units(payload)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                **key,
+                webhook_id=webhook_id,
+                event_type=payload["event_type"],
+                table_id=payload["table_id"],
+                database_id=payload.get("database_id"),
+                workspace_id=payload.get("workspace_id"),
+                mapping=TableMapping.objects.filter(baserow_table_id=payload["table_id"]).first(),
+                is_test_call=webhook_id is None,
+                row_count=row_count,
+                raw_body=raw_body.decode("utf-8", errors="replace"),
+                headers=_evidence_headers(headers),
+                correlation_id=current_correlation_id(),
+                received_at=now,
+            )
+            EventItem.objects.bulk_create(
+                EventItem(event=event, position=position, created_at=now, **unit)
+                for position, unit in enumerate(units)
+            )
+            event_enqueue(event=event)
+    except IntegrityError:
+        existing = Event.objects.filter(webhook_id=webhook_id, **key).first()
+        if existing is None:
+            raise
+        return Received(existing, duplicate=True)
+    return Received(event, duplicate=False)

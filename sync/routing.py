@@ -1,0 +1,41 @@
+"""Which handler runs for an item: a registry keyed by (logical table, event type).
+
+The rules (next issue) register one handler per pair from AppConfig.ready. A handler takes the item
+and the table mapping, does its work, and returns a short note for the audit trail. It raises
+`IgnoreItem` when the item needs nothing, `PermanentFailure` when retrying cannot help (the item goes
+dead at once); any other exception is a failure that will be retried.
+"""
+
+from collections.abc import Callable
+
+ROW_EVENT_TYPES = frozenset({"rows.created", "rows.updated", "rows.deleted"})
+KNOWN_EVENT_TYPES = ROW_EVENT_TYPES | {
+    "field.created", "field.updated", "field.deleted",
+    "view.created", "view.updated", "view.deleted", "view.rows_entered",
+}
+DOCMOST_TABLE = "docmost"
+
+Handler = Callable[..., str | None]
+_handlers: dict[tuple[str, str], Handler] = {}
+
+
+class IgnoreItem(Exception):  # noqa: N818 - an outcome, not an error
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PermanentFailure(Exception):  # noqa: N818 - named after the outcome the console shows
+    """Retrying cannot help (a 4xx other than 429, a rule that cannot apply): the item goes dead."""
+
+
+def register_handler(logical_table: str, event_type: str, handler: Handler) -> None:
+    _handlers[(logical_table, event_type)] = handler
+
+
+def unregister_handler(logical_table: str, event_type: str) -> None:
+    _handlers.pop((logical_table, event_type), None)
+
+
+def handler_for(logical_table: str, event_type: str) -> Handler | None:
+    return _handlers.get((logical_table, event_type))
