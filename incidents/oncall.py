@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 
+from formation_hub.timefmt import format_local
 from incidents.models import Override, Rotation
 
 PREVIEW_WEEKS = 8
@@ -166,7 +167,7 @@ def preview(rotation: Rotation, start: datetime, weeks: int = PREVIEW_WEEKS, ext
             dst_change = f"clocks change this week ({_offset(before)} -> {_offset(after)})"
         warnings = []
         for begin, _finish, who in segments:
-            warnings.extend(f"{begin:%Y-%m-%d %H:%M} UTC: {problem}" for problem in who.problems)
+            warnings.extend(f"{format_local(begin)}: {problem}" for problem in who.problems)
         weeks_out.append(PreviewWeek(week_start, week_end, segments, dst_change, warnings))
     return weeks_out
 
@@ -184,12 +185,12 @@ def override_problems(override: Override) -> tuple[list[str], list[str]]:
     for begin, _finish, who in schedule.segments(override.starts_at, override.ends_at):
         if who.primary is not None and who.primary == who.backup:
             errors.append(
-                f"{who.primary} would be both primary and backup from {begin:%Y-%m-%d %H:%M} UTC: "
+                f"{who.primary} would be both primary and backup from {format_local(begin)}: "
                 f"add an override for the other role too, or pick someone else."
             )
         elif who.primary is None or who.backup is None:
             role = "primary" if who.primary is None else "backup"
-            warnings.append(f"Nobody is {role} from {begin:%Y-%m-%d %H:%M} UTC.")
+            warnings.append(f"Nobody is {role} from {format_local(begin)}.")
     if override.user is not None and not override.user.is_active:
         warnings.append(f"{override.user} is not an active account: pages will reach nobody.")
     return errors, warnings

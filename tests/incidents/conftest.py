@@ -15,3 +15,9 @@ def rotation(make_user):
     for position, name in enumerate(["alice", "bruno", "carla"]):
         RotationMemberFactory(rotation=rotation, user=make_user(name, "oncall"), position=position)
     return rotation
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Factories hash 'pw-for-tests' for every user; the default hasher makes that the slowest part."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
