@@ -240,7 +240,8 @@ class TimeoutSession(requests.Session):
 def make_session(*, timeout: Timeout | None = None, user_agent: str = "formation-hub-sync") -> TimeoutSession:
     """A session with connect/read timeouts and no hidden retries (ours are explicit and recorded)."""
     session = TimeoutSession(timeout)
-    adapter = HTTPAdapter(max_retries=urllib3.Retry(total=0, connect=0, read=0, redirect=3, status=0))
+    # requests' default Retry(0, read=False): no retry, and a read timeout stays a ReadTimeout.
+    adapter = HTTPAdapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
