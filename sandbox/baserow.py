@@ -1331,15 +1331,15 @@ class BaserowStandIn(StandIn):
     def _routes(self) -> None:
         api = self.router
         rows = "/api/database/rows/table/{table_id}/"
+        api.add("POST", rows + "batch/", self._api_batch_create)
+        api.add("PATCH", rows + "batch/", self._api_batch_update)
+        api.add("POST", rows + "batch-delete/", self._api_batch_delete)
         api.add("GET", rows, self._api_list_rows)
         api.add("POST", rows, self._api_create_row)
         api.add("GET", rows + "{row_id}/", self._api_get_row)
         api.add("PATCH", rows + "{row_id}/", self._api_update_row)
         api.add("DELETE", rows + "{row_id}/", self._api_delete_row)
         api.add("PATCH", rows + "{row_id}/move/", self._api_move_row)
-        api.add("POST", rows + "batch/", self._api_batch_create)
-        api.add("PATCH", rows + "batch/", self._api_batch_update)
-        api.add("POST", rows + "batch-delete/", self._api_batch_delete)
         api.add("GET", "/api/database/fields/table/{table_id}/", self._api_list_fields)
         api.add("POST", "/api/user/token-auth/", self._api_token_auth)
         api.add("POST", "/api/user/token-refresh/", self._api_token_refresh)
@@ -1833,6 +1833,8 @@ class BaserowStandIn(StandIn):
 
     def _control_demo(self, request: Request) -> Response:
         data = request.json() or {}
+        if DEMO_DATABASE_ID in self.state["databases"]:
+            return Response(409, {"error": 'the demo is already seeded; POST /_sandbox/reset {"demo": true} reseeds'})
         return Response(
             200, self.seed_demo(webhook_url=data.get("webhook_url"), webhook_headers=data.get("webhook_headers"))
         )
