@@ -1,0 +1,154 @@
+"""The ops console pages of the sync app, the landing panel, and trace_event."""
+
+import re
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from sync.models import Event, EventItem, TableMapping
+from sync.processing import event_process
+from tests.sync.factories import EventFactory, EventItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, make_user):
+    client.force_login(make_user("ada", "admin", is_superuser=True))
+    return client
+
+
+def make_events(count, **fields):
+    events = []
+    for _ in range(count):
+        event = EventFactory(**fields)
+        EventItemFactory(event=event, position=0)
+        events.append(event)
+    return events
+
+
+def test_events_list_shows_counts_per_state_without_a_query_per_row(admin_client, demo_mappings,
+                                                                    django_assert_max_num_queries):
+    make_events(3, state=Event.State.FAILED)
+    make_events(2, state=Event.State.DEAD, table_id=999)
+    make_events(20)
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("admin:sync_event_changelist"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert re.search(r"failed, will retry: <strong>3</strong>", text)
+    assert re.search(r"dead, needs an admin: <strong>2</strong>", text)
+    assert "projet (601)" in text and "999 (not mapped)" in text
+
+
+def test_events_list_filters_and_search(admin_client, demo_mappings):
+    failed = make_events(1, state=Event.State.FAILED, event_type="rows.deleted")[0]
+    other = make_events(1, table_id=607)[0]
+    url = reverse("admin:sync_event_changelist")
+    assert admin_client.get(url, {"state__exact": "failed"}).context["cl"].result_count == 1
+    assert list(admin_client.get(url, {"table": "607"}).context["cl"].result_list) == [other]
+    assert list(admin_client.get(url, {"event_type": "rows.deleted"}).context["cl"].result_list) == [failed]
+    assert list(admin_client.get(url, {"q": failed.event_id}).context["cl"].result_list) == [failed]
+    day = timezone.now()
+    by_date = admin_client.get(url, {"received_at__day": day.day, "received_at__month": day.month,
+                                     "received_at__year": day.year})
+    assert by_date.context["cl"].result_count == 2
+
+
+def test_event_page_shows_the_payload_items_and_audit_entries_read_only(admin_client, post_webhook, demo_mappings):
+    event_id = post_webhook("rows.created__projet").json()["id"]
+    event_process(event_id=event_id)
+    response = admin_client.get(reverse("admin:sync_event_change", args=[event_id]))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "&quot;nom&quot;: &quot;Refonte du site é&quot;" in text  # pretty-printed, unescaped
+    assert "no rule for projet rows.created" in text
+    assert "sync.event.processed" in text and "sync.item.ignored" in text
+    assert 'name="_save"' not in text
+    assert admin_client.post(reverse("admin:sync_event_change", args=[event_id]), {}).status_code == 403
+    assert admin_client.get(reverse("admin:sync_event_add")).status_code == 403
+
+
+def test_replay_action_queues_what_did_not_succeed(admin_client, post_webhook, demo_mappings):
+    event_id = post_webhook("rows.created__unmapped_table").json()["id"]
+    event_process(event_id=event_id)
+    TableMapping.objects.filter(logical_table="bloc").update(baserow_table_id=999)
+    response = admin_client.post(
+        reverse("admin:sync_event_changelist"), {"action": "replay_events", "_selected_action": [event_id]},
+        follow=True,
+    )
+    assert "1 item(s) queued again." in response.content.decode()
+    event = event_process(event_id=event_id)
+    assert event.reason == "no rule for bloc rows.created"
+
+
+def test_replay_action_is_offered_only_to_admins(client, make_user, demo_mappings):
+    make_events(1)
+    client.force_login(make_user("olga", "oncall"))
+    response = client.get(reverse("admin:sync_event_changelist"))
+    assert response.status_code == 200
+    assert "replay_events" not in response.content.decode()
+
+
+def test_table_mappings_show_the_last_delivery_and_flag_silent_tables(admin_client, demo_mappings,
+                                                                      django_assert_max_num_queries):
+    EventFactory(table_id=601, received_at=timezone.now() - timedelta(minutes=5))
+    EventFactory(table_id=602, received_at=timezone.now() - timedelta(days=3))
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("admin:sync_tablemapping_changelist"))
+    text = response.content.decode()
+    assert text.count("silent for more than") == 7  # 602 is old, six others never delivered
+    assert "(Europe/Paris)" in text
+
+
+def test_configuration_is_editable_by_admins_and_shows_whether_the_secret_is_set(admin_client, demo_mappings,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("BASEROW_DATABASE_TOKEN", "tok")
+    response = admin_client.get(reverse("admin:sync_baserowconnection_changelist"))
+    assert "BASEROW_DATABASE_TOKEN: set" in response.content.decode()
+    mapping = TableMapping.objects.get(logical_table="projet")
+    response = admin_client.get(reverse("admin:sync_tablemapping_change", args=[mapping.pk]))
+    assert 'name="_save"' in response.content.decode()
+
+
+def test_landing_page_shows_the_sync_health_panel(admin_client, demo_mappings, post_webhook):
+    post_webhook("rows.created__projet", secret="wrong")
+    make_events(2, state=Event.State.DEAD)
+    response = admin_client.get(reverse("admin:index"))
+    text = response.content.decode()
+    assert "Sync health" in text
+    assert "1 last hour, 1 in all" in text
+    assert re.search(r"Dead \(needs an admin\)</th><td class=\"ops-bad\"><a [^>]*>2</a>", text)
+
+
+def test_trace_event_prints_the_story(post_webhook, demo_mappings):
+    event_id = post_webhook("rows.deleted").json()["id"]
+    event_process(event_id=event_id)
+    out = StringIO()
+    call_command("trace_event", "9d2c4b6a-1e3f-4a5b-8c7d-6e5f4a3b2c1d", "--payload", stdout=out)
+    text = out.getvalue()
+    assert f"Event #{event_id}: rows.deleted on table projet (601)" in text
+    assert "webhook 31, event 9d2c4b6a-1e3f-4a5b-8c7d-6e5f4a3b2c1d, batch 0" in text
+    assert "- row 1043: ignored (no rule for projet rows.deleted), 1 attempt(s)" in text
+    assert "sync-worker sync.event.processed [ok]" in text
+    assert '"row_ids": [' in text
+    out = StringIO()
+    call_command("trace_event", f"#{event_id}", stdout=out)
+    assert "rows.deleted" in out.getvalue()
+
+
+def test_trace_event_of_an_unknown_id_says_what_to_give():
+    with pytest.raises(CommandError, match="No stored event"):
+        call_command("trace_event", "nope")
+
+
+def test_items_list_has_no_query_per_row(admin_client, demo_mappings, django_assert_max_num_queries):
+    make_events(15, state=Event.State.FAILED)
+    EventItem.objects.update(state=EventItem.State.FAILED)
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("admin:sync_eventitem_changelist"), {"state__exact": "failed"})
+    assert response.context["cl"].result_count == 15

@@ -1,0 +1,216 @@
+"""The processing skeleton: claim, route, outcome per item, sweeper, replay."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from formation_hub.audit import audit_entries_for
+from formation_hub.errors import DomainError
+from sync.models import Event, EventItem
+from sync.processing import event_process, event_replay, events_sweep
+from sync.routing import IgnoreItem, PermanentFailure, register_handler, unregister_handler
+from sync.tasks import process_event, sweep_events
+from tests.sync.factories import EventFactory, EventItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def projet_created_handler():
+    """Registers a handler for (projet, rows.created) whose behaviour each row's 'nom' chooses."""
+    calls = []
+
+    def handler(item, mapping):
+        calls.append(item.row_id)
+        behaviour = item.data.get("nom")
+        if behaviour == "ignore":
+            raise IgnoreItem("nothing to do")
+        if behaviour == "permanent":
+            raise PermanentFailure("Docmost answered 400: title too long")
+        if behaviour == "boom":
+            raise ConnectionError("Docmost unreachable")
+        return f"page created for {mapping.logical_table} {item.row_id}"
+
+    register_handler("projet", "rows.created", handler)
+    yield calls
+    unregister_handler("projet", "rows.created")
+
+
+def make_event(*names, **fields):
+    event = EventFactory(**fields)
+    for position, name in enumerate(names):
+        row_id = 100 + position
+        EventItemFactory(event=event, position=position, row_id=row_id, data={"id": row_id, "nom": name})
+    return event
+
+
+def test_without_a_handler_each_item_ends_ignored_no_rule(demo_mappings):
+    event = make_event("a", "b")
+    event = event_process(event_id=event.pk)
+    assert event.state == Event.State.IGNORED
+    assert set(event.items.values_list("reason", flat=True)) == {"no rule for projet rows.created"}
+    assert event.reason == "no rule for projet rows.created"
+
+
+def test_each_item_gets_its_own_outcome(demo_mappings, projet_created_handler):
+    event = make_event("ok", "ignore", "permanent", "boom")
+    event = event_process(event_id=event.pk)
+    states = dict(event.items.values_list("row_id", "state"))
+    assert states == {100: "processed", 101: "ignored", 102: "dead", 103: "failed"}
+    failed = event.items.get(row_id=103)
+    assert failed.attempts == 1 and failed.next_attempt_at > timezone.now()
+    assert "ConnectionError" in failed.reason and "Traceback" in failed.last_error
+    assert event.state == Event.State.DEAD
+    assert event.items.get(row_id=100).reason == "page created for projet 100"
+    actions = [entry.action for entry in audit_entries_for(event)]
+    assert sorted(actions) == sorted(
+        ["sync.item.processed", "sync.item.ignored", "sync.item.dead", "sync.item.failed", "sync.event.processed"]
+    )
+
+
+def test_a_failed_item_retries_when_due_and_goes_dead_after_max_attempts(demo_mappings, projet_created_handler,
+                                                                          monkeypatch):
+    monkeypatch.setenv("SYNC_ITEM_MAX_ATTEMPTS", "2")
+    event = make_event("ok", "boom")
+    assert event_process(event_id=event.pk).state == Event.State.FAILED
+    assert event_process(event_id=event.pk).state == Event.State.FAILED  # not due yet: nothing runs
+    assert projet_created_handler == [100, 101]
+    EventItem.objects.filter(state="failed").update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    event = event_process(event_id=event.pk)
+    assert projet_created_handler == [100, 101, 101]  # the processed row is never run again
+    assert event.state == Event.State.DEAD
+    assert event.items.get(row_id=101).reason.startswith("gave up after 2 attempts")
+
+
+def test_an_event_being_processed_cannot_be_claimed_again(demo_mappings):
+    event = make_event("a", state=Event.State.PROCESSING, claimed_at=timezone.now())
+    assert event_process(event_id=event.pk) is None
+    assert process_event(event.pk) == "not claimed"
+    assert event.items.get().state == EventItem.State.PENDING
+
+
+def test_a_processed_event_is_not_run_again(demo_mappings, projet_created_handler):
+    event = make_event("ok")
+    event_process(event_id=event.pk)
+    assert event_process(event_id=event.pk) is None
+    assert projet_created_handler == [100]
+
+
+def test_a_claim_older_than_the_stuck_delay_can_be_taken_over(demo_mappings, projet_created_handler):
+    event = make_event("ok", state=Event.State.PROCESSING, claimed_at=timezone.now() - timedelta(hours=1))
+    assert event_process(event_id=event.pk).state == Event.State.PROCESSED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_event_run_it_once(demo_mappings):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    calls = []
+    register_handler("projet", "rows.created", lambda item, mapping: calls.append(item.row_id))
+    try:
+        event = make_event("a")
+        barrier = threading.Barrier(6)
+        results = []
+
+        def work():
+            barrier.wait()
+            results.append(process_event(event.pk))
+            connection.close()
+
+        threads = [threading.Thread(target=work) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        unregister_handler("projet", "rows.created")
+    assert calls == [100]
+    assert sorted(results) == ["not claimed"] * 5 + ["processed"]
+
+
+def test_a_crash_outside_the_handlers_leaves_the_event_failed_with_its_traceback(demo_mappings, monkeypatch):
+    event = make_event("a")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr("sync.processing._finish", broken)
+    with pytest.raises(RuntimeError):
+        event_process(event_id=event.pk)
+    event.refresh_from_db()
+    assert event.state == Event.State.FAILED
+    assert "database hiccup" in event.last_error and "Traceback" in event.last_traceback
+
+
+def test_sweeper_enqueues_an_event_stored_but_never_enqueued():
+    event = make_event("a", enqueued_at=None, received_at=timezone.now() - timedelta(minutes=2))
+    fresh = make_event("b", enqueued_at=None)  # its on-commit enqueue may still be running
+    done = make_event("c", enqueued_at=None, state=Event.State.PROCESSED,
+                      received_at=timezone.now() - timedelta(minutes=2))
+    assert sweep_events() == 1
+    event.refresh_from_db()
+    assert event.enqueued_at is not None and event.enqueue_count == 1
+    assert OrmQ.objects.count() == 1
+    fresh.refresh_from_db()
+    done.refresh_from_db()
+    assert fresh.enqueued_at is None and done.enqueued_at is None
+    assert [entry.action for entry in audit_entries_for(event)] == ["sync.event.requeued"]
+
+
+def test_sweeper_enqueues_stuck_events_and_due_retries():
+    long_ago = timezone.now() - timedelta(hours=1)
+    queued_long_ago = make_event("a", enqueued_at=long_ago, received_at=long_ago)
+    claimed_long_ago = make_event("b", state=Event.State.PROCESSING, claimed_at=long_ago)
+    retry_due = make_event("c", state=Event.State.FAILED)
+    retry_due.items.update(state=EventItem.State.FAILED, next_attempt_at=timezone.now() - timedelta(seconds=1))
+    retry_later = make_event("d", state=Event.State.FAILED)
+    retry_later.items.update(state=EventItem.State.FAILED, next_attempt_at=timezone.now() + timedelta(minutes=5))
+    make_event("e")  # queued a moment ago: left alone
+    assert events_sweep() == 3
+    swept = set(Event.objects.filter(enqueue_count=1).values_list("pk", flat=True))
+    assert swept == {queued_long_ago.pk, claimed_long_ago.pk, retry_due.pk}
+
+
+def test_replay_reruns_only_what_did_not_succeed(demo_mappings, projet_created_handler, make_user):
+    event = make_event("ok", "ignore", "permanent", "boom")
+    event_process(event_id=event.pk)
+    admin = make_user("ada", "admin")
+    OrmQ.objects.all().delete()
+    assert event_replay(event=event, user=admin) == 3
+    event.refresh_from_db()
+    assert event.state == Event.State.RECEIVED and OrmQ.objects.count() == 1
+    assert dict(event.items.values_list("row_id", "state")) == {
+        100: "processed", 101: "pending", 102: "pending", 103: "pending"
+    }
+    event_process(event_id=event.pk)
+    assert projet_created_handler == [100, 101, 102, 103, 101, 102, 103]
+    replayed = audit_entries_for(event).get(action="sync.event.replayed")
+    assert replayed.actor == admin and replayed.changes["items"] == 3
+
+
+def test_replay_after_the_mapping_is_added_routes_the_items(projet_created_handler, make_user):
+    event = make_event("ok")
+    assert event_process(event_id=event.pk).reason == "Baserow table 601 is not mapped"
+    from sync.demo import load_demo_sync
+
+    load_demo_sync()
+    event_replay(event=event, user=make_user("ada", "admin"))
+    event = event_process(event_id=event.pk)
+    assert event.state == Event.State.PROCESSED and event.mapping.logical_table == "projet"
+
+
+def test_replay_refuses_when_everything_succeeded_or_while_processing(demo_mappings, projet_created_handler,
+                                                                      make_user):
+    admin = make_user("ada", "admin")
+    event = make_event("ok")
+    event_process(event_id=event.pk)
+    with pytest.raises(DomainError, match="every item was processed"):
+        event_replay(event=event, user=admin)
+    busy = make_event("ok", state=Event.State.PROCESSING, claimed_at=timezone.now())
+    with pytest.raises(DomainError, match="being processed right now"):
+        event_replay(event=busy, user=admin)
