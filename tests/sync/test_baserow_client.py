@@ -2,7 +2,6 @@
 
 import pytest
 
-from sandbox.baserow import DEFAULT_CONFIG, BaserowStandIn
 from sandbox.httpbase import free_port
 from sync.baserow_client import BaserowClient, forget_cached_tokens
 from sync.http import (
@@ -32,20 +31,11 @@ def _fresh_token_cache():
     forget_cached_tokens()
 
 
-@pytest.fixture(scope="module")
-def _baserow_server():
-    with BaserowStandIn() as stand_in:
-        yield stand_in
-
-
 @pytest.fixture
-def baserow(_baserow_server):
-    """The stand-in, reset to the demo dataset (tables 601-608, token and admin of the demo)."""
-    stand_in = _baserow_server
-    stand_in.reset()
-    stand_in.config = {**DEFAULT_CONFIG}
-    stand_in.seed_demo()
-    return stand_in
+def baserow(baserow_standin):
+    """The stand-in with the demo dataset (tables 601-608, the demo token and admin account)."""
+    baserow_standin.seed_demo()
+    return baserow_standin
 
 
 @pytest.fixture
@@ -63,7 +53,7 @@ def make_client(baserow):
 
 
 def api_calls(stand_in, path_prefix="/api/"):
-    return [call for call in stand_in.calls if call["path"].startswith(path_prefix)]
+    return stand_in.calls(path_prefix)
 
 
 def test_get_row_uses_the_database_token_and_user_field_names(baserow, make_client):
@@ -142,7 +132,7 @@ def test_create_update_delete_roundtrip(baserow, make_client):
 
 @pytest.fixture
 def projet_webhook(baserow, http_receiver):
-    baserow.add_webhook(table_id=PROJET, url=http_receiver.url, include_all_events=True)
+    baserow.add_webhook(PROJET, http_receiver.url, include_all_events=True)
     return http_receiver
 
 
@@ -177,7 +167,7 @@ def test_default_is_the_loop_breaker_send_webhook_events_false(baserow, make_cli
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_retried_then_raised_as_retryable(baserow, make_client, status):
-    baserow.add_fault(status=status, count=None, path_prefix="/api/database/rows/")
+    baserow.fault(status=status, count=None, path_prefix="/api/database/rows/")
 
     with pytest.raises(ServiceUnavailable) as caught:
         make_client().get_row(PROJET, 1)
@@ -189,14 +179,14 @@ def test_server_errors_are_retried_then_raised_as_retryable(baserow, make_client
 
 
 def test_a_passing_server_error_is_absorbed_by_the_quick_retries(baserow, make_client):
-    baserow.add_fault(status=503, count=2, path_prefix="/api/database/rows/")
+    baserow.fault(status=503, count=2, path_prefix="/api/database/rows/")
 
     assert make_client().get_row(PROJET, 1)["id"] == 1
     assert [call["status"] for call in api_calls(baserow)] == [503, 503, 200]
 
 
 def test_deadlock_409_is_retryable(baserow, make_client):
-    baserow.add_fault(
+    baserow.fault(
         status=409, count=1, path_prefix="/api/database/rows/",
         body={"error": "ERROR_DATABASE_DEADLOCK", "detail": "try again"},
     )
@@ -206,7 +196,7 @@ def test_deadlock_409_is_retryable(baserow, make_client):
 
 @pytest.mark.parametrize("status", [400, 403, 404, 422])
 def test_client_errors_are_permanent_and_never_retried(baserow, make_client, status):
-    baserow.add_fault(status=status, count=None, path_prefix="/api/database/rows/")
+    baserow.fault(status=status, count=None, path_prefix="/api/database/rows/")
 
     with pytest.raises(PermanentError) as caught:
         make_client().get_row(PROJET, 1)
@@ -217,7 +207,7 @@ def test_client_errors_are_permanent_and_never_retried(baserow, make_client, sta
 
 
 def test_timeout_is_retryable_when_the_stand_in_answers_later_than_the_read_timeout(baserow, make_client):
-    baserow.add_fault(delay=0.6, count=None, path_prefix="/api/database/rows/")
+    baserow.fault(delay=0.6, count=None, path_prefix="/api/database/rows/")
 
     with pytest.raises(ServiceTimeout) as caught:
         make_client(timeout=(1.0, 0.2), retry=RetryPolicy(max_retries=0)).get_row(PROJET, 1)
@@ -227,7 +217,7 @@ def test_timeout_is_retryable_when_the_stand_in_answers_later_than_the_read_time
 
 
 def test_429_honours_retry_after_then_succeeds(baserow, make_client):
-    baserow.add_fault(status=429, count=1, path_prefix="/api/database/rows/")
+    baserow.fault(status=429, count=1, path_prefix="/api/database/rows/")
     client = make_client()
     slept = []
     client.transport.sleep = slept.append
@@ -237,7 +227,7 @@ def test_429_honours_retry_after_then_succeeds(baserow, make_client):
 
 
 def test_429_with_a_retry_after_longer_than_allowed_goes_up_to_the_caller(baserow, make_client):
-    baserow.add_fault(status=429, count=None, path_prefix="/api/database/rows/")
+    baserow.fault(status=429, count=None, path_prefix="/api/database/rows/")
     client = make_client(retry=RetryPolicy(max_retries=3, max_retry_after=0.5))
 
     with pytest.raises(RateLimited) as caught:
@@ -248,19 +238,19 @@ def test_429_with_a_retry_after_longer_than_allowed_goes_up_to_the_caller(basero
 
 
 def test_create_row_is_not_retried_once_it_may_have_reached_baserow(baserow, make_client):
-    baserow.add_fault(status=503, count=None, path_prefix="/api/database/rows/", method="POST")
-    before = len(baserow.state["rows"][PROJET])
+    baserow.fault(status=503, count=None, path_prefix="/api/database/rows/", method="POST")
+    before = len(baserow.rows(PROJET))
 
     with pytest.raises(ServiceUnavailable) as caught:
         make_client().create_row(PROJET, {"nom": "Une fois"})
 
     assert caught.value.request_sent
     assert len(api_calls(baserow)) == 1
-    assert len(baserow.state["rows"][PROJET]) == before
+    assert len(baserow.rows(PROJET)) == before
 
 
 def test_dropped_connection_is_retryable_and_counts_as_possibly_sent(baserow, make_client):
-    baserow.add_fault(close=True, count=None, path_prefix="/api/database/rows/")
+    baserow.fault(close=True, count=None, path_prefix="/api/database/rows/")
 
     with pytest.raises(ServiceUnavailable) as caught:
         make_client(retry=RetryPolicy(max_retries=0)).get_row(PROJET, 1)
@@ -282,7 +272,7 @@ def test_refused_connection_is_retryable_and_retried_even_for_a_create():
 def test_every_call_is_recorded_without_secrets(baserow, make_client):
     log = CallLog()
     client = make_client(recorder=log)
-    baserow.add_fault(status=503, count=1, path_prefix="/api/database/rows/")
+    baserow.fault(status=503, count=1, path_prefix="/api/database/rows/")
 
     client.get_row(PROJET, 1)
     client.list_webhooks(PROJET)
@@ -303,7 +293,7 @@ def test_every_call_is_recorded_without_secrets(baserow, make_client):
 
 
 def test_webhook_management_logs_in_once_and_reuses_the_jwt(baserow, make_client):
-    baserow.add_webhook(table_id=PROJET, url="http://127.0.0.1:9/hook")
+    baserow.add_webhook(PROJET, "http://127.0.0.1:9/hook")
     client = make_client()
 
     client.list_webhooks(PROJET)
@@ -315,7 +305,7 @@ def test_webhook_management_logs_in_once_and_reuses_the_jwt(baserow, make_client
 
 
 def test_an_access_token_near_expiry_is_refreshed_not_logged_in_again(baserow, make_client):
-    baserow.config["access_token_lifetime"] = 5
+    baserow.configure(access_token_lifetime=5)
     client = make_client()
 
     client.list_webhooks(PROJET)
@@ -328,8 +318,8 @@ def test_an_access_token_near_expiry_is_refreshed_not_logged_in_again(baserow, m
 def test_a_refused_jwt_is_renewed_once_and_the_call_repeated(baserow, make_client):
     client = make_client()
     client.list_webhooks(PROJET)
-    baserow.jwt_secret = "rotated"  # every token issued so far, refresh included, is now refused
-    baserow.calls.clear()
+    baserow.server.jwt_secret = "rotated"  # every token issued so far, refresh included, is now refused
+    baserow.control("DELETE", "calls")
 
     assert client.list_webhooks(PROJET) == []
     statuses = [(call["path"], call["status"]) for call in api_calls(baserow)]
@@ -342,8 +332,8 @@ def test_a_refused_jwt_is_renewed_once_and_the_call_repeated(baserow, make_clien
 
 
 def test_reenable_a_deactivated_webhook(baserow, make_client):
-    webhook = baserow.add_webhook(table_id=PROJET, url="http://127.0.0.1:9/hook")
-    baserow.update_webhook(webhook["id"], {"active": False})
+    webhook = baserow.add_webhook(PROJET, "http://127.0.0.1:9/hook")
+    baserow.update_webhook(webhook["id"], active=False)
     client = make_client()
 
     assert [hook["active"] for hook in client.list_webhooks(PROJET)] == [False]

@@ -6,10 +6,12 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Schedule
 
 from formation_hub.audit import audit_entries_for
 from formation_hub.errors import DomainError
+from formation_hub.schedules import ensure_schedules
+from sync.demo import load_demo_sync
 from sync.models import Event, EventItem
 from sync.processing import event_process, event_replay, events_sweep
 from sync.routing import IgnoreItem, PermanentFailure, register_handler, unregister_handler
@@ -196,8 +198,6 @@ def test_replay_reruns_only_what_did_not_succeed(demo_mappings, projet_created_h
 def test_replay_after_the_mapping_is_added_routes_the_items(projet_created_handler, make_user):
     event = make_event("ok")
     assert event_process(event_id=event.pk).reason == "Baserow table 601 is not mapped"
-    from sync.demo import load_demo_sync
-
     load_demo_sync()
     event_replay(event=event, user=make_user("ada", "admin"))
     event = event_process(event_id=event.pk)
@@ -214,3 +214,22 @@ def test_replay_refuses_when_everything_succeeded_or_while_processing(demo_mappi
     busy = make_event("ok", state=Event.State.PROCESSING, claimed_at=timezone.now())
     with pytest.raises(DomainError, match="being processed right now"):
         event_replay(event=busy, user=admin)
+
+
+def test_with_the_redis_broker_the_job_is_enqueued_once_the_event_is_committed(
+    settings, post_webhook, django_capture_on_commit_callbacks
+):
+    settings.Q_CLUSTER = {**{k: v for k, v in settings.Q_CLUSTER.items() if k != "orm"}, "redis": "redis://x:6379/0"}
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_webhook("rows.created__projet")
+    event = Event.objects.get(pk=response.json()["id"])
+    assert event.enqueued_at is None and not OrmQ.objects.exists()
+    assert len(callbacks) == 1
+    callbacks[0]()
+    event.refresh_from_db()
+    assert event.enqueued_at is not None and OrmQ.objects.count() == 1
+
+
+def test_the_sweeper_is_a_registered_schedule():
+    ensure_schedules()
+    assert Schedule.objects.get(name="sync: sweep stored events").func == "sync.tasks.sweep_events"

@@ -158,3 +158,8 @@ def test_concurrent_duplicate_deliveries_store_one_event(settings):
     ids = {body.get("id") for _, body in statuses}
     assert len(ids) == 1
     assert Event.objects.count() == 1 and EventItem.objects.count() == 1 and OrmQ.objects.count() == 1
+
+
+def test_the_endpoint_is_in_the_api_schema(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
+    assert "/api/webhooks/baserow/" in schema and "SyncWebhookAccepted" in schema

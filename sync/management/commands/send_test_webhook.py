@@ -29,13 +29,16 @@ class Command(BaseCommand):
                 "No Baserow connection or no 'projet' table mapping: run `manage.py demo_data` "
                 "or configure them in the console (Sync)."
             )
+        token = connection.token()
+        if not token:
+            raise CommandError(f"No Baserow database token: set the environment variable {connection.token_env_var}.")
         name = nom or f"Projet test {timezone.now():%H:%M:%S}"
         url = f"{connection.api_url}/api/database/rows/table/{mapping.baserow_table_id}/?user_field_names=true"
         started = timezone.now()
         try:
             response = requests.post(
                 url, json={mapping.field_name("nom"): name},
-                headers={"Authorization": f"Token {connection.token()}"}, timeout=conf.http_timeout_seconds(),
+                headers={"Authorization": f"Token {token}"}, timeout=conf.http_timeout_seconds(),
             )
         except requests.RequestException as error:
             raise CommandError(f"Baserow at {connection.api_url} is unreachable: {error}") from error
