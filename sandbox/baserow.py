@@ -1959,7 +1959,14 @@ class BaserowStandIn(StandIn):
         return Response(201, {**self.public_webhook(webhook), "table_id": webhook["table_id"]})
 
     def _control_update_webhook(self, request: Request) -> Response:
-        webhook = self.update_webhook(self._int(request.params["webhook_id"]), request.json() or {})
+        """Like the real PATCH, and `failed_triggers` can be set to stage a webhook close to deactivation."""
+        webhook_id = self._int(request.params["webhook_id"])
+        data = request.json() or {}
+        webhook = self.update_webhook(webhook_id, data)
+        if "failed_triggers" in data:
+            with self.lock:
+                self.state["webhooks"][webhook_id]["failed_triggers"] = int(data["failed_triggers"])
+                webhook = self.webhook_snapshot(webhook_id)
         return Response(200, {**self.public_webhook(webhook), "table_id": webhook["table_id"]})
 
     def _control_delete_webhook(self, request: Request) -> Response:
