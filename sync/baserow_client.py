@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from sync import conf
 from sync.http import (
     AuthenticationFailed,
     InvalidRequest,
@@ -98,6 +99,16 @@ class BaserowClient:
         self._admin_email = admin_email or ""
         self._admin_password = admin_password or ""
         self.send_webhook_events = send_webhook_events
+
+    @classmethod
+    def from_connection(cls, connection, **options) -> "BaserowClient":
+        """A client for a `sync.models.BaserowConnection` row (secrets read from the variables it names)."""
+        options.setdefault("timeout", conf.http_timeout_seconds())
+        options.setdefault("send_webhook_events", connection.send_webhook_events_on_write)
+        return cls(
+            connection.api_url, connection.token(), admin_email=connection.admin_email or None,
+            admin_password=connection.admin_password() or None, **options,
+        )
 
     def __repr__(self):
         return f"BaserowClient({self.transport.base_url!r})"

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from requests.cookies import remove_cookie_by_name
 
+from sync import conf
 from sync.http import (
     AuthenticationFailed,
     InvalidRequest,
@@ -125,6 +126,16 @@ class DocmostClient:
         self._api_key = api_key or ""
         self._email = email or ""
         self._password = password or ""
+
+    @classmethod
+    def from_connection(cls, connection, **options) -> "DocmostClient":
+        """A client for a `sync.models.DocmostConnection` row: its API key when the variable it names is
+        set, else its bot account."""
+        options.setdefault("timeout", conf.http_timeout_seconds())
+        api_key = connection.api_key()
+        if api_key:
+            return cls(connection.api_url, api_key=api_key, **options)
+        return cls(connection.api_url, email=connection.bot_email, password=connection.bot_password(), **options)
 
     def __repr__(self):
         return f"DocmostClient({self.transport.base_url!r})"

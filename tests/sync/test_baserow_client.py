@@ -16,6 +16,7 @@ from sync.http import (
     ServiceUnavailable,
     recording,
 )
+from sync.models import BaserowConnection
 
 PROJET = 601
 PERSONNE = 606
@@ -363,3 +364,15 @@ def test_wrong_admin_password_is_a_permanent_error(make_client):
         make_client(admin_password="wrong").list_webhooks(PROJET)
 
     assert caught.value.code == "ERROR_INVALID_CREDENTIALS"
+
+
+def test_client_from_the_connection_row_reads_its_secrets_from_the_environment(db, baserow, monkeypatch):
+    monkeypatch.setenv("BASEROW_DATABASE_TOKEN", TOKEN)
+    monkeypatch.setenv("BASEROW_ADMIN_PASSWORD", ADMIN[1])
+    connection = BaserowConnection.objects.create(url=baserow.url + "/", admin_email=ADMIN[0])
+
+    client = BaserowClient.from_connection(connection)
+    client.update_row(PROJET, 1, {"docmost_page_id": "p"})
+
+    assert client.list_webhooks(PROJET) == []
+    assert api_calls(baserow)[0]["query"]["send_webhook_events"] == "false"

@@ -19,6 +19,7 @@ from sync.http import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from sync.models import DocmostConnection
 
 QUICK = RetryPolicy(max_retries=2, base=0.01, cap=0.02, max_retry_after=5)
 
@@ -446,3 +447,24 @@ def test_create_page_once_refuses_a_marker_markdown_would_mangle(docmost, make_c
         make_client().create_page_once(space_id=space_id, title="x", marker="projet_601*1")
 
     assert docmost.calls("/api/") == []
+
+
+def test_client_from_the_connection_row_logs_in_as_its_bot(db, docmost, monkeypatch):
+    monkeypatch.setenv("DOCMOST_BOT_PASSWORD", BOT_PASSWORD)
+    monkeypatch.delenv("DOCMOST_API_KEY", raising=False)
+    connection = DocmostConnection.objects.create(url=docmost.url, bot_email=docmost.bot_email, space_slug="agence")
+
+    space = DocmostClient.from_connection(connection).space_by_slug(connection.space_slug)
+
+    assert space["id"] == docmost.demo_ids["space_agence_id"]
+    assert len(logins(docmost)) == 1
+
+
+def test_client_from_the_connection_row_prefers_its_api_key(db, docmost, monkeypatch):
+    docmost.configure(edition="enterprise")
+    monkeypatch.setenv("DOCMOST_API_KEY", docmost.control("POST", "api-keys", {"name": "fh"})["token"])
+    connection = DocmostConnection.objects.create(url=docmost.url, bot_email=docmost.bot_email, space_slug="agence")
+
+    DocmostClient.from_connection(connection).space_by_slug("agence")
+
+    assert logins(docmost) == []
