@@ -181,10 +181,10 @@ class RetryPolicy:
     not slept through: the RateLimited error goes up so the caller schedules the next attempt."""
 
     max_retries: int = 3
-    base: float = 0.5
-    cap: float = 8.0
+    base: float = 0.25
+    cap: float = 4.0
     jitter: float = 0.5
-    max_retry_after: float = 30.0
+    max_retry_after: float = 10.0
 
     def delay(self, attempt: int, error: RetryableError) -> float | None:
         """Seconds to wait before retry `attempt` after `error`, or None when not to retry here."""
