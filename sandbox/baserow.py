@@ -2042,10 +2042,13 @@ def main(argv: list[str] | None = None) -> None:
         max_retries=args.max_retries,
         timeout=args.webhook_timeout,
     )
+    details = []
     if args.demo:
         tables = ", ".join(f"{name}={table_id}" for name, table_id in DEMO_TABLE_IDS.items())
-        print(f"Baserow demo: database {DEMO_DATABASE_ID}, token {DEMO_TOKEN}, tables {tables}", flush=True)
-    serve_forever(stand_in, "Baserow stand-in")
+        details.append(f"Baserow demo: database {DEMO_DATABASE_ID}, token {DEMO_TOKEN}, tables {tables}")
+        if args.webhook_url:
+            details.append(f"Baserow demo: one webhook per table -> {args.webhook_url}")
+    serve_forever(stand_in, "Baserow stand-in", tuple(details))
 
 
 if __name__ == "__main__":

@@ -1267,10 +1267,11 @@ def main(argv: list[str] | None = None) -> None:
         login_limit=args.login_limit,
         login_window=args.login_window,
     )
+    details = []
     if args.demo:
-        ids = " ".join(f"{name}={value}" for name, value in stand_in.demo_ids.items())
-        print(f"Docmost demo: bot {BOT_EMAIL} / {BOT_PASSWORD}; {ids}", flush=True)
-    serve_forever(stand_in, "Docmost stand-in")
+        details.append(f"Docmost demo: bot {BOT_EMAIL} / {BOT_PASSWORD}")
+        details += [f"Docmost demo: {name} = {value}" for name, value in stand_in.demo_ids.items()]
+    serve_forever(stand_in, "Docmost stand-in", tuple(details))
 
 
 if __name__ == "__main__":

@@ -341,8 +341,8 @@ class StandIn:
             self.calls.append(entry)
 
 
-def serve_forever(stand_in: StandIn, banner: str) -> None:
-    """CLI loop: start, print one line with the URL, stop cleanly on SIGINT or SIGTERM."""
+def serve_forever(stand_in: StandIn, banner: str, details: tuple[str, ...] = ()) -> None:
+    """CLI loop: start, print one line with the URL (then `details`), stop cleanly on SIGINT or SIGTERM."""
     stopping = threading.Event()
 
     def on_signal(signum, frame):
@@ -352,6 +352,8 @@ def serve_forever(stand_in: StandIn, banner: str) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     stand_in.start()
     print(f"{banner} listening on {stand_in.url}/", flush=True)
+    for line in details:
+        print(line, flush=True)
     while not stopping.wait(0.5):
         pass
     stand_in.stop()
