@@ -6,6 +6,12 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents and on-call"
 
     def ready(self):
+        from formation_hub.dashboard import register_panel
+        from formation_hub.demo import register_demo_loader
         from formation_hub.schedules import register_schedule
+        from incidents import demo, panels
 
         register_schedule("incidents: sweep what is due", "incidents.tasks.sweep_due", minutes=1)
+        register_panel(panels.open_incidents_panel)
+        register_panel(panels.on_call_panel)
+        register_demo_loader("incidents", demo.load_demo_incidents)
