@@ -192,6 +192,7 @@ class BaserowStandIn(StandIn):
                 for row in rows.values():
                     row["values"] = by_int(row["values"])
         state["tokens"], state["users"] = raw["tokens"], raw["users"]
+        self.jwt_secret = raw.get("jwt_secret", self.jwt_secret)
         state["next"] = raw["next"]
         state["next"]["row"] = by_int(raw["next"]["row"])
         self.state = state
@@ -201,7 +202,7 @@ class BaserowStandIn(StandIn):
             return
         temporary = f"{self.state_file}.tmp"
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(self.state, handle)
+            json.dump({**self.state, "jwt_secret": self.jwt_secret}, handle)
         os.replace(temporary, self.state_file)
 
     # Schema ----------------------------------------------------------------------------------------

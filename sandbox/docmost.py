@@ -11,6 +11,7 @@ import argparse
 import base64
 import copy
 import json
+import os
 import re
 import time
 from datetime import UTC, datetime
@@ -247,20 +248,47 @@ def position_key(index: int) -> str:
 class DocmostStandIn(StandIn):
     product = "Docmost stand-in"
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, demo: bool = False, **config):
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, demo: bool = False, state_file: str | None = None, **config
+    ):
         super().__init__(host=host, port=port)
         unknown = set(config) - set(DEFAULT_CONFIG)
         if unknown:
             raise TypeError(f"unknown Docmost stand-in settings: {sorted(unknown)}")
         self.config = {**DEFAULT_CONFIG, **config}
+        self.state_file = state_file
         self.jwt_secret = random_secret()
         self.clock = Clock()
         self.ids = IdMaker()
         self.demo_ids: dict = {}
         self._empty()
-        if demo:
+        if state_file and os.path.exists(state_file):
+            self._load(state_file)
+        elif demo:
             self.seed_demo()
+            self._save()
         self._routes()
+
+    # Persistence -----------------------------------------------------------------------------------
+
+    PERSISTED = ("workspace", "users", "spaces", "pages", "shares", "sessions", "api_keys", "demo_ids", "jwt_secret")
+
+    def _load(self, path: str) -> None:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+        for key in self.PERSISTED:
+            setattr(self, key, raw[key])
+
+    def _save(self) -> None:
+        """Write everything to the state file (after each call): session tokens stay valid across restarts."""
+        if not self.state_file:
+            return
+        with self.lock:
+            snapshot = json.dumps({key: getattr(self, key) for key in self.PERSISTED})
+        temporary = f"{self.state_file}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(snapshot)
+        os.replace(temporary, self.state_file)
 
     def _empty(self) -> None:
         self.workspace = {"id": self.ids.uuid7(), "name": "formation-hub", "hostname": None}
@@ -722,9 +750,12 @@ class DocmostStandIn(StandIn):
 
     def dispatch(self, request: Request) -> Response:
         try:
-            return super().dispatch(request)
+            response = super().dispatch(request)
         except NestError as error:
             return error.response()
+        if response.status < 300:
+            self._save()
+        return response
 
     def route_not_found(self, request: Request, allowed: list[str]) -> Response:
         return NestError(404, f"Cannot {request.method} {request.path}").response()
@@ -1254,6 +1285,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8020)
     parser.add_argument("--demo", action="store_true", help="spaces Agence and Formations, templates, bot user")
     parser.add_argument(
+        "--state", metavar="FILE", help="keep users, spaces, pages, shares and sessions in this JSON file"
+    )
+    parser.add_argument(
         "--edition", choices=("community", "enterprise"), default="community", help="enterprise adds API keys"
     )
     parser.add_argument("--login-limit", type=int, default=DEFAULT_CONFIG["login_limit"], help="login calls per window")
@@ -1263,6 +1297,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         demo=args.demo,
+        state_file=args.state,
         edition=args.edition,
         login_limit=args.login_limit,
         login_window=args.login_window,

@@ -413,3 +413,19 @@ def test_demo_ids_are_the_same_on_every_start():
 
     assert first.demo_ids == second.demo_ids
     assert first.demo_ids["space_agence_id"][14] == "7"
+
+
+def test_state_file_keeps_pages_and_sessions_across_restarts(tmp_path):
+    state = str(tmp_path / "docmost.json")
+    first = DocmostStandIn(demo=True, state_file=state).start()
+    token = first.login_token()
+    headers = {"Authorization": f"Bearer {token}"}
+    space_id = first.demo_ids["space_agence_id"]
+    _, created, _ = http_json("POST", f"{first.url}/api/pages/create", {"spaceId": space_id, "title": "Kept"}, headers)
+    first.stop()
+
+    second = DocmostStandIn(state_file=state).start()
+    status, body, _ = http_json("POST", f"{second.url}/api/pages/info", {"pageId": created["data"]["id"]}, headers)
+    second.stop()
+
+    assert status == 200 and body["data"]["title"] == "Kept"
