@@ -109,19 +109,24 @@ def add_entry(section: Section, change_type: str, text: str) -> None:
         section.entries.setdefault(line[0], []).append(line[1])
 
 
+def render_entries(section: Section) -> str:
+    """The headings and entries of one section, without its title (release notes)."""
+    blocks = []
+    for heading in HEADINGS:
+        items = section.entries.get(heading) or []
+        if items:
+            blocks.append(f"### {heading}\n\n" + "\n".join("- " + item.replace("\n", "\n  ") for item in items))
+    return "\n\n".join(blocks)
+
+
 def render(changelog: Changelog) -> str:
     parts = [changelog.preamble.strip()]
     sections = list(changelog.sections)
     if not any(section.version is None for section in sections):
         sections.insert(0, Section(version=None))
     for section in sections:
-        lines = [section.title]
-        for heading in HEADINGS:
-            items = section.entries.get(heading) or []
-            if items:
-                lines.append(f"\n### {heading}\n")
-                lines.extend("- " + item.replace("\n", "\n  ") for item in items)
-        parts.append("\n".join(lines))
+        entries = render_entries(section)
+        parts.append(f"{section.title}\n\n{entries}" if entries else section.title)
     if changelog.links:
         parts.append("\n".join(changelog.links))
     return "\n\n".join(parts) + "\n"

@@ -1,0 +1,388 @@
+"""The releases part of the ops console: the pipeline, its evidence and its actions.
+
+Every action is a logged-in POST to a view that calls one service; gates are decided on the core's
+gate page (formation_hub's decide view), so the same refusals apply everywhere.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.errors import DomainError
+from formation_hub.gates import can_decide
+from formation_hub.models import Gate
+from formation_hub.timefmt import format_local
+from releases import clock
+from releases.models import (
+    Change,
+    CheckRun,
+    Deployment,
+    FreezeWindow,
+    PrerequisiteOverride,
+    PrerequisiteReport,
+    Release,
+    SmokeCheck,
+)
+from releases.prerequisites import LABELS
+from releases.selectors import next_step, release_evaluation, unreleased_changes
+from releases.services import (
+    change_add,
+    changelog_import,
+    changelog_render,
+    override_request,
+    release_abort,
+    release_check_prerequisites,
+    release_create,
+    release_deploy,
+    release_propose,
+    release_rollback,
+    release_run_smoke,
+    release_set_sha,
+    watch_ends_at,
+)
+
+
+class ReleaseCreateForm(forms.Form):
+    kind = forms.ChoiceField(choices=Release.Kind.choices, initial=Release.Kind.NORMAL,
+                             help_text="A hotfix patches the last stable release and may pass a freeze with an "
+                             "override.")
+    sha = forms.CharField(label="Commit SHA", max_length=40, required=False)
+    title = forms.CharField(max_length=200, required=False, help_text="The one-liner of the tag message.")
+    version = forms.CharField(
+        max_length=100, required=False,
+        help_text="Leave empty to take the proposed version; a hand-chosen one must be a valid successor.",
+    )
+    version_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text="Why a hand-chosen version; required to go to 1.0.0.",
+    )
+
+
+class ChangeInline(admin.TabularInline):
+    model = Change
+    fields = ("type", "text", "author", "reference", "source")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "kind", "status", "sha_short", "author", "created_at", "released_at", "imported")
+    list_filter = ("status", "kind", "imported")
+    search_fields = ("=version", "title", "sha")
+    list_select_related = ("author",)
+    date_hierarchy = "created_at"
+    inlines = [ChangeInline]
+    change_form_template = "admin/releases/release/change_form.html"
+    change_list_template = "admin/releases/release/change_list.html"
+
+    @admin.display(description="SHA")
+    def sha_short(self, release):
+        return release.sha[:10]
+
+    def get_fields(self, request, obj=None):
+        return ("version", "kind", "status", "title", "sha", "author", "version_reason", "base_version", "imported",
+                "released_on", "created_at", "tagged_at", "approved_at", "deployed_at", "watch_started_at",
+                "released_at", "ended_at", "end_reason")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Prepare a release: a plain form calling release_create, its refusal shown on the form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ReleaseCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                release = release_create(user=request.user, **form.cleaned_data)
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, f"{release} prepared as a draft.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release.pk]))
+        proposal = None
+        try:
+            proposal = release_propose()
+        except DomainError as error:
+            self.message_user(request, error.message, messages.WARNING)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Prepare a release",
+            "opts": self.model._meta,
+            "form": form,
+            "proposal": proposal,
+            "unreleased": list(unreleased_changes()),
+        }
+        return TemplateResponse(request, "admin/releases/release/add_form.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        release = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {})}
+        if release is not None:
+            extra_context.update(self._pipeline_context(request, release))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _pipeline_context(self, request, release: Release) -> dict:
+        preview_at, preview_error = None, ""
+        if request.GET.get("at"):
+            try:
+                naive = datetime.fromisoformat(request.GET["at"])
+                preview_at = naive.replace(tzinfo=ZoneInfo(settings.ORGANISATION_TIME_ZONE))
+            except (ValueError, KeyError):
+                preview_error = "Give the instant as YYYY-MM-DDTHH:MM."
+        gates = list(
+            Gate.objects.filter(object_id=str(release.pk), gate_type__startswith="releases.")
+            .exclude(gate_type="releases.override").select_related("requested_by", "decided_by")
+        )
+        for gate in gates:
+            gate.may_decide = gate.state == Gate.State.PENDING and can_decide(gate=gate, user=request.user)
+            gate.decide_url = reverse("admin:formation_hub_gate_decide", args=[gate.pk])
+        overrides = list(release.overrides.select_related("requested_by", "decided_by"))
+        override_gates = {
+            gate.object_id: gate for gate in Gate.objects.filter(
+                gate_type="releases.override", object_id__in=[str(override.pk) for override in overrides]
+            )
+        }
+        for override in overrides:
+            gate = override_gates.get(str(override.pk))
+            override.decide_url = reverse("admin:formation_hub_gate_decide", args=[gate.pk]) if gate else ""
+        return {
+            "release": release,
+            "next_step": next_step(release),
+            "evaluation": release_evaluation(release),
+            "evaluated_now": clock.now(),
+            "preview": release_evaluation(release, at=preview_at) if preview_at else None,
+            "preview_at_text": request.GET.get("at", ""),
+            "preview_error": preview_error,
+            "gates": gates,
+            "overrides": overrides,
+            "deployments": list(release.deployments.select_related("started_by")),
+            "check_runs": list(release.check_runs.all()[:50]),
+            "watch_ends_at": watch_ends_at(release),
+            "prerequisite_labels": LABELS,
+            "actions": {name: reverse(f"admin:releases_release_{name}", args=[release.pk]) for name in ACTIONS},
+            "changelog_url": reverse("admin:releases_release_changelog"),
+        }
+
+    def get_urls(self):
+        urls = [
+            path(f"<int:release_id>/{name}/", self.admin_site.admin_view(self.action_view),
+                 {"action": name}, name=f"releases_release_{name}")
+            for name in ACTIONS
+        ]
+        return [
+            path("changelog/", self.admin_site.admin_view(self.changelog_view), name="releases_release_changelog"),
+            path("changelog/download/", self.admin_site.admin_view(self.changelog_download),
+                 name="releases_release_changelog_download"),
+            *urls,
+            *super().get_urls(),
+        ]
+
+    def action_view(self, request, release_id, action):
+        """One POST per pipeline action; each calls one service and shows its refusal as it is."""
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release_id]))
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        release = get_object_or_404(Release, pk=release_id)
+        post = request.POST
+        try:
+            message = ACTIONS[action](release=release, user=request.user, data=post)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release_id]))
+
+    def changelog_view(self, request):
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            upload = request.FILES.get("file")
+            text = upload.read().decode("utf-8", errors="replace") if upload else request.POST.get("text", "")
+            try:
+                self.message_user(request, changelog_import(text=text, user=request.user), messages.SUCCESS)
+            except DomainError as error:
+                self.message_user(request, f"Import refused: {error.message}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:releases_release_changelog"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "CHANGELOG.md",
+            "opts": self.model._meta,
+            "changelog": changelog_render(),
+            "may_import": self.has_change_permission(request),
+        }
+        return TemplateResponse(request, "admin/releases/release/changelog.html", context)
+
+    def changelog_download(self, request):
+        response = HttpResponse(changelog_render(), content_type="text/markdown; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="CHANGELOG.md"'
+        return response
+
+
+def _check_prerequisites(*, release, user, data):
+    release_check_prerequisites(release=release, user=user)
+    return "Prerequisites met: the staging validation gate is open."
+
+
+def _set_sha(*, release, user, data):
+    release_set_sha(release=release, sha=data.get("sha", ""), user=user)
+    return "SHA updated: every gate given on the old SHA is void; the release is a draft again."
+
+
+def _deploy(*, release, user, data):
+    release = release_deploy(release=release, user=user)
+    return f"Deploy recorded; the release is now {release.get_status_display()}."
+
+
+def _smoke(*, release, user, data):
+    runs = release_run_smoke(release=release, user=user)
+    return f"{sum(run.ok for run in runs)}/{len(runs)} smoke test(s) passed."
+
+
+def _rollback(*, release, user, data):
+    release_rollback(release=release, user=user, reason=data.get("reason", ""))
+    return "Rolled back to the previous stable release; an incident is open."
+
+
+def _abort(*, release, user, data):
+    release_abort(release=release, user=user, reason=data.get("reason", ""))
+    return "Release aborted."
+
+
+def _override(*, release, user, data):
+    override_request(release=release, prerequisite=data.get("prerequisite", ""), reason=data.get("reason", ""),
+                     user=user)
+    return "Override requested: a second release approver must approve it."
+
+
+ACTIONS = {
+    "check": _check_prerequisites,
+    "sha": _set_sha,
+    "deploy": _deploy,
+    "smoke": _smoke,
+    "rollback": _rollback,
+    "abort": _abort,
+    "override": _override,
+}
+
+
+class ChangeForm(forms.ModelForm):
+    class Meta:
+        model = Change
+        fields = ("type", "text", "author", "reference")
+
+
+@admin.register(Change)
+class ChangeAdmin(admin.ModelAdmin):
+    list_display = ("text_short", "type", "release", "author", "source", "created_at")
+    list_filter = ("type", "source", ("release", admin.EmptyFieldListFilter))
+    search_fields = ("text", "=reference")
+    list_select_related = ("release", "author")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("author",)
+    form = ChangeForm
+
+    @admin.display(description="change")
+    def text_short(self, change):
+        return change.text[:100]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.release_id is not None:
+            return ("type", "text", "author", "reference")
+        return ()
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.release_id is None)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = change_add(type=obj.type, text=obj.text, author=obj.author, reference=obj.reference,
+                             user=request.user)
+        obj.pk = created.pk
+
+
+@admin.register(FreezeWindow)
+class FreezeWindowAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "start_date", "start_time", "end_date", "end_time", "time_zone")
+    list_filter = ("kind", "time_zone")
+    search_fields = ("name",)
+    date_hierarchy = "start_date"
+
+
+@admin.register(SmokeCheck)
+class SmokeCheckAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "expected_status", "expected_text", "active", "in_watch")
+    list_filter = ("active", "in_watch")
+    search_fields = ("name", "url")
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("started_at", "release", "action", "environment", "version", "sha", "started_by", "result",
+                    "hook_status")
+    list_filter = ("result", "action", "environment")
+    search_fields = ("=version", "sha")
+    list_select_related = ("release", "started_by")
+    date_hierarchy = "started_at"
+    readonly_fields = [field.name for field in Deployment._meta.fields]
+
+
+@admin.register(CheckRun)
+class CheckRunAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("ran_at", "release", "phase", "name", "ok", "status_code", "duration_ms", "detail")
+    list_filter = ("phase", "ok")
+    search_fields = ("name", "url")
+    list_select_related = ("release",)
+    date_hierarchy = "ran_at"
+    readonly_fields = [field.name for field in CheckRun._meta.fields]
+
+
+@admin.register(PrerequisiteReport)
+class PrerequisiteReportAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("observed_at", "kind", "outcome", "sha", "source", "release", "link")
+    list_filter = ("kind", "outcome", "source")
+    search_fields = ("=sha",)
+    list_select_related = ("release",)
+    date_hierarchy = "observed_at"
+    readonly_fields = [field.name for field in PrerequisiteReport._meta.fields]
+
+    @admin.display(description="evidence")
+    def link(self, report):
+        return format_html('<a href="{}">{}</a>', report.url, "open") if report.url else "-"
+
+
+@admin.register(PrerequisiteOverride)
+class PrerequisiteOverrideAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("requested_at", "release", "prerequisite", "sha", "state", "requested_by", "decided_by",
+                    "decided_at_local")
+    list_filter = ("state", "prerequisite")
+    search_fields = ("=sha", "reason")
+    list_select_related = ("release", "requested_by", "decided_by")
+    date_hierarchy = "requested_at"
+    readonly_fields = [field.name for field in PrerequisiteOverride._meta.fields]
+
+    @admin.display(description="decided")
+    def decided_at_local(self, override):
+        return format_local(override.decided_at)

@@ -1,0 +1,68 @@
+"""Settings of the releases app, read from the environment at call time (so tests can change them)."""
+
+from datetime import time, timedelta
+
+import environ
+from django.conf import settings
+
+env = environ.Env()
+
+
+def checks_token() -> str:
+    """The token CI sends to POST /api/releases/{id}/checks/ (empty: the endpoint refuses everything)."""
+    return env.str("RELEASE_CHECKS_TOKEN", default="")
+
+
+def deploy_hook_url() -> str:
+    return env.str("RELEASE_DEPLOY_HOOK_URL", default="")
+
+
+def deploy_hook_token() -> str:
+    return env.str("RELEASE_DEPLOY_HOOK_TOKEN", default="")
+
+
+def friday_cutoff() -> time:
+    return time.fromisoformat(env.str("RELEASE_FRIDAY_CUTOFF", default="16:00"))
+
+
+def deploy_duration() -> timedelta:
+    return timedelta(minutes=env.int("RELEASE_DEPLOY_MINUTES", default=15))
+
+
+def watch_duration() -> timedelta:
+    # The playbook's watch is 30 minutes; a shorter setting is raised to it.
+    return timedelta(minutes=max(30, env.int("RELEASE_WATCH_MINUTES", default=30)))
+
+
+def approval_validity() -> timedelta:
+    return timedelta(hours=env.float("RELEASE_APPROVAL_HOURS", default=4.0))
+
+
+def backup_max_age() -> timedelta:
+    return timedelta(hours=env.float("RELEASE_BACKUP_MAX_AGE_HOURS", default=24.0))
+
+
+def organisation_time_zone() -> str:
+    return settings.ORGANISATION_TIME_ZONE
+
+
+def http_timeout() -> tuple[float, float]:
+    return (3.05, env.float("RELEASE_HTTP_TIMEOUT", default=10.0))
+
+
+def commit_status_url() -> str:
+    """A Forgejo/Gitea or GitHub combined-status URL with {sha}, e.g.
+    https://forgejo.example/api/v1/repos/org/app/commits/{sha}/statuses (empty: CI reports through the API)."""
+    return env.str("RELEASE_COMMIT_STATUS_URL", default="")
+
+
+def commit_status_token() -> str:
+    return env.str("RELEASE_COMMIT_STATUS_TOKEN", default="")
+
+
+def ci_context() -> str:
+    return env.str("RELEASE_CI_CONTEXT", default="ci")
+
+
+def e2e_context() -> str:
+    return env.str("RELEASE_E2E_CONTEXT", default="e2e")

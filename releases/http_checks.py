@@ -1,0 +1,58 @@
+"""The app's outbound HTTP: the deploy hook and the smoke / watch checks. Each call is recorded by the caller."""
+
+import time
+from dataclasses import dataclass
+
+import requests
+
+from releases import conf
+
+ANSWER_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class HookAnswer:
+    ok: bool
+    status: int | None
+    text: str
+
+
+def call_deploy_hook(*, url: str, payload: dict) -> HookAnswer:
+    """POST the deployment to the hook (a CI workflow-dispatch endpoint, for example)."""
+    headers = {"Accept": "application/json"}
+    token = conf.deploy_hook_token()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        response = requests.post(url, json=payload, headers=headers, timeout=conf.http_timeout())
+    except requests.RequestException as error:
+        return HookAnswer(False, None, f"{type(error).__name__}: {error}"[:ANSWER_LIMIT])
+    return HookAnswer(response.ok, response.status_code, response.text[:ANSWER_LIMIT])
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    ok: bool
+    status_code: int | None
+    detail: str
+    duration_ms: int
+
+
+def run_http_check(*, url: str, expected_status: int, expected_text: str = "") -> CheckOutcome:
+    """GET url; ok when the status is the expected one and the body holds the expected text (if any)."""
+    started = time.monotonic()
+    try:
+        response = requests.get(url, timeout=conf.http_timeout(), allow_redirects=False)
+    except requests.RequestException as error:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return CheckOutcome(False, None, f"{type(error).__name__}: {error}"[:500], elapsed)
+    elapsed = int((time.monotonic() - started) * 1000)
+    if response.status_code != expected_status:
+        return CheckOutcome(
+            False, response.status_code, f"HTTP {response.status_code}, expected {expected_status}.", elapsed
+        )
+    if expected_text and expected_text not in response.text:
+        return CheckOutcome(
+            False, response.status_code, f"HTTP {response.status_code} but the body lacks '{expected_text}'.", elapsed
+        )
+    return CheckOutcome(True, response.status_code, f"HTTP {response.status_code} as expected.", elapsed)

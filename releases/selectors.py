@@ -1,0 +1,150 @@
+"""Reads shared by the services, the console, the API and the landing panel."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from releases import clock, conf
+from releases.models import Change, Deployment, FreezeWindow, PrerequisiteOverride, PrerequisiteReport, Release
+from releases.prerequisites import (
+    Evaluation,
+    OverrideFact,
+    ReleaseFacts,
+    ReportFact,
+    Rules,
+    WindowFact,
+    evaluate,
+)
+from releases.semver import current_version, is_rollback, parse_version
+
+REPORTS_PER_KIND = 20
+
+
+def current_rules() -> Rules:
+    return Rules(
+        time_zone=conf.organisation_time_zone(),
+        friday_cutoff=conf.friday_cutoff(),
+        deploy=conf.deploy_duration(),
+        watch=conf.watch_duration(),
+        backup_max_age=conf.backup_max_age(),
+    )
+
+
+def _reports(release: Release) -> list[PrerequisiteReport]:
+    reports = []
+    if release.sha:
+        reports += list(
+            PrerequisiteReport.objects.filter(
+                kind__in=[PrerequisiteReport.Kind.CI, PrerequisiteReport.Kind.E2E], sha__startswith=release.sha[:7]
+            )[: REPORTS_PER_KIND * 2]
+        )
+    reports += list(
+        PrerequisiteReport.objects.filter(
+            kind=PrerequisiteReport.Kind.BACKUP, outcome=PrerequisiteReport.Outcome.SUCCESS
+        )[:REPORTS_PER_KIND]
+    )
+    return reports
+
+
+def release_facts(release: Release, *, at: datetime) -> ReleaseFacts:
+    """Everything `prerequisites.evaluate` needs about release, loaded in a handful of queries."""
+    since = (at - timedelta(days=2)).date()
+    windows = FreezeWindow.objects.filter(end_date__gte=since)
+    overrides = PrerequisiteOverride.objects.filter(
+        release=release, state=PrerequisiteOverride.State.APPROVED
+    ).select_related("requested_by", "decided_by")
+    return ReleaseFacts(
+        sha=release.sha,
+        hotfix=release.kind == Release.Kind.HOTFIX,
+        reports=tuple(
+            ReportFact(
+                id=report.pk, kind=report.kind, outcome=report.outcome, sha=report.sha,
+                observed_at=report.observed_at, url=report.url, detail=report.detail,
+            )
+            for report in _reports(release)
+        ),
+        windows=tuple(
+            WindowFact(
+                id=window.pk, name=window.name, starts_at=window.starts_at, ends_at=window.ends_at,
+                time_zone=window.time_zone,
+            )
+            for window in windows
+        ),
+        overrides=tuple(
+            OverrideFact(
+                id=override.pk, prerequisite=override.prerequisite, sha=override.sha, reason=override.reason,
+                requested_by=override.requested_by.get_username(),
+                decided_by=override.decided_by.get_username() if override.decided_by else "",
+            )
+            for override in overrides
+        ),
+    )
+
+
+def release_evaluation(release: Release, *, at: datetime | None = None) -> Evaluation:
+    at = at or clock.now()
+    return evaluate(release_facts(release, at=at), at=at, rules=current_rules())
+
+
+def stable_releases():
+    """Releases that reached production and stayed there, newest first by creation."""
+    return Release.objects.filter(status=Release.Status.RELEASED)
+
+
+def existing_versions(*, exclude: Release | None = None):
+    versions = Release.objects.exclude(status=Release.Status.ABORTED)
+    if exclude is not None:
+        versions = versions.exclude(pk=exclude.pk)
+    return [parse_version(version) for version in versions.values_list("version", flat=True)]
+
+
+def last_release_version():
+    """The current version: the highest released one (rollback tags never count)."""
+    return current_version(stable_releases().values_list("version", flat=True))
+
+
+def last_stable_release(*, below: Release | None = None) -> Release | None:
+    """The highest released version (below `below`, for a rollback), pre-releases excluded."""
+    candidates = []
+    for release in stable_releases().exclude(pk=getattr(below, "pk", None)):
+        version = release.semver
+        stable = version.prerelease is None and not is_rollback(version)
+        if stable and (below is None or version < below.semver):
+            candidates.append((version, release))
+    return max(candidates, key=lambda pair: pair[0], default=(None, None))[1]
+
+
+def unreleased_changes():
+    return Change.objects.filter(Q(release__isnull=True)).select_related("author")
+
+
+def release_in_flight() -> Release | None:
+    return (
+        Release.objects.exclude(status__in=Release.FINAL).filter(imported=False)
+        .select_related("author").order_by("-created_at").first()
+    )
+
+
+def production_deployments(release: Release):
+    return Deployment.objects.filter(release=release).select_related("started_by")
+
+
+def next_step(release: Release) -> str:
+    """What the release waits for, in a sentence (the landing panel and the release page)."""
+    status = Release.Status
+    if release.rollback_proposed_at is not None and release.status in (status.DEPLOYING, status.WATCHING):
+        return f"Rollback proposed: {release.rollback_proposal}"
+    steps = {
+        status.DRAFT: "Check the prerequisites (CI, E2E, backup, freeze windows, calendar).",
+        status.PREREQUISITES_MET: "Staging validation: a release approver tries the critical flows on staging.",
+        status.STAGING_VALIDATED: "Tag decision: release or abort.",
+        status.TAGGED: "Production approval by a release approver who is neither the author nor a change author.",
+        status.APPROVED: "Deploy to production (the approval is checked again at that moment).",
+        status.DEPLOYING: "Smoke tests against production.",
+        status.SMOKE_PASSED: "Watch period starting.",
+        status.WATCHING: "Watch period: health checks every minute, then decide all OK or roll back.",
+        status.RELEASED: "Released.",
+        status.ABORTED: "Aborted.",
+        status.ROLLED_BACK: "Rolled back.",
+    }
+    return steps[release.status]
