@@ -67,8 +67,24 @@ def rejected_call_record(*, source: str, reason: str, remote_addr: str = "") -> 
         RejectedCall.objects.filter(source=source, hour=hour).update(count=F("count") + 1, **values)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+MAX_ID = 2**63 - 1
+MAX_BATCH = 2**31 - 1
+
+
+def _is_int(value, maximum: int = MAX_ID) -> bool:
+    """A JSON integer that fits the database column (booleans are not integers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
+
+
+def _without_nul(value):
+    """PostgreSQL cannot store U+0000 in text or jsonb; the raw body keeps it escaped."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def parse_delivery(raw: bytes) -> dict:
@@ -79,11 +95,16 @@ def parse_delivery(raw: bytes) -> dict:
         payload = json.loads(raw)
     except ValueError as error:
         raise InvalidDelivery(f"Body is not valid JSON: {error}.") from error
+    except RecursionError as error:
+        raise InvalidDelivery("Body is not valid JSON: nested too deeply.") from error
     if not isinstance(payload, dict):
         raise InvalidDelivery(f"Body must be a JSON object, not {type(payload).__name__}.")
     missing = [key for key in ENVELOPE_KEYS if key not in payload]
     if missing:
         raise InvalidDelivery(f"Missing envelope key(s): {', '.join(missing)}.")
+    for key in ("event_id", "event_type"):
+        if isinstance(payload[key], str) and "\x00" in payload[key]:
+            raise InvalidDelivery(f"{key} must not contain NUL characters.")
     if not isinstance(payload["event_id"], str) or not payload["event_id"].strip():
         raise InvalidDelivery("event_id must be a non-empty string.")
     if len(payload["event_id"]) > 100:
@@ -93,15 +114,15 @@ def parse_delivery(raw: bytes) -> dict:
     if len(payload["event_type"]) > 60:
         raise InvalidDelivery("event_type is longer than 60 characters.")
     if not _is_int(payload["table_id"]):
-        raise InvalidDelivery("table_id must be an integer.")
+        raise InvalidDelivery("table_id must be a positive integer.")
     # Baserow's own "test" button sends "webhook_id": null (contracts/README.md 9.3).
     if payload["webhook_id"] is not None and not _is_int(payload["webhook_id"]):
-        raise InvalidDelivery("webhook_id must be an integer or null.")
+        raise InvalidDelivery("webhook_id must be a positive integer or null.")
     for key in OPTIONAL_INT_KEYS:
         if payload.get(key) is not None and not _is_int(payload[key]):
-            raise InvalidDelivery(f"{key} must be an integer.")
+            raise InvalidDelivery(f"{key} must be a positive integer.")
     batch_id = payload.get("batch_id")
-    if batch_id is not None and not (_is_int(batch_id) and batch_id >= 0):
+    if batch_id is not None and not _is_int(batch_id, MAX_BATCH):
         raise InvalidDelivery("batch_id must be a positive integer.")
     for key in ("items", "old_items", "rows"):
         if key in payload and not (
@@ -111,7 +132,9 @@ def parse_delivery(raw: bytes) -> dict:
     if "row_ids" in payload and not (
         isinstance(payload["row_ids"], list) and all(_is_int(row_id) for row_id in payload["row_ids"])
     ):
-        raise InvalidDelivery("row_ids must be a list of integers.")
+        raise InvalidDelivery("row_ids must be a list of positive integers.")
+    if b"\\u0000" in raw:
+        payload = _without_nul(payload)
     return payload
 
 

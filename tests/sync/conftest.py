@@ -40,7 +40,7 @@ def post_webhook(client):
         elif isinstance(body, dict):
             body = json.dumps(body).encode()
         payload_type = "rows.created"
-        with contextlib.suppress(ValueError, AttributeError):
+        with contextlib.suppress(ValueError, AttributeError, RecursionError):
             payload_type = json.loads(body).get("event_type", payload_type)
         extra = {
             "HTTP_X_BASEROW_EVENT": payload_type,

@@ -6,9 +6,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from formation_hub.dashboard import panels
 from sync.models import Event, EventItem, TableMapping
 from sync.processing import event_process
 from tests.sync.factories import EventFactory, EventItemFactory
@@ -123,6 +125,22 @@ def test_landing_page_shows_the_sync_health_panel(admin_client, demo_mappings, p
     assert "Sync health" in text
     assert "1 last hour, 1 in all" in text
     assert re.search(r"Dead \(needs an admin\)</th><td class=\"ops-bad\"><a [^>]*>2</a>", text)
+
+
+def test_sync_health_panel_counts_with_a_bounded_number_of_queries(demo_mappings, post_webhook, rf,
+                                                                 django_assert_max_num_queries):
+    post_webhook("rows.created__projet", secret="wrong")
+    make_events(2, state=Event.State.DEAD)
+    make_events(3, state=Event.State.FAILED, received_at=timezone.now() - timedelta(hours=2))
+    panel = next(panel for panel in panels() if panel.name == "sync_health")
+    with django_assert_max_num_queries(5):
+        context = panel.context(rf.get("/admin/"))
+    assert (context["last_hour"], context["dead"], context["failed"]) == (2, 2, 3)
+    assert context["rejected"] == {"total": 1, "last_hour": 1}
+    assert context["queue_depth"] == 0
+    assert len(context["silent_tables"]) == 7  # projet (601) just received deliveries
+    html = render_to_string(panel.template, {"panel": context})
+    assert "1 last hour, 1 in all" in html and "?state__exact=dead" in html
 
 
 def test_trace_event_prints_the_story(post_webhook, demo_mappings):

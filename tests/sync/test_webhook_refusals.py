@@ -69,13 +69,18 @@ def test_in_debug_without_configured_secrets_the_demo_secret_works(post_webhook,
         (b'{"event_id": "a", "event_type": "", "table_id": 1, "webhook_id": 1}',
          "event_type must be a non-empty string."),
         (b'{"event_id": "a", "event_type": "rows.created", "table_id": "601", "webhook_id": 1}',
-         "table_id must be an integer."),
+         "table_id must be a positive integer."),
+        (b'{"event_id": "a", "event_type": "rows.created", "table_id": 99999999999999999999, "webhook_id": 1}',
+         "table_id must be a positive integer."),
+        (b'{"event_id": "a\\u0000", "event_type": "rows.created", "table_id": 1, "webhook_id": 1}',
+         "event_id must not contain NUL characters."),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b'{"event_id": "a", "event_type": "rows.created", "table_id": 601, "webhook_id": true}',
-         "webhook_id must be an integer or null."),
+         "webhook_id must be a positive integer or null."),
         (b'{"event_id": "a", "event_type": "rows.created", "table_id": 601, "webhook_id": 1, "items": {}}',
          "items must be a list of objects."),
         (b'{"event_id": "a", "event_type": "rows.deleted", "table_id": 601, "webhook_id": 1, "row_ids": ["1"]}',
-         "row_ids must be a list of integers."),
+         "row_ids must be a list of positive integers."),
         (b'{"event_id": "a", "event_type": "rows.updated", "table_id": 601, "webhook_id": 1, "batch_id": -1}',
          "batch_id must be a positive integer."),
     ],
@@ -85,6 +90,16 @@ def test_malformed_delivery_is_400_naming_what_is_wrong(post_webhook, body, mess
     assert response.status_code == 400
     assert message in response.json()["error"]
     assert not Event.objects.exists()
+
+
+def test_nul_characters_in_row_values_are_stored_without_them(post_webhook):
+    payload = fixture_payload("rows.created__projet")
+    payload["items"][0]["nom"] = "Apo\x00llo"
+    response = post_webhook(payload)
+    assert response.status_code == 202
+    event = Event.objects.get(pk=response.json()["id"])
+    assert event.items.get().data["nom"] == "Apollo"
+    assert "\\u0000" in event.raw_body
 
 
 def test_body_over_the_limit_is_413(post_webhook, monkeypatch):
