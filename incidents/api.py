@@ -21,15 +21,16 @@ from incidents.services import can_respond, incident_acknowledge, incident_open
 ERROR = inline_serializer("IncidentError", {"error": serializers.CharField()})
 
 
-class PersonField(serializers.Field):
-    def to_representation(self, user):
-        return None if user is None else {"id": user.pk, "username": user.get_username(), "email": user.email}
-
-
 class PersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     email = serializers.EmailField()
+
+
+@extend_schema_field(PersonSerializer(allow_null=True))
+class PersonField(serializers.Field):
+    def to_representation(self, user):
+        return None if user is None else {"id": user.pk, "username": user.get_username(), "email": user.email}
 
 
 class OnCallSerializer(serializers.Serializer):

@@ -233,6 +233,13 @@ def incident_transition(*, incident: Incident, to_status: str, user, note: str =
             f"Incident #{incident.pk} cannot go from {incident.status} to {to_status}; "
             f"from {incident.status} it can go to {' or '.join(allowed)}."
         )
+    reopening = to_status in OPEN_STATUSES and incident.status not in OPEN_STATUSES
+    if reopening and incident.monitor:
+        other = Incident.objects.filter(monitor=incident.monitor, status__in=OPEN_STATUSES).exclude(pk=incident.pk)
+        if other.exists():
+            raise DomainError(
+                f"Monitor {incident.monitor} already has open incident #{other.first().pk}: work on that one instead."
+            )
     if to_status == Status.CLOSED:
         reasons = [reason for check in _close_checks if (reason := check(incident))]
         if reasons:
@@ -243,7 +250,7 @@ def incident_transition(*, incident: Incident, to_status: str, user, note: str =
     previous = incident.status
     incident.status = to_status
     setattr(incident, STATUS_TIME_FIELD[to_status], now)
-    if to_status in OPEN_STATUSES and previous not in OPEN_STATUSES:
+    if reopening:
         _schedule_updates(incident, now)
     elif to_status not in OPEN_STATUSES:
         incident.next_update_due_at = incident.update_reminder_at = None

@@ -9,6 +9,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from formation_hub.errors import DomainError
 from incidents.models import Alert, Incident, MonitorSetting
 from incidents.services import incident_transition
 
@@ -191,3 +192,15 @@ def test_concurrent_down_alerts_open_one_incident(alert_token, live_server):
     assert results == [202] * 8
     assert Incident.objects.filter(monitor="baserow-http").count() == 1
     assert Alert.objects.filter(monitor="baserow-http", incident__isnull=False).count() == 8
+
+
+def test_reopening_is_refused_while_the_monitor_has_another_open_incident(alert_token, responder):
+    client = APIClient()
+    uptimerobot(client, "1")
+    first = Incident.objects.get()
+    for status in ["triaged", "investigating", "resolved"]:
+        first = incident_transition(incident=first, to_status=status, user=responder)
+    uptimerobot(client, "1")
+    second = Incident.objects.exclude(pk=first.pk).get()
+    with pytest.raises(DomainError, match=f"already has open incident #{second.pk}"):
+        incident_transition(incident=first, to_status="investigating", user=responder)

@@ -100,3 +100,25 @@ def test_demo_loader_is_idempotent(db):
     rotation = Rotation.objects.get()
     assert [m.user.username for m in rotation.members.all()] == ["alice", "bruno"]
     assert set(Incident.objects.values_list("status", flat=True)) == {"detected", "investigating", "resolved"}
+
+
+def test_saving_a_rotation_with_a_gap_warns(admin_client, make_user):
+    alice = make_user("alice", "oncall")
+    response = admin_client.post(reverse("admin:incidents_rotation_add"), {
+        "name": "solo", "active": "on", "priority": "0", "time_zone": "Europe/Paris", "handoff_weekday": "0",
+        "handoff_time": "10:00", "start_date": "2026-01-05",
+        "members-TOTAL_FORMS": "1", "members-INITIAL_FORMS": "0", "members-0-user": alice.pk, "members-0-position": "0",
+        "overrides-TOTAL_FORMS": "0", "overrides-INITIAL_FORMS": "0",
+    }, follow=True)
+    assert response.status_code == 200
+    assert "Gap in the next 8 weeks" in response.content.decode() and "nobody is backup" in response.content.decode()
+
+
+def test_a_rotation_with_an_unknown_time_zone_is_refused(admin_client):
+    response = admin_client.post(reverse("admin:incidents_rotation_add"), {
+        "name": "bad", "priority": "0", "time_zone": "Europe/Pariss", "handoff_weekday": "0",
+        "handoff_time": "10:00", "start_date": "2026-01-05",
+        "members-TOTAL_FORMS": "0", "members-INITIAL_FORMS": "0", "overrides-TOTAL_FORMS": "0",
+        "overrides-INITIAL_FORMS": "0",
+    })
+    assert "is not an IANA time zone" in response.content.decode()
