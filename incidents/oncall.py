@@ -12,21 +12,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 
 from formation_hub.timefmt import format_local
 from incidents.models import Override, Rotation
 
 PREVIEW_WEEKS = 8
-User = get_user_model()
 
 
 @dataclass(frozen=True)
 class OnCall:
     at: datetime
     rotation: Rotation | None
-    primary: User | None
-    backup: User | None
+    primary: AbstractBaseUser | None
+    backup: AbstractBaseUser | None
     primary_override: Override | None = None
     backup_override: Override | None = None
 

@@ -26,7 +26,8 @@ from incidents.timeline import timeline_add
 
 __all__ = [
     "incident_open", "oncall_page", "incident_acknowledge", "incident_transition", "incident_change_severity",
-    "incident_add_note", "incident_set_flags", "can_respond", "register_close_check", "allowed_transitions",
+    "incident_add_note", "incident_set_flags", "incident_create", "can_respond", "require_responder",
+    "register_close_check", "allowed_transitions", "schedule_updates",
 ]
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -65,7 +66,7 @@ def can_respond(user) -> bool:
     return user.is_superuser or user.groups.filter(name__in=(ONCALL, ADMIN)).exists()
 
 
-def _require_responder(user) -> None:
+def require_responder(user) -> None:
     if user is not None and not can_respond(user):
         raise NotAllowed("Only on-call people and admins can do this; use 'report a problem' to tell them.")
 
@@ -74,7 +75,7 @@ def _actor(user):
     return None if isinstance(user, AnonymousUser) else user
 
 
-def _schedule_updates(incident: Incident, since: datetime) -> None:
+def schedule_updates(incident: Incident, since: datetime) -> None:
     """An open SEV1/SEV2 gets a status update every 30 minutes: store when the next is due."""
     if incident.severity in UPDATED_SEVERITIES and incident.is_open:
         incident.next_update_due_at = since + conf.update_interval()
@@ -145,7 +146,7 @@ def incident_create(
     if related_object is not None:
         incident.related_content_type = ContentType.objects.get_for_model(related_object, for_concrete_model=False)
         incident.related_object_id = str(related_object.pk)
-    _schedule_updates(incident, detected_at)
+    schedule_updates(incident, detected_at)
     incident.save()
     timeline_add(
         incident=incident, kind=TimelineEntry.Kind.OPENED, user=reported_by, time=detected_at,
@@ -202,7 +203,7 @@ def _acknowledge(incident: Incident, user, now: datetime) -> None:
 @transaction.atomic
 def incident_acknowledge(*, incident: Incident, user) -> Incident:
     """Stop the response clock; a late acknowledgement is a breach. Acknowledges the incident's pages."""
-    _require_responder(user)
+    require_responder(user)
     incident = _lock(incident)
     if incident.acknowledged_at is not None:
         raise DomainError(
@@ -219,7 +220,7 @@ def incident_acknowledge(*, incident: Incident, user) -> Incident:
 @transaction.atomic
 def incident_transition(*, incident: Incident, to_status: str, user, note: str = "") -> Incident:
     """Move the incident one step in its lifecycle; refuses moves the lifecycle does not allow."""
-    _require_responder(user)
+    require_responder(user)
     incident = _lock(incident)
     if to_status not in Status.values:
         raise DomainError(f"Unknown status '{to_status}': use one of {', '.join(Status.values)}.")
@@ -251,7 +252,7 @@ def incident_transition(*, incident: Incident, to_status: str, user, note: str =
     incident.status = to_status
     setattr(incident, STATUS_TIME_FIELD[to_status], now)
     if reopening:
-        _schedule_updates(incident, now)
+        schedule_updates(incident, now)
     elif to_status not in OPEN_STATUSES:
         incident.next_update_due_at = incident.update_reminder_at = None
     incident.save()
@@ -267,7 +268,7 @@ def incident_transition(*, incident: Incident, to_status: str, user, note: str =
 @transaction.atomic
 def incident_change_severity(*, incident: Incident, severity: str, user, reason: str = "") -> Incident:
     """Change the severity; an unacknowledged clock restarts from detection with the new target."""
-    _require_responder(user)
+    require_responder(user)
     incident = _lock(incident)
     if severity not in Severity.values:
         raise DomainError(f"Unknown severity '{severity}': use SEV1, SEV2 or SEV3.")
@@ -281,7 +282,7 @@ def incident_change_severity(*, incident: Incident, severity: str, user, reason:
         incident.respond_by = respond_by_for(severity=severity, detected_at=incident.detected_at)
     if incident.is_open:
         if severity in UPDATED_SEVERITIES and incident.next_update_due_at is None:
-            _schedule_updates(incident, timezone.now())
+            schedule_updates(incident, timezone.now())
         elif severity not in UPDATED_SEVERITIES:
             incident.next_update_due_at = incident.update_reminder_at = None
     incident.save()
@@ -301,7 +302,7 @@ def incident_change_severity(*, incident: Incident, severity: str, user, reason:
 
 @transaction.atomic
 def incident_add_note(*, incident: Incident, user, text: str) -> TimelineEntry:
-    _require_responder(user)
+    require_responder(user)
     text = (text or "").strip()
     if not text:
         raise DomainError("A timeline note cannot be empty.")
@@ -316,7 +317,7 @@ def incident_set_flags(
     commander=None, clear_commander: bool = False,
 ) -> Incident:
     """Set the commander and the user-facing / data-loss flags; data loss opens the GDPR assessment."""
-    _require_responder(user)
+    require_responder(user)
     incident = _lock(incident)
     changes = {}
     if user_facing is not None and user_facing != incident.user_facing:

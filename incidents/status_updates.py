@@ -17,7 +17,7 @@ from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, StatusUpdate, TimelineEntry
 from incidents.oncall import on_call_at
-from incidents.services import UPDATED_SEVERITIES, _require_responder, _schedule_updates
+from incidents.services import UPDATED_SEVERITIES, require_responder, schedule_updates
 from incidents.timeline import timeline_add
 
 IN_PROGRESS_TEMPLATE = """Symptom: {symptom}
@@ -69,7 +69,7 @@ def status_update_draft(*, incident: Incident, kind: str) -> tuple[str, str]:
 
 @transaction.atomic
 def status_update_post(*, incident: Incident, user, kind: str, subject: str, body: str) -> StatusUpdate:
-    _require_responder(user)
+    require_responder(user)
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if kind not in StatusUpdate.Kind.values:
         raise DomainError("Choose the kind of update: in progress or resolved.")
@@ -94,7 +94,7 @@ def status_update_post(*, incident: Incident, user, kind: str, subject: str, bod
             target=incident,
         )
     incident.last_update_at = now
-    _schedule_updates(incident, now)
+    schedule_updates(incident, now)
     incident.save(update_fields=["last_update_at", "next_update_due_at", "update_reminder_at", "updated_at"])
     timeline_add(
         incident=incident, kind=TimelineEntry.Kind.STATUS_UPDATE, user=user, time=now,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
-from formation_hub.timefmt import organisation_zone
+from formation_hub.timefmt import format_local, organisation_zone
 from incidents import ical
 from incidents.forms import (
     BreachAssessmentForm,
@@ -104,7 +104,8 @@ def incident_new(request):
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, f"Incident #{incident.pk} filed; respond by {incident.respond_by:%H:%M} UTC.")
+                respond_by = format_local(incident.respond_by)
+                messages.success(request, f"Incident #{incident.pk} filed; respond by {respond_by}.")
                 return redirect("incidents:detail", incident_id=incident.pk)
     return render(request, "oncall/incident_form.html", {"form": form})
 
