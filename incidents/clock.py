@@ -5,7 +5,7 @@ organisation's business calendar (formation_hub.business_hours).
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from formation_hub.business_hours import business_calendar, format_duration
 from formation_hub.timefmt import format_local
@@ -32,7 +32,8 @@ def respond_by_for(*, severity: str, detected_at: datetime) -> datetime:
     target = response_target(severity)
     if uses_business_hours(severity):
         return business_calendar().add_business_time(detected_at, target)
-    return detected_at + target
+    # In UTC: adding to a zoned datetime is wall-clock arithmetic, wrong across a DST change.
+    return detected_at.astimezone(UTC) + target
 
 
 def time_left(*, severity: str, respond_by: datetime, now: datetime) -> timedelta:

@@ -3,7 +3,7 @@ becoming aware of it. An incident flagged data loss gets an assessment with that
 the incident and reminded (24 h, 48 h, 6 h before and at the deadline) until it is concluded.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +27,7 @@ def _next_reminder(assessment: BreachAssessment, after: datetime) -> datetime | 
 
 
 def breach_assessment_open(*, incident: Incident, aware_at: datetime) -> BreachAssessment:
+    aware_at = aware_at.astimezone(UTC)  # 72 hours of real time, also across a DST change
     assessment, created = BreachAssessment.objects.get_or_create(
         incident=incident, defaults={"aware_at": aware_at, "deadline": aware_at + GDPR_NOTIFICATION_WINDOW}
     )

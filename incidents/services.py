@@ -5,7 +5,7 @@ Every change writes a timeline entry and an audit entry; illegal moves raise Dom
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
@@ -134,6 +134,7 @@ def incident_create(
         raise DomainError("An incident needs the affected service and a category.")
     if detected_at.tzinfo is None:
         raise DomainError("The detection time needs a time zone.")
+    detected_at = detected_at.astimezone(UTC)
     if detected_at > now + timedelta(minutes=5):
         raise DomainError("The detection time is in the future: give the time the problem was noticed.")
     reported_by = _actor(reported_by)
