@@ -73,6 +73,9 @@ class Router:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
         self._routes.append((method, re.compile(regex), handler))
 
+    def routes(self) -> list[tuple[str, re.Pattern, Any]]:
+        return list(self._routes)
+
     def match(self, method: str, path: str):
         """(handler, params) for the route, (None, allowed_methods) when only the method differs."""
         allowed = []
@@ -117,6 +120,7 @@ class StandIn:
         self._thread: threading.Thread | None = None
         self.router = Router()
         self.control = Router()
+        self.control.add("GET", "/_sandbox", self._control_help)
         self.control.add("GET", "/_sandbox/faults", self._control_list_faults)
         self.control.add("POST", "/_sandbox/faults", self._control_add_fault)
         self.control.add("DELETE", "/_sandbox/faults", self._control_clear_faults)
@@ -220,11 +224,25 @@ class StandIn:
 
     # Control API shared by both stand-ins ----------------------------------------------------------
 
+    def _control_help(self, request: Request) -> Response:
+        """Every control route with the first line of its handler's docstring."""
+        routes = [
+            {
+                "method": method,
+                "path": regex.pattern.strip("^$").replace("(?P<", "{").replace(">[^/]+)", "}"),
+                "help": (handler.__doc__ or "").strip().split("\n")[0],
+            }
+            for method, regex, handler in self.control.routes()
+        ]
+        return Response(200, {"product": self.product, "routes": routes})
+
     def _control_list_faults(self, request: Request) -> Response:
+        """Active faults."""
         with self.lock:
             return Response(200, {"faults": [dict(fault) for fault in self.faults]})
 
     def _control_add_fault(self, request: Request) -> Response:
+        """Add a fault: {status?, delay?, count? (1; null: until cleared), path_prefix?, method?, body?, close?}."""
         data = request.json() or {}
         allowed = {"status", "delay", "count", "path_prefix", "method", "body", "close"}
         unknown = set(data) - allowed
@@ -235,16 +253,19 @@ class StandIn:
         return Response(201, self.add_fault(**data))
 
     def _control_clear_faults(self, request: Request) -> Response:
+        """Remove every fault."""
         self.clear_faults()
         return Response(204)
 
     def _control_list_calls(self, request: Request) -> Response:
+        """Product API calls received (?path_prefix=): method, path, query, headers, body, status, fault."""
         prefix = request.arg("path_prefix", "")
         with self.lock:
             calls = [call for call in self.calls if call["path"].startswith(prefix)]
         return Response(200, {"calls": calls})
 
     def _control_clear_calls(self, request: Request) -> Response:
+        """Forget the call log."""
         with self.lock:
             self.calls.clear()
         return Response(204)

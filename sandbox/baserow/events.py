@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ EVENT_TYPES = (
     "view.updated",
     "view.deleted",
 )
+
+REQUEST_METHODS = ("POST", "GET", "PUT", "PATCH", "DELETE")
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 class WebhookEvents:
@@ -54,6 +58,7 @@ class WebhookEvents:
                     "The maximum number of webhooks per table has been exceeded.",
                 )
             self._check_events(events or [])
+            self._check_webhook(url, headers or {}, request_method)
             webhook_id = webhook_id or self._next_id("webhook")
             if webhook_id >= self.state["next"]["webhook"]:
                 self.state["next"]["webhook"] = webhook_id + 1
@@ -103,6 +108,28 @@ class WebhookEvents:
             for event in events
         ]
 
+    @staticmethod
+    def _check_webhook(url, headers, request_method) -> None:
+        """The checks of the create/update serializers: URL, legal header syntax, known method."""
+        errors = {}
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
+            errors["url"] = field_error("Enter a valid URL.")
+        bad = [
+            name
+            for name, value in (headers.items() if isinstance(headers, dict) else [(None, None)])
+            if not isinstance(name, str)
+            or not HEADER_NAME.match(name)
+            or not isinstance(value, str)
+            or "\r" in value
+            or "\n" in value
+        ]
+        if bad:
+            errors["headers"] = field_error(f"Invalid HTTP headers: {bad}.")
+        if str(request_method).upper() not in REQUEST_METHODS:
+            errors["request_method"] = field_error(f'"{request_method}" is not a valid choice.', "invalid_choice")
+        if errors:
+            raise validation_error(errors)
+
     def update_webhook(self, webhook_id: int, changes: dict) -> dict:
         allowed = {
             "url",
@@ -120,6 +147,11 @@ class WebhookEvents:
             if webhook is None:
                 raise ApiError(404, "ERROR_TABLE_WEBHOOK_DOES_NOT_EXIST", "The requested webhook does not exist.")
             changes = {key: value for key, value in changes.items() if key in allowed}
+            self._check_webhook(
+                changes.get("url", webhook["url"]),
+                changes.get("headers", webhook["headers"]),
+                changes.get("request_method", webhook["request_method"]),
+            )
             if "events" in changes:
                 self._check_events(changes["events"] or [])
             for key, value in changes.items():

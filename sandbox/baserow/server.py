@@ -399,6 +399,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         return Response(204)
 
     def _control_reset(self, request: Request) -> Response:
+        """Empty tables, rows, webhooks, logs and faults; {"demo": true, "webhook_url", "webhook_headers"} reseeds."""
         data = request.json() or {}
         self.reset()
         result = {"reset": True}
@@ -409,6 +410,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         return Response(200, result)
 
     def _control_demo(self, request: Request) -> Response:
+        """Seed the demo dataset: {"webhook_url"?, "webhook_headers"?} adds one webhook per table."""
         data = request.json() or {}
         if DEMO_DATABASE_ID in self.state["databases"]:
             return Response(409, {"error": 'the demo is already seeded; POST /_sandbox/reset {"demo": true} reseeds'})
@@ -417,6 +419,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         )
 
     def _control_state(self, request: Request) -> Response:
+        """Tables with fields, webhooks, tokens, users, settings, pending deliveries."""
         with self.lock:
             return Response(
                 200,
@@ -431,9 +434,11 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
             )
 
     def _control_get_config(self, request: Request) -> Response:
+        """Current settings (retry_base_delay, max_retries, timeout, linked_batch_size, ...)."""
         return Response(200, dict(self.config))
 
     def _control_set_config(self, request: Request) -> Response:
+        """Change settings, e.g. {"retry_base_delay": 0.01, "max_retries": 2, "timeout": 1}."""
         data = request.json() or {}
         unknown = set(data) - set(DEFAULT_CONFIG)
         if unknown:
@@ -443,10 +448,12 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
             return Response(200, dict(self.config))
 
     def _control_list_tables(self, request: Request) -> Response:
+        """Tables with their fields."""
         with self.lock:
             return Response(200, {"tables": [self.table_snapshot(t) for t in sorted(self.state["tables"])]})
 
     def _control_create_table(self, request: Request) -> Response:
+        """Create a table: {"name", "id"?, "database_id"?, "fields": [{"name", "type", ...}]}."""
         data = request.json() or {}
         try:
             table = self.create_table(
@@ -460,6 +467,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         return Response(201, table)
 
     def _control_create_field(self, request: Request) -> Response:
+        """Add a field: {"name", "type", "link_row_table_id"?, "select_options"?, ...}."""
         data = request.json() or {}
         table_id = self._int(request.params["table_id"], "table")
         try:
@@ -471,6 +479,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         return Response(201, field)
 
     def _control_list_rows(self, request: Request) -> Response:
+        """Live and trashed rows of a table (user field names)."""
         table_id = self._int(request.params["table_id"], "table")
         names = parse_bool(request.arg("user_field_names"), default=True)
         with self.lock:
@@ -486,6 +495,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
             )
 
     def _control_create_rows(self, request: Request) -> Response:
+        """Insert rows: {"items": [...], "send_webhook_events": false, "user_field_names": true}."""
         data = request.json() or {}
         table_id = self._int(request.params["table_id"], "table")
         items = data.get("items")
@@ -500,12 +510,14 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         return Response(201, {"items": created})
 
     def _control_restore(self, request: Request) -> Response:
+        """Restore a trashed row: fires rows.created with its old id."""
         row = self.row_restore(
             table_id=self._int(request.params["table_id"], "table"), row_id=self._int(request.params["row_id"], "row")
         )
         return Response(200, row)
 
     def _control_trash(self, request: Request) -> Response:
+        """Every trashed row."""
         with self.lock:
             return Response(
                 200,
@@ -519,6 +531,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
             )
 
     def _control_list_webhooks(self, request: Request) -> Response:
+        """Every webhook with its table, counters and call log."""
         with self.lock:
             webhooks = sorted(self.state["webhooks"].values(), key=lambda w: w["id"])
             return Response(
@@ -526,6 +539,7 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
             )
 
     def _control_add_webhook(self, request: Request) -> Response:
+        """Add a webhook: {"table_id", "url", "headers"?, "use_user_field_names"?, "events"?, ...}."""
         data = request.json() or {}
         try:
             if "id" in data:
@@ -547,10 +561,12 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         return Response(200, {**self.public_webhook(webhook), "table_id": webhook["table_id"]})
 
     def _control_delete_webhook(self, request: Request) -> Response:
+        """Delete a webhook and drop its queue."""
         self.delete_webhook(self._int(request.params["webhook_id"]))
         return Response(204)
 
     def _control_deliveries(self, request: Request) -> Response:
+        """Delivery attempts (?webhook_id=&event_type=&event_id=&table_id=) and the pending count."""
         filters = {
             key: request.arg(key) for key in ("webhook_id", "event_type", "event_id", "table_id") if request.arg(key)
         }
@@ -559,16 +575,19 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
             return Response(200, {"deliveries": copy.deepcopy(found), "pending": self.dispatcher.pending()})
 
     def _control_clear_deliveries(self, request: Request) -> Response:
+        """Forget the delivery log."""
         with self.lock:
             self.deliveries.clear()
         return Response(204)
 
     def _control_wait(self, request: Request) -> Response:
+        """Wait until no delivery is queued, retrying or in flight: {"timeout": 5}; 504 if still busy."""
         data = request.json() or {}
         idle = self.dispatcher.wait_idle(float(data.get("timeout", 5)))
         return Response(200 if idle else 504, {"idle": idle, "pending": self.dispatcher.pending()})
 
     def _control_add_token(self, request: Request) -> Response:
+        """Add a database token: {"key"?, "name"?, "permissions"?: {"create": true | [table ids], ...}}."""
         data = request.json() or {}
         return Response(
             201,

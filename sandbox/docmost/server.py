@@ -458,6 +458,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return envelope()
 
     def _control_reset(self, request: Request) -> Response:
+        """Empty everything; {"demo": true} reseeds the demo."""
         data = request.json() or {}
         self.reset()
         result: dict[str, Any] = {"reset": True}
@@ -466,9 +467,11 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
         return Response(200, result)
 
     def _control_demo(self, request: Request) -> Response:
+        """Seed the demo (replaces everything): users, spaces Agence and Formations, templates."""
         return Response(200, self.seed_demo())
 
     def _control_state(self, request: Request) -> Response:
+        """Workspace, users, spaces with members, demo ids, settings."""
         with self.lock:
             return Response(
                 200,
@@ -483,9 +486,11 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             )
 
     def _control_get_config(self, request: Request) -> Response:
+        """Current settings (edition, login_limit, login_window, token_lifetime)."""
         return Response(200, dict(self.config))
 
     def _control_set_config(self, request: Request) -> Response:
+        """Change settings, e.g. {"edition": "enterprise", "login_limit": 3}."""
         data = request.json() or {}
         unknown = set(data) - set(DEFAULT_CONFIG)
         if unknown:
@@ -497,6 +502,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return Response(200, dict(self.config))
 
     def _control_pages(self, request: Request) -> Response:
+        """Every page, trashed ones included, content as markdown (?space=<id or slug>)."""
         space = request.arg("space")
         with self.lock:
             pages = sorted(self.pages.values(), key=lambda p: (p["createdAt"], p["id"]))
@@ -542,6 +548,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return Response(201, self.page_markdown(page))
 
     def _control_page_update(self, request: Request) -> Response:
+        """A person edits a page: {"title"?, "icon"?, "content"?, "operation"?, "userEmail"?}."""
         data = request.json() or {}
         with self.lock:
             page = self._live_page(request.params["page_id"])
@@ -559,6 +566,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return Response(200, self.page_markdown(page))
 
     def _control_page_delete(self, request: Request) -> Response:
+        """A person moves a page (and its children) to the trash."""
         data = request.json() or {}
         with self.lock:
             page = self._live_page(request.params["page_id"])
@@ -566,6 +574,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return Response(200, self.page_markdown(page))
 
     def _control_page_restore(self, request: Request) -> Response:
+        """A person restores a page from the trash."""
         with self.lock:
             page = self._live_page(request.params["page_id"])
             if page["deletedAt"] is not None:
@@ -573,10 +582,12 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return Response(200, self.page_markdown(page))
 
     def _control_shares(self, request: Request) -> Response:
+        """Every share."""
         with self.lock:
             return Response(200, {"shares": [dict(s) for s in self.shares.values()]})
 
     def _control_share_create(self, request: Request) -> Response:
+        """A person shares a page publicly: {"pageId", "includeSubPages"?, "userEmail"?}."""
         data = request.json() or {}
         with self.lock:
             page = self._live_page(data.get("pageId"))
@@ -588,6 +599,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return Response(201, dict(share))
 
     def _control_space_create(self, request: Request) -> Response:
+        """Add a space: {"name", "slug", "description"?, "sharingDisabled"?}."""
         data = request.json() or {}
         if not data.get("name") or not data.get("slug"):
             return Response(400, {"error": "give name and slug"})
@@ -600,6 +612,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
         return Response(201, space)
 
     def _control_user_create(self, request: Request) -> Response:
+        """Add a user: {"email", "password", "name"?, "role"? ("member" or "admin")}."""
         data = request.json() or {}
         if not data.get("email") or not data.get("password"):
             return Response(400, {"error": "give email and password"})
@@ -612,10 +625,12 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
         return Response(201, user)
 
     def _control_revoke(self, request: Request) -> Response:
+        """Revoke every session token (or one user's: {"email"}): they answer 401."""
         data = request.json() or {}
         return Response(200, {"revoked": self.revoke_sessions(data.get("email"))})
 
     def _control_login_token(self, request: Request) -> Response:
+        """A session token without using the throttled login: {"email"?} (the bot by default)."""
         data = request.json() or {}
         try:
             return Response(200, {"token": self.login_token(data.get("email", BOT_EMAIL))})
@@ -623,6 +638,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return Response(400, {"error": "no such user"})
 
     def _control_api_key(self, request: Request) -> Response:
+        """An API key token (accepted only by the enterprise edition): {"name"?, "email"?}."""
         data = request.json() or {}
         with self.lock:
             user = self._control_user(data.get("email", BOT_EMAIL))

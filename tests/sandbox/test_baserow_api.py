@@ -282,3 +282,34 @@ def test_unknown_route_answers_baserow_404(baserow_standin):
     status, body = baserow_standin.api("GET", "/api/nothing/")
 
     assert status == 404 and body["error"] == "URL_NOT_FOUND"
+
+
+def test_include_and_exclude_choose_the_fields_returned(baserow_standin):
+    baserow_standin.seed_demo()
+
+    _, included = baserow_standin.api("GET", f"{ROWS}/606/1/?user_field_names=true&include=nom,email")
+    _, excluded = baserow_standin.api("GET", f"{ROWS}/606/?user_field_names=true&exclude=intervention,attribution")
+
+    assert included == {"id": 1, "order": "1.00000000000000000000", "nom": "Claire Martin",
+                        "email": "claire.martin@example.org"}  # fmt: skip
+    assert "intervention" not in excluded["results"][0] and "heures_contrat" in excluded["results"][0]
+
+
+def test_webhook_headers_must_be_legal(baserow_standin):
+    baserow_standin.seed_demo()
+
+    status, body = baserow_standin.api(
+        "POST",
+        "/api/database/webhooks/table/601/",
+        {"url": "http://127.0.0.1:9/hook", "headers": {"Bad Header": "x"}},
+        jwt=baserow_standin.admin_jwt(),
+    )
+
+    assert status == 400 and "headers" in body["detail"]
+
+
+def test_control_api_lists_its_routes(baserow_standin):
+    routes = baserow_standin.control("GET", "")["routes"]
+
+    assert {"method": "POST", "path": "/_sandbox/faults"} in [{k: r[k] for k in ("method", "path")} for r in routes]
+    assert all(route["help"] for route in routes)

@@ -339,3 +339,33 @@ def test_demo_registers_one_webhook_per_table_for_row_events(baserow_standin):
     assert sorted(w["table_id"] for w in webhooks) == list(range(601, 609))
     assert {tuple(w["events"]) for w in webhooks} == {("rows.created", "rows.updated", "rows.deleted")}
     assert all(w["headers"] == SECRET and w["use_user_field_names"] for w in webhooks)
+
+
+def test_moving_a_row_fires_rows_updated_without_a_field_change(baserow_standin, http_receiver):
+    baserow_standin.seed_demo(webhook_url=http_receiver.url)
+
+    status, row = baserow_standin.api("PATCH", f"{ROWS}/607/3/move/?before_id=1&user_field_names=true")
+    baserow_standin.wait_for_deliveries()
+
+    [body] = bodies_for(http_receiver, 607)
+    assert status == 200 and row["order"] == "0.50000000000000000000"
+    assert body["event_type"] == "rows.updated"
+    assert body["items"][0]["nom"] == body["old_items"][0]["nom"]
+    assert body["old_items"][0]["order"] == "3.00000000000000000000"
+    assert [r["id"] for r in baserow_standin.rows(607)] == [3, 1, 2]
+
+
+def test_injected_fault_answers_in_baserow_error_shape(baserow_standin):
+    baserow_standin.seed_demo()
+    baserow_standin.fault(status=503, count=1, path_prefix="/api/database/rows/", method="GET")
+
+    first = baserow_standin.api("GET", f"{ROWS}/601/")
+    second = baserow_standin.api("GET", f"{ROWS}/601/")
+    throttled = baserow_standin.fault(status=429, count=1)
+
+    assert first[0] == 503 and first[1]["error"] == "ERROR_SANDBOX_FAULT"
+    assert second[0] == 200
+    assert throttled["status"] == 429
+    assert baserow_standin.api("GET", f"{ROWS}/601/")[1] == {
+        "detail": "Request was throttled. Expected available in 1 second."
+    }
