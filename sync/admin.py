@@ -1,7 +1,11 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
@@ -126,6 +130,7 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
     actions = [replay_events]
     inlines = [EventItemInline]
     change_list_template = "admin/sync/event/change_list.html"
+    change_form_template = "admin/sync/event/change_form.html"
     readonly_fields = (
         "source", "event_type", "event_id", "webhook_id", "batch_id", "table_id", "mapping", "database_id",
         "workspace_id", "is_test_call", "row_count", "state", "reason", "received_at", "enqueued_at",
@@ -157,6 +162,32 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
 
     def has_replay_permission(self, request):
         return request.user.has_perm("sync.replay_event")
+
+    def get_urls(self):
+        return [
+            path("<int:event_id>/replay/", self.admin_site.admin_view(self.replay_view), name="sync_event_replay"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {})}
+        if self.has_replay_permission(request) and str(object_id).isdigit():
+            extra_context["replay_url"] = reverse("admin:sync_event_replay", args=[object_id])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def replay_view(self, request, event_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_replay_permission(request):
+            raise PermissionDenied
+        event = get_object_or_404(Event, pk=event_id)
+        try:
+            count = event_replay(event=event, user=request.user)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.WARNING)
+        else:
+            self.message_user(request, f"{count} item(s) queued again.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:sync_event_change", args=[event.pk]))
 
     def changelist_view(self, request, extra_context=None):
         counts = event_state_counts()

@@ -195,6 +195,8 @@ def event_replay(*, event: Event, user) -> int:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.state == Event.State.PROCESSING:
         raise DomainError(f"Event #{event.pk} is being processed right now; replay it once it has finished.")
+    if event.state == Event.State.RECEIVED and event.enqueued_at is not None:
+        raise DomainError(f"Event #{event.pk} is already queued for a worker; nothing to replay yet.")
     items = event.items.exclude(state=EventItem.State.PROCESSED)
     count = items.update(state=EventItem.State.PENDING, attempts=0, next_attempt_at=None, reason="")
     if not count:

@@ -88,6 +88,28 @@ def test_replay_action_queues_what_did_not_succeed(admin_client, post_webhook, d
     assert event.reason == "no rule for bloc rows.created"
 
 
+def test_event_page_replay_button_queues_the_event_again(admin_client, post_webhook, demo_mappings):
+    event_id = post_webhook("rows.created__projet").json()["id"]
+    event_process(event_id=event_id)
+    page = admin_client.get(reverse("admin:sync_event_change", args=[event_id])).content.decode()
+    replay_url = reverse("admin:sync_event_replay", args=[event_id])
+    assert f'action="{replay_url}"' in page
+    assert admin_client.get(replay_url).status_code == 405
+    response = admin_client.post(replay_url, follow=True)
+    assert "1 item(s) queued again." in response.content.decode()
+    assert Event.objects.get(pk=event_id).state == Event.State.RECEIVED
+    response = admin_client.post(replay_url, follow=True)
+    assert f"Event #{event_id} is already queued for a worker" in response.content.decode()
+
+
+def test_replay_button_is_refused_to_non_admins(client, make_user, demo_mappings):
+    event = make_events(1)[0]
+    client.force_login(make_user("olga", "oncall"))
+    replay_url = reverse("admin:sync_event_replay", args=[event.pk])
+    assert replay_url not in client.get(reverse("admin:sync_event_change", args=[event.pk])).content.decode()
+    assert client.post(replay_url).status_code == 403
+
+
 def test_replay_action_is_offered_only_to_admins(client, make_user, demo_mappings):
     make_events(1)
     client.force_login(make_user("olga", "oncall"))

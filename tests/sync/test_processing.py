@@ -214,6 +214,9 @@ def test_replay_refuses_when_everything_succeeded_or_while_processing(demo_mappi
     busy = make_event("ok", state=Event.State.PROCESSING, claimed_at=timezone.now())
     with pytest.raises(DomainError, match="being processed right now"):
         event_replay(event=busy, user=admin)
+    queued = make_event("ok")
+    with pytest.raises(DomainError, match="already queued for a worker"):
+        event_replay(event=queued, user=admin)
 
 
 def test_with_the_redis_broker_the_job_is_enqueued_once_the_event_is_committed(
