@@ -281,6 +281,8 @@ class StandIn:
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith(CONTROL_PREFIX):
             handler, params = self.control.match(request.method, request.path.rstrip("/") or "/")
+            if handler is not None and not isinstance(request.json(), dict | None):
+                return Response(400, {"error": "the control API takes a JSON object"})
             if handler is None:
                 return Response(
                     404 if not params else 405, {"error": f"no control route {request.method} {request.path}"}

@@ -114,9 +114,17 @@ class RowQueries:
             value = ", ".join(str(item["value"]) for item in value)
         return (value is not None, str(value) if value is not None else "")
 
-    def _matches_tree(self, table_id: int, row: dict, tree: dict, names: bool) -> bool:
-        results = [self._matches(table_id, row, condition, names) for condition in tree.get("filters") or []]
-        results += [self._matches_tree(table_id, row, group, names) for group in tree.get("groups") or []]
+    def _matches_tree(self, table_id: int, row: dict, tree, names: bool) -> bool:
+        filters, groups = (tree.get("filters") or [], tree.get("groups") or []) if isinstance(tree, dict) else (0, 0)
+        valid = isinstance(filters, list) and isinstance(groups, list)
+        if not valid or not all(isinstance(condition, dict) for condition in filters):
+            raise ApiError(
+                400,
+                "ERROR_FILTERS_PARAM_VALIDATION_ERROR",
+                "The filters must be an object with a filter_type, a list of filters and a list of groups.",
+            )
+        results = [self._matches(table_id, row, condition, names) for condition in filters]
+        results += [self._matches_tree(table_id, row, group, names) for group in groups]
         if not results:
             return True
         return any(results) if str(tree.get("filter_type", "AND")).upper() == "OR" else all(results)

@@ -313,3 +313,13 @@ def test_control_api_lists_its_routes(baserow_standin):
 
     assert {"method": "POST", "path": "/_sandbox/faults"} in [{k: r[k] for k in ("method", "path")} for r in routes]
     assert all(route["help"] for route in routes)
+
+
+def test_malformed_filters_and_control_bodies_answer_400(baserow_standin):
+    baserow_standin.seed_demo()
+
+    status, body = baserow_standin.api("GET", f"{ROWS}/601/?filters={quote('[]')}")
+    control_status, _, _ = http_json("POST", f"{baserow_standin.url}/_sandbox/reset", [1])
+
+    assert (status, body["error"]) == (400, "ERROR_FILTERS_PARAM_VALIDATION_ERROR")
+    assert control_status == 400
