@@ -21,8 +21,9 @@ from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide
 from formation_hub.models import Gate
+from formation_hub.roles import ONCALL
 from formation_hub.timefmt import format_local
-from releases import clock
+from releases import clock, conf
 from releases.models import (
     Change,
     CheckRun,
@@ -39,6 +40,7 @@ from releases.services import (
     change_add,
     changelog_import,
     changelog_render,
+    commit_statuses_fetch,
     override_request,
     release_abort,
     release_check_prerequisites,
@@ -181,6 +183,7 @@ class ReleaseAdmin(admin.ModelAdmin):
             "prerequisite_labels": LABELS,
             "actions": {name: reverse(f"admin:releases_release_{name}", args=[release.pk]) for name in ACTIONS},
             "changelog_url": reverse("admin:releases_release_changelog"),
+            "commit_status_configured": bool(conf.commit_status_url()),
         }
 
     def get_urls(self):
@@ -201,7 +204,7 @@ class ReleaseAdmin(admin.ModelAdmin):
         """One POST per pipeline action; each calls one service and shows its refusal as it is."""
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release_id]))
-        if not self.has_change_permission(request):
+        if not self._may_run(request, action):
             raise PermissionDenied
         release = get_object_or_404(Release, pk=release_id)
         post = request.POST
@@ -212,6 +215,13 @@ class ReleaseAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, message, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release_id]))
+
+    def _may_run(self, request, action: str) -> bool:
+        """Release approvers (change permission) run every action; on-call people, who get paged when a
+        deploy goes wrong, may also roll back."""
+        if self.has_change_permission(request):
+            return True
+        return action == "rollback" and request.user.groups.filter(name=ONCALL).exists()
 
     def changelog_view(self, request):
         if request.method == "POST":
@@ -242,6 +252,11 @@ class ReleaseAdmin(admin.ModelAdmin):
 def _check_prerequisites(*, release, user, data):
     release_check_prerequisites(release=release, user=user)
     return "Prerequisites met: the staging validation gate is open."
+
+
+def _fetch(*, release, user, data):
+    stored = commit_statuses_fetch(release=release, user=user)
+    return f"{stored} new CI result(s) read from the commit-status API."
 
 
 def _set_sha(*, release, user, data):
@@ -277,6 +292,7 @@ def _override(*, release, user, data):
 
 ACTIONS = {
     "check": _check_prerequisites,
+    "fetch": _fetch,
     "sha": _set_sha,
     "deploy": _deploy,
     "smoke": _smoke,

@@ -66,3 +66,8 @@ def ci_context() -> str:
 
 def e2e_context() -> str:
     return env.str("RELEASE_E2E_CONTEXT", default="e2e")
+
+
+def base_url() -> str:
+    """OPS_BASE_URL: the console's public address, for links in emails (shared with the incidents app)."""
+    return env.str("OPS_BASE_URL", default="http://localhost:8000").rstrip("/")

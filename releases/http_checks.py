@@ -56,3 +56,34 @@ def run_http_check(*, url: str, expected_status: int, expected_text: str = "") -
             False, response.status_code, f"HTTP {response.status_code} but the body lacks '{expected_text}'.", elapsed
         )
     return CheckOutcome(True, response.status_code, f"HTTP {response.status_code} as expected.", elapsed)
+
+
+@dataclass(frozen=True)
+class CommitStatus:
+    context: str
+    state: str
+    url: str
+    updated_at: str
+    description: str
+
+
+def fetch_commit_statuses(*, url: str) -> list[CommitStatus]:
+    """Read a commit's statuses from a Forgejo/Gitea list (`/commits/{sha}/statuses`) or a GitHub combined
+    status (`/commits/{sha}/status`, whose `statuses` holds the list). Raises requests.RequestException."""
+    headers = {"Accept": "application/json"}
+    token = conf.commit_status_token()
+    if token:
+        headers["Authorization"] = f"token {token}"
+    response = requests.get(url, headers=headers, timeout=conf.http_timeout())
+    response.raise_for_status()
+    body = response.json()
+    items = body.get("statuses", []) if isinstance(body, dict) else body
+    return [
+        CommitStatus(
+            context=str(item.get("context", "")), state=str(item.get("state") or item.get("status") or ""),
+            url=str(item.get("target_url") or ""),
+            updated_at=str(item.get("updated_at") or item.get("created_at") or ""),
+            description=str(item.get("description") or ""),
+        )
+        for item in items if isinstance(item, dict)
+    ]

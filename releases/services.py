@@ -8,10 +8,14 @@ released; or aborted / rolled back. Gates go through formation_hub.gates; their 
 
 from datetime import datetime
 
+import requests
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
@@ -23,7 +27,7 @@ from formation_hub.timefmt import format_local, to_local
 from incidents.services import incident_open, oncall_page
 from releases import changelog as keepachangelog
 from releases import clock, conf
-from releases.http_checks import call_deploy_hook, run_http_check
+from releases.http_checks import call_deploy_hook, fetch_commit_statuses, run_http_check
 from releases.models import (
     Change,
     CheckRun,
@@ -206,6 +210,8 @@ def release_check_prerequisites(*, release: Release, user) -> Release:
     A refusal is audited (outside the transaction, so the entry stays) with what failed."""
     release.refresh_from_db()
     _require(release, Release.Status.DRAFT, doing="check the prerequisites")
+    if conf.commit_status_url() and release.sha:
+        commit_statuses_fetch(release=release, user=user)
     evaluation = release_evaluation(release)
     if not evaluation.allowed:
         audit_record(
@@ -245,6 +251,45 @@ def report_receive(
         changes={"kind": kind, "outcome": outcome, "sha": sha, "report_id": report.pk},
     )
     return report
+
+
+STATUS_OUTCOMES = {"success": "success", "failure": "failure", "error": "failure", "failed": "failure",
+                   "pending": "pending", "warning": "failure"}
+
+
+def commit_statuses_fetch(*, release: Release, user=None) -> int:
+    """Read CI and E2E results for the release's SHA from the configured commit-status API and store the
+    new ones as reports. An unreachable API is audited and leaves the prerequisites as they were."""
+    template = conf.commit_status_url()
+    if not template:
+        raise DomainError("No commit-status API configured (RELEASE_COMMIT_STATUS_URL); CI reports through the API.")
+    if not release.sha:
+        raise DomainError("Set the release's SHA first.")
+    url = template.replace("{sha}", release.sha)
+    try:
+        statuses = fetch_commit_statuses(url=url)
+    except (requests.RequestException, ValueError) as error:
+        audit_record(action="release.commit_status_failed", target=release, actor=user,
+                     result=AuditEntry.Result.FAILED, changes={"url": url}, message=f"{type(error).__name__}: {error}")
+        return 0
+    wanted = {conf.ci_context(): PrerequisiteReport.Kind.CI, conf.e2e_context(): PrerequisiteReport.Kind.E2E}
+    stored = 0
+    for status in statuses:
+        kind = wanted.get(status.context)
+        outcome = STATUS_OUTCOMES.get(status.state.lower())
+        observed_at = parse_datetime(status.updated_at) if status.updated_at else None
+        if kind is None or outcome is None or observed_at is None:
+            continue
+        duplicate = PrerequisiteReport.objects.filter(
+            kind=kind, sha=release.sha, outcome=outcome, observed_at=observed_at, source="commit-status"
+        ).exists()
+        if not duplicate:
+            report_receive(release=release, kind=kind, outcome=outcome, sha=release.sha, observed_at=observed_at,
+                           url=status.url[:500], detail=status.description, source="commit-status")
+            stored += 1
+    audit_record(action="release.commit_status_read", target=release, actor=user,
+                 changes={"url": url, "statuses": len(statuses), "stored": stored})
+    return stored
 
 
 @transaction.atomic
@@ -324,7 +369,22 @@ def _on_tag_decided(gate: Gate, release: Release) -> None:
     release.status, release.tagged_at, release.released_on = Release.Status.TAGGED, now, to_local(now).date()
     _save(release, gate.decided_by, "release.tagged", "status", "tagged_at", "released_on", tag=release.tag,
           sha=release.sha)
-    gate_request(target=release, gate_type=APPROVAL_GATE, subject=release.sha, requested_by=gate.decided_by)
+    approval = gate_request(target=release, gate_type=APPROVAL_GATE, subject=release.sha, requested_by=gate.decided_by)
+    _ask_approvers(release, approval)
+
+
+def _ask_approvers(release: Release, approval: Gate) -> None:
+    """Email the release approvers who may approve; the link only opens the page, deciding is a signed-in POST."""
+    excluded = {release.author_id, approval.requested_by_id, *release.changes.values_list("author_id", flat=True)}
+    approvers = get_user_model().objects.filter(groups__name=RELEASE_APPROVER, is_active=True).exclude(email="")
+    recipients = sorted({user.email for user in approvers if user.pk not in excluded})
+    link = conf.base_url() + reverse("admin:formation_hub_gate_decide", args=[approval.pk])
+    notify(
+        kind="release.approval_requested", subject=f"Production approval wanted: v{release.version}",
+        body=f"v{release.version} ({release.sha[:10]}) is tagged and waits for a production approval by a release "
+        f"approver who is neither its author nor the author of a change it ships.\n\nReview and decide: {link}",
+        recipients=recipients or None, dedupe_key=f"release-approval-{approval.pk}", target=release,
+    )
 
 
 def _check_approver(gate: Gate, release: Release, user) -> None:

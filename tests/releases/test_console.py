@@ -9,6 +9,7 @@ from formation_hub.models import AuditEntry, Gate
 from releases.models import Change, FreezeWindow, Release
 from tests.releases.factories import SHA, ChangeFactory, ReleaseFactory, StableReleaseFactory
 from tests.releases.test_changelog import EXISTING
+from tests.releases.test_pipeline import watching
 
 
 @pytest.fixture
@@ -147,3 +148,13 @@ def test_a_change_added_in_the_console_goes_under_unreleased(approver_client):
     change = Change.objects.get()
     assert change.release is None and change.reference == "S-12"
     assert AuditEntry.objects.filter(action="release.change_added").exists()
+
+
+def test_on_call_people_may_roll_back_from_the_console(client, make_user, people, some_changes, green, smoke_ok):
+    StableReleaseFactory(version="0.0.9", sha="aaaaaaa")
+    release = watching(people, smoke_ok)
+    client.force_login(make_user("olga", "oncall"))
+    assert client.post(reverse("admin:releases_release_deploy", args=[release.pk])).status_code == 403
+    client.post(reverse("admin:releases_release_rollback", args=[release.pk]), {"reason": "500s everywhere"})
+    release.refresh_from_db()
+    assert release.status == Release.Status.ROLLED_BACK
