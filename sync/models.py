@@ -230,7 +230,6 @@ class EventItem(models.Model):
         FAILED = "failed", "failed, will retry"
         DEAD = "dead", "dead, needs an admin"
 
-    SUCCEEDED = (State.PROCESSED,)
     TERMINAL = (State.PROCESSED, State.IGNORED, State.DEAD)
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="items")
