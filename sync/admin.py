@@ -16,6 +16,16 @@ from sync.processing import event_replay
 from sync.selectors import event_state_counts, event_story, mapping_is_silent, mappings_with_last_delivery
 
 
+def local_time(field: str, description: str, pattern: str = "%d %b %Y %H:%M:%S"):
+    """A column showing a stored UTC time in the organisation's zone, with the zone's name."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self, obj):
+        return format_local(getattr(obj, field), pattern)
+
+    return show
+
+
 def _env_status(variable: str, value: str) -> str:
     if not variable:
         return "-"
@@ -66,15 +76,19 @@ class TableMappingAdmin(admin.ModelAdmin):
 
 @admin.register(RejectedCall)
 class RejectedCallAdmin(ReadOnlyEvidenceAdmin):
-    list_display = ("hour", "source", "count", "last_at", "last_reason", "last_remote_addr")
+    list_display = ("hour_local", "source", "count", "last_at_local", "last_reason", "last_remote_addr")
     list_filter = ("source",)
     date_hierarchy = "hour"
+    hour_local = local_time("hour", "hour", "%d %b %Y %H:00")
+    last_at_local = local_time("last_at", "last refused call")
 
 
 class EventItemInline(admin.TabularInline):
     model = EventItem
-    fields = ("position", "row_id", "state", "reason", "attempts", "next_attempt_at", "processed_at", "last_error")
+    fields = ("position", "row_id", "state", "reason", "attempts", "next_attempt", "processed", "last_error")
     readonly_fields = fields
+    next_attempt = local_time("next_attempt_at", "next attempt")
+    processed = local_time("processed_at", "processed at")
     extra = 0
     can_delete = False
     show_change_link = False
@@ -119,7 +133,7 @@ class TableFilter(admin.SimpleListFilter):
 @admin.register(Event)
 class EventAdmin(ReadOnlyEvidenceAdmin):
     list_display = (
-        "received_at", "event_type", "table", "row_count", "state", "items_summary", "reason", "webhook_id",
+        "received", "event_type", "table", "row_count", "state", "items_summary", "reason", "webhook_id",
         "batch_id", "event_id",
     )
     list_filter = ("state", TableFilter, "event_type", "source", "is_test_call", "received_at")
@@ -133,8 +147,8 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
     change_form_template = "admin/sync/event/change_form.html"
     readonly_fields = (
         "source", "event_type", "event_id", "webhook_id", "batch_id", "table_id", "mapping", "database_id",
-        "workspace_id", "is_test_call", "row_count", "state", "reason", "received_at", "enqueued_at",
-        "enqueue_count", "claimed_at", "processed_at", "attempts", "correlation_id", "headers_pretty",
+        "workspace_id", "is_test_call", "row_count", "state", "reason", "received", "enqueued",
+        "enqueue_count", "claimed", "processed", "attempts", "correlation_id", "headers_pretty",
         "payload_pretty", "last_error", "last_traceback", "audit_trail",
     )
     fieldsets = (
@@ -143,12 +157,17 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
             "database_id", "workspace_id", "is_test_call", "row_count",
         )}),
         ("Processing", {"fields": (
-            "received_at", "enqueued_at", "enqueue_count", "claimed_at", "processed_at", "attempts", "correlation_id",
+            "received", "enqueued", "enqueue_count", "claimed", "processed", "attempts", "correlation_id",
             "last_error", "last_traceback",
         )}),
         ("As received", {"fields": ("headers_pretty", "payload_pretty")}),
         ("Audit trail", {"fields": ("audit_trail",)}),
     )
+
+    received = local_time("received_at", "received")
+    enqueued = local_time("enqueued_at", "enqueued")
+    claimed = local_time("claimed_at", "claimed by a worker")
+    processed = local_time("processed_at", "processed")
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).annotate(
@@ -237,12 +256,14 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
 
 @admin.register(EventItem)
 class EventItemAdmin(ReadOnlyEvidenceAdmin):
-    list_display = ("event", "row_id", "state", "reason", "attempts", "next_attempt_at", "processed_at")
+    list_display = ("event", "row_id", "state", "reason", "attempts", "next_attempt", "processed")
     list_filter = ("state",)
     search_fields = ("=row_id", "=entity_key", "=event__event_id")
     list_select_related = ("event",)
     raw_id_fields = ("event",)
     show_full_result_count = False
+    next_attempt = local_time("next_attempt_at", "next attempt")
+    processed = local_time("processed_at", "processed at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("data", "old_data", "event__raw_body", "event__headers")

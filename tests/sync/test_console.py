@@ -45,6 +45,7 @@ def test_events_list_shows_counts_per_state_without_a_query_per_row(admin_client
     assert re.search(r"failed, will retry: <strong>3</strong>", text)
     assert re.search(r"dead, needs an admin: <strong>2</strong>", text)
     assert "projet (601)" in text and "999 (not mapped)" in text
+    assert "(Europe/Paris)" in text
 
 
 def test_events_list_filters_and_search(admin_client, demo_mappings):
