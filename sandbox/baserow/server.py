@@ -457,12 +457,12 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         data = request.json() or {}
         try:
             table = self.create_table(
-                name=data["name"],
-                table_id=data.get("id"),
-                database_id=data.get("database_id"),
-                fields=data.get("fields"),
+                name=str(data["name"]),
+                table_id=int(data["id"]) if data.get("id") is not None else None,
+                database_id=int(data["database_id"]) if data.get("database_id") is not None else None,
+                fields=list(data.get("fields") or []) or None,
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             return Response(400, {"error": f"cannot create table: {error}"})
         return Response(201, table)
 
@@ -473,8 +473,9 @@ class BaserowStandIn(RowStore, WebhookEvents, RowQueries, Authentication, DemoDa
         try:
             if "id" in data:
                 data["field_id"] = data.pop("id")
-            field = self.create_field(table_id=table_id, **data)
-        except (TypeError, ValueError) as error:
+            with self._all_or_nothing():
+                field = self.create_field(table_id=table_id, **data)
+        except (TypeError, ValueError, AttributeError) as error:
             return Response(400, {"error": f"cannot create field: {error}"})
         return Response(201, field)
 

@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -81,6 +82,17 @@ class RowStore:
             json.dump({**self.state, "jwt_secret": self.jwt_secret}, handle)
         os.replace(temporary, self.state_file)
 
+    @contextmanager
+    def _all_or_nothing(self):
+        """Schema changes made through the control API either apply whole or leave the state untouched."""
+        with self.lock:
+            before = copy.deepcopy(self.state)
+            try:
+                yield
+            except Exception:
+                self.state = before
+                raise
+
     def _next_id(self, kind: str) -> int:
         value = self.state["next"][kind]
         self.state["next"][kind] = value + 1
@@ -107,7 +119,7 @@ class RowStore:
         self, *, name: str, table_id: int | None = None, database_id: int | None = None, fields: list | None = None
     ) -> dict:
         """A table with a primary text field "nom" unless `fields` says otherwise (the first field is primary)."""
-        with self.lock:
+        with self._all_or_nothing():
             if database_id is None:
                 database_id = next(iter(self.state["databases"]), None) or self.create_database(name="sandbox")["id"]
             if database_id not in self.state["databases"]:

@@ -323,3 +323,14 @@ def test_malformed_filters_and_control_bodies_answer_400(baserow_standin):
 
     assert (status, body["error"]) == (400, "ERROR_FILTERS_PARAM_VALIDATION_ERROR")
     assert control_status == 400
+
+
+def test_a_table_with_a_bad_field_is_not_created_at_all(baserow_standin):
+    status, body, _ = http_json(
+        "POST",
+        f"{baserow_standin.url}/_sandbox/tables",
+        {"name": "broken", "id": 900, "fields": [{"name": "a"}, {"name": "b", "type": "formula"}]},
+    )
+
+    assert status == 400 and "formula" in body["error"]
+    assert baserow_standin.control("GET", "tables")["tables"] == []
