@@ -1,6 +1,9 @@
 import re
 
+from django.utils import timezone
+
 from formation_hub.context import correlation
+from formation_hub.timefmt import organisation_zone
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -18,3 +21,14 @@ class CorrelationIdMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = correlation_id
         return response
+
+
+class OrganisationTimeZoneMiddleware:
+    """Forms and the console read and show times in the organisation's zone (storage stays UTC)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with timezone.override(organisation_zone()):
+            return self.get_response(request)

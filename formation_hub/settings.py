@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "formation_hub.middleware.CorrelationIdMiddleware",
+    "formation_hub.middleware.OrganisationTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "formation_hub.urls"
