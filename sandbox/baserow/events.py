@@ -287,6 +287,7 @@ class WebhookEvents:
                 "response": result["response"],
                 "error": result["error"],
                 "ok": ok,
+                "deactivated": False,
                 "sent_at": datetime.fromtimestamp(started, UTC).isoformat().replace("+00:00", "Z"),
                 "duration": round(time.time() - started, 3),
             }
@@ -295,17 +296,15 @@ class WebhookEvents:
             if webhook is None:
                 return False
             self._log_webhook_call(webhook, entry)
-            deactivated = False
             if ok:
                 webhook["failed_triggers"] = 0
             elif webhook["failed_triggers"] >= self.config["max_consecutive_failures"]:
                 webhook["active"] = False
-                deactivated = True
+                entry["deactivated"] = True
             else:
                 webhook["failed_triggers"] += 1
-            entry["deactivated"] = deactivated
             self._save()
-            return deactivated
+            return entry["deactivated"]
 
     def _log_webhook_call(self, webhook: dict, entry: dict) -> None:
         """Baserow keeps one call per (event, batch): its last attempt; the newest 10 per webhook."""

@@ -23,13 +23,14 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class NestError(Exception):
-    """A NestJS HttpException: `{"message", "error", "statusCode"}` (401 from the JWT guard has no `error`)."""
+    """A NestJS HttpException: `{"message", "error", "statusCode"}`; raised without a message (as the JWT
+    guard's 401 or a bare `ForbiddenException()`) it is `{"message": <status text>, "statusCode"}`."""
 
     def __init__(self, status: int, message: Any = None, *, error: bool = True, headers: list | None = None):
         super().__init__(message)
         self.status = status
         self.message = message if message is not None else STATUS_TEXT.get(status, "Error")
-        self.with_error = error
+        self.with_error = error and message is not None
         self.headers = headers or []
 
     def response(self) -> Response:
@@ -40,8 +41,8 @@ class NestError(Exception):
         return Response(self.status, body, self.headers)
 
 
-def unauthorized(message: str = "Unauthorized") -> NestError:
-    return NestError(401, message, error=message != "Unauthorized")
+def unauthorized(message: str | None = None) -> NestError:
+    return NestError(401, message)
 
 
 def envelope(data: Any = None) -> Response:

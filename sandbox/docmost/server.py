@@ -8,7 +8,7 @@ from typing import Any
 from sandbox.docmost.auth import SessionAuth
 from sandbox.docmost.content import InvalidContent, to_doc
 from sandbox.docmost.demo import BOT_EMAIL, HUMAN_EMAIL, DemoData
-from sandbox.docmost.nest import STATUS_TEXT, NestError, Validator, envelope, paginate
+from sandbox.docmost.nest import NestError, Validator, envelope, paginate
 from sandbox.docmost.store import Clock, DocmostStore
 from sandbox.httpbase import Request, Response, StandIn
 from sandbox.tokens import IdMaker, jwt_decode, random_secret
@@ -132,11 +132,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}
         if status == 500:
             return {"statusCode": 500, "message": "Internal server error"}
-        body: dict[str, Any] = {"message": STATUS_TEXT.get(status, "Error")}
-        if status < 500:
-            body["error"] = STATUS_TEXT.get(status, "Error")
-        body["statusCode"] = status
-        return body
+        return NestError(status).response().body
 
     def _api_login(self, request: Request) -> Response:
         self._throttle(request)
@@ -280,7 +276,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             space = self._member_space(page["spaceId"], user)
             if data.get("permanentlyDelete"):
                 if space["members"].get(user["id"]) != "admin":
-                    raise NestError(403, "Only space admins can permanently delete pages")
+                    raise NestError(403)
                 for target in [page, *self._descendants(page["id"])]:
                     self.pages.pop(target["id"], None)
             else:
