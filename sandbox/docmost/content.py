@@ -52,6 +52,26 @@ def _paragraph(text: str) -> dict:
     return {"type": "paragraph", "content": content} if content else {"type": "paragraph"}
 
 
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _table(lines: list[str]) -> dict:
+    """A GFM table: the first row is the header when a `| --- |` line follows it."""
+    has_header = len(lines) > 1 and all(re.fullmatch(r":?-{3,}:?", cell) for cell in _cells(lines[1]))
+    rows = []
+    for number, line in enumerate(lines):
+        if has_header and number == 1:
+            continue
+        cell_type = "tableHeader" if has_header and number == 0 else "tableCell"
+        cells = [
+            {"type": cell_type, "attrs": {"colspan": 1, "rowspan": 1}, "content": [_paragraph(text)]}
+            for text in _cells(line)
+        ]
+        rows.append({"type": "tableRow", "content": cells})
+    return {"type": "table", "content": rows}
+
+
 def markdown_to_doc(markdown: str) -> dict:
     lines = markdown.replace("\r\n", "\n").split("\n")
     blocks: list[dict] = []
@@ -106,6 +126,14 @@ def markdown_to_doc(markdown: str) -> dict:
                 index += 1
             blocks.append({"type": "blockquote", "content": markdown_to_doc("\n".join(quoted))["content"]})
             continue
+        if stripped.startswith("|"):
+            flush()
+            table_lines = []
+            while index < len(lines) and lines[index].strip().startswith("|"):
+                table_lines.append(lines[index].strip())
+                index += 1
+            blocks.append(_table(table_lines))
+            continue
         item = LIST_ITEM.match(line)
         if item:
             flush()
@@ -128,75 +156,73 @@ def markdown_to_doc(markdown: str) -> dict:
 
 
 class _HtmlToDoc(HTMLParser):
-    BLOCKS = {"p": "paragraph", "h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
     MARKS = {"strong": "bold", "b": "bold", "em": "italic", "i": "italic", "code": "code"}
+    BLOCKS = {
+        "p": ("paragraph", None),
+        "ul": ("bulletList", None),
+        "ol": ("orderedList", {"start": 1}),
+        "blockquote": ("blockquote", None),
+        "pre": ("codeBlock", {"language": None}),
+        "table": ("table", None),
+        "tr": ("tableRow", None),
+        **{f"h{level}": ("heading", {"level": level}) for level in range(1, 7)},
+    }
+    CONTAINERS = ("doc", "blockquote", "bulletList", "orderedList", "listItem", "tableCell", "tableHeader")
+    WRAPPERS = {"li": "listItem", "td": "tableCell", "th": "tableHeader"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack: list[dict] = [{"type": "doc", "content": []}]
         self.marks: list[dict] = []
+        self.implicit: set[int] = set()  # paragraphs opened by <li> or by loose text, closed by the next block
 
-    def _open(self, node: dict) -> None:
+    def _open(self, node: dict) -> dict:
         self.stack[-1].setdefault("content", []).append(node)
         self.stack.append(node)
+        return node
+
+    def _close_implicit(self) -> None:
+        if len(self.stack) > 1 and id(self.stack[-1]) in self.implicit:
+            self.implicit.discard(id(self.stack.pop()))
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "p":
-            self._open({"type": "paragraph"})
-        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            self._open({"type": "heading", "attrs": {"level": int(tag[1])}})
-        elif tag == "ul":
-            self._open({"type": "bulletList"})
-        elif tag == "ol":
-            self._open({"type": "orderedList", "attrs": {"start": 1}})
-        elif tag == "li":
-            self._open({"type": "listItem"})
-            self._open({"type": "paragraph"})
-        elif tag == "blockquote":
-            self._open({"type": "blockquote"})
-        elif tag == "pre":
-            self._open({"type": "codeBlock", "attrs": {"language": None}})
+        top = self.stack[-1]
+        if tag == "p" and id(top) in self.implicit and not top.get("content"):
+            self.implicit.discard(id(top))
+        elif tag in self.BLOCKS:
+            self._close_implicit()
+            node_type, node_attrs = self.BLOCKS[tag]
+            self._open({"type": node_type, **({"attrs": dict(node_attrs)} if node_attrs else {})})
+        elif tag in self.WRAPPERS:
+            self._close_implicit()
+            node_type = self.WRAPPERS[tag]
+            cell_attrs = {"attrs": {"colspan": 1, "rowspan": 1}} if node_type != "listItem" else {}
+            self._open({"type": node_type, **cell_attrs})
+            self.implicit.add(id(self._open({"type": "paragraph"})))
         elif tag == "hr":
+            self._close_implicit()
             self.stack[-1].setdefault("content", []).append({"type": "horizontalRule"})
         elif tag == "a":
             self.marks.append({"type": "link", "attrs": {"href": attrs.get("href", ""), "target": "_blank"}})
-        elif tag in self.MARKS and self.stack[-1]["type"] != "codeBlock":
+        elif tag in self.MARKS and top["type"] != "codeBlock":
             self.marks.append({"type": self.MARKS[tag]})
 
     def handle_endtag(self, tag):
-        closing = {
-            "p": ("paragraph",),
-            "h1": ("heading",),
-            "h2": ("heading",),
-            "h3": ("heading",),
-            "h4": ("heading",),
-            "h5": ("heading",),
-            "h6": ("heading",),
-            "ul": ("bulletList",),
-            "ol": ("orderedList",),
-            "li": ("paragraph", "listItem"),
-            "blockquote": ("blockquote",),
-            "pre": ("codeBlock",),
-        }.get(tag)
-        if closing:
-            for node_type in closing:
-                if len(self.stack) > 1 and self.stack[-1]["type"] == node_type:
-                    self.stack.pop()
+        if tag in self.BLOCKS or tag in self.WRAPPERS:
+            expected = self.WRAPPERS[tag] if tag in self.WRAPPERS else self.BLOCKS[tag][0]
+            self._close_implicit()
+            if len(self.stack) > 1 and self.stack[-1]["type"] == expected:
+                self.stack.pop()
         elif (tag == "a" or tag in self.MARKS) and self.marks:
             self.marks.pop()
 
     def handle_data(self, data):
-        parent = self.stack[-1]
-        if parent["type"] in ("doc", "blockquote", "bulletList", "orderedList", "listItem"):
+        if self.stack[-1]["type"] in self.CONTAINERS:
             if not data.strip():
                 return
-            self._open({"type": "paragraph"})
-            parent = self.stack[-1]
-            parent.setdefault("content", []).append(_text(data, list(self.marks)))
-            self.stack.pop()
-            return
-        parent.setdefault("content", []).append(_text(data, list(self.marks)))
+            self.implicit.add(id(self._open({"type": "paragraph"})))
+        self.stack[-1].setdefault("content", []).append(_text(data, list(self.marks)))
 
 
 def html_to_doc(text: str) -> dict:
@@ -266,9 +292,26 @@ def _inline_markdown(nodes: list) -> str:
     return "".join(out)
 
 
+def _cell_text(cell: dict, render_block) -> str:
+    return " ".join(render_block(child) for child in cell.get("content", []))
+
+
+def _table_markdown(node: dict) -> str:
+    rows = node.get("content", [])
+    lines = []
+    for number, row in enumerate(rows):
+        cells = row.get("content", [])
+        lines.append("| " + " | ".join(_cell_text(cell, _block_markdown) for cell in cells) + " |")
+        if number == 0 and cells and cells[0].get("type") == "tableHeader":
+            lines.append("| " + " | ".join("---" for _ in cells) + " |")
+    return "\n".join(lines)
+
+
 def _block_markdown(node: dict) -> str:
     kind = node.get("type")
     content = node.get("content", [])
+    if kind == "table":
+        return _table_markdown(node)
     if kind == "heading":
         return "#" * node.get("attrs", {}).get("level", 1) + " " + _inline_markdown(content)
     if kind == "paragraph":
@@ -314,6 +357,17 @@ def _inline_html(nodes: list) -> str:
 def _block_html(node: dict) -> str:
     kind = node.get("type")
     content = node.get("content", [])
+    if kind == "table":
+        rows = []
+        for row in content:
+            cells = []
+            for cell in row.get("content", []):
+                tag = "th" if cell.get("type") == "tableHeader" else "td"
+                cells.append(
+                    f"<{tag}>" + "".join(_block_html(child) for child in cell.get("content", [])) + f"</{tag}>"
+                )
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return "<table><tbody>" + "".join(rows) + "</tbody></table>"
     if kind == "heading":
         level = node.get("attrs", {}).get("level", 1)
         return f"<h{level}>{_inline_html(content)}</h{level}>"
