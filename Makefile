@@ -23,7 +23,7 @@ demo: migrate
 ## Set up everything, load demo data, then run the web server, a django-q2 cluster and the
 ## local Baserow/Docmost stand-ins in the foreground (Ctrl-C stops them all).
 run: demo
-	$(PY) manage.py devserver --port $(PORT)
+	SYNC_DEV_APP_URL=http://127.0.0.1:$(PORT) $(PY) manage.py devserver --port $(PORT)
 
 ## The whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
 test: install
