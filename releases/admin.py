@@ -19,7 +19,7 @@ from django.utils.html import format_html
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.errors import DomainError
-from formation_hub.gates import can_decide
+from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from formation_hub.roles import ONCALL
 from formation_hub.timefmt import format_local
@@ -138,7 +138,9 @@ class ReleaseAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         release = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {})}
+        # Every field is read-only: the release moves through the actions and gates, never by a save.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete_link": False}
         if release is not None:
             extra_context.update(self._pipeline_context(request, release))
         return super().change_view(request, object_id, form_url, extra_context)
@@ -156,6 +158,7 @@ class ReleaseAdmin(admin.ModelAdmin):
             .exclude(gate_type="releases.override").select_related("requested_by", "decided_by")
         )
         for gate in gates:
+            gate.label = get_gate_type(gate.gate_type).label
             gate.may_decide = gate.state == Gate.State.PENDING and can_decide(gate=gate, user=request.user)
             gate.decide_url = reverse("admin:formation_hub_gate_decide", args=[gate.pk])
         overrides = list(release.overrides.select_related("requested_by", "decided_by"))

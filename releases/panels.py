@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from formation_hub.dashboard import Panel
-from formation_hub.gates import can_decide
+from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from releases.models import Release
 from releases.selectors import next_step, release_in_flight
@@ -20,6 +20,7 @@ def _context(request):
         "next_step": next_step(release),
         "url": reverse("admin:releases_release_change", args=[release.pk]),
         "gate": gate,
+        "gate_label": get_gate_type(gate.gate_type).label if gate else "",
         "gate_url": reverse("admin:formation_hub_gate_decide", args=[gate.pk]) if gate else "",
         "may_decide": can_decide(gate=gate, user=request.user) if gate else False,
         "status_label": Release.Status(release.status).label,

@@ -129,6 +129,12 @@ def release_create(
         if in_flight is not None:
             raise DomainError(f"v{in_flight.version} is still in flight: release or abort it first.")
         chosen, base = _normal_version(changes, version, version_reason), ""
+    taken = next((other for other in existing_versions() if chosen.compare(other) == 0), None)
+    if taken is not None:
+        raise DomainError(
+            f"v{chosen} is already taken (v{taken}, perhaps a hotfix in flight): finish it, or choose the next "
+            "version by hand."
+        )
     release = Release.objects.create(
         version=str(chosen), kind=kind, title=title.strip(), sha=sha.strip().lower(), author=user,
         version_reason=version_reason.strip(), base_version=base,
@@ -619,9 +625,12 @@ def release_watch_tick(*, release: Release) -> list[CheckRun]:
         return []
     runs = _run_checks(release=release, phase=CheckRun.Phase.WATCH, deployment=None)
     failed = [run for run in runs if not run.ok]
+    audit_record(
+        action="release.watch_checked", target=release, actor_label="releases:watch",
+        result=AuditEntry.Result.FAILED if failed else AuditEntry.Result.OK,
+        changes={"checks": {run.name: run.ok for run in runs}},
+    )
     if failed:
-        audit_record(action="release.watch_check_failed", target=release, result=AuditEntry.Result.FAILED,
-                     changes={"checks": {run.name: run.ok for run in runs}})
         _propose_rollback(release=release, why="watch-period health check failed: " + "; ".join(
             f"{run.name} ({run.detail})" for run in failed))
     return runs

@@ -355,3 +355,19 @@ def test_abort_returns_untagged_changes_to_unreleased(people, some_changes):
     assert release.status == Release.Status.ABORTED
     assert all(change.release_id is None for change in some_changes for change in [change.__class__.objects.get(
         pk=change.pk)])
+
+
+def test_a_normal_release_cannot_take_the_version_of_a_hotfix_in_flight(people, db):
+    StableReleaseFactory(version="1.2.4")
+    ChangeFactory(type="fix", text="Urgent")
+    release_create(user=people["author"], sha=SHA, kind=Release.Kind.HOTFIX)
+    ChangeFactory(type="fix", text="Less urgent")
+    with pytest.raises(DomainError, match="already taken"):
+        release_create(user=people["author"], sha=SHA)
+
+
+def test_every_watch_tick_is_audited(people, some_changes, green, smoke_ok):
+    release = watching(people, smoke_ok)
+    release_watch_tick(release=release)
+    entry = AuditEntry.objects.get(action="release.watch_checked")
+    assert (entry.actor_label, entry.result, entry.changes["checks"]) == ("releases:watch", "ok", {"home": True})
