@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.docmost.auth import SessionAuth
-from sandbox.docmost.content import InvalidContent, to_doc
+from sandbox.docmost.content import InvalidContent, render, to_doc
 from sandbox.docmost.demo import BOT_EMAIL, HUMAN_EMAIL, DemoData
 from sandbox.docmost.nest import NestError, Validator, envelope, paginate
 from sandbox.docmost.store import Clock, DocmostStore
@@ -20,6 +20,9 @@ DEFAULT_CONFIG = {
     "login_limit": 10,  # auth controller throttle: 10 requests
     "login_window": 60.0,  # per 60 s
     "token_lifetime": 90 * 24 * 3600,  # JWT_TOKEN_EXPIRES_IN default 90d
+    # Body updates go through the collaboration server; whether pages/update answers with the new body
+    # is not confirmed (contracts §7). True answers with the body as it was before the update.
+    "update_returns_old_content": False,
 }
 
 
@@ -251,6 +254,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             page = self._live_page(data["pageId"])
             self._member_space(page["spaceId"], user)
             doc = self._doc(data)
+            old_content = page["content"]
             for key in ("title", "icon"):
                 if key in data:
                     page[key] = data[key]
@@ -260,7 +264,10 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             page["lastUpdatedById"] = user["id"]
             if user["id"] not in page["contributorIds"]:
                 page["contributorIds"].append(user["id"])
-            return envelope(self.page_full(page, data.get("format", "json"), with_deleted_by=False))
+            answer = self.page_full(page, data.get("format", "json"), with_deleted_by=False)
+            if self.config["update_returns_old_content"]:
+                answer["content"] = render(old_content, data.get("format", "json"))
+            return envelope(answer)
 
     def _api_page_info(self, request: Request, user: dict) -> Response:
         data = Validator(request.json()).string("pageId", required=True).string("format", choices=FORMATS).result()

@@ -429,3 +429,15 @@ def test_state_file_keeps_pages_and_sessions_across_restarts(tmp_path):
     second.stop()
 
     assert status == 200 and body["data"]["title"] == "Kept"
+
+
+def test_update_can_answer_with_the_body_from_before_the_collab_write(docmost_standin):
+    page_id = docmost_standin.create_page("agence", "Page", "before")["id"]
+    docmost_standin.configure(update_returns_old_content=True)
+
+    _, answer = docmost_standin.api(
+        "/api/pages/update", {"pageId": page_id, "content": "after", "operation": "replace", "format": "markdown"}
+    )
+
+    assert answer["data"]["content"] == "before"
+    assert docmost_standin.page(page_id)["content"] == "after"
