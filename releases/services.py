@@ -118,7 +118,7 @@ def release_create(
     kind: str = Release.Kind.NORMAL,
 ) -> Release:
     """Gather every unreleased change into a new draft release, at the proposed or a hand-chosen version."""
-    changes = list(unreleased_changes().select_for_update())
+    changes = list(unreleased_changes().select_for_update(of=("self",)))
     level = level_of(change.type for change in changes)
     if kind == Release.Kind.HOTFIX:
         chosen, base = _hotfix_version(changes, level)
