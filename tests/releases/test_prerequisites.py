@@ -4,6 +4,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from releases.prerequisites import (
     BACKUP,
@@ -231,3 +233,30 @@ def test_only_a_hotfix_may_pass_the_weekend_or_a_freeze_with_an_override():
     evaluation = evaluate(hotfix, at=saturday, rules=RULES)
     assert evaluation.result(CALENDAR).status == OVERRIDDEN
     assert evaluation.next_allowed_at == saturday
+
+
+QUARTER = timedelta(minutes=15)
+quarters = st.integers(min_value=0, max_value=4 * 24 * 6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=quarters,
+    windows=st.lists(st.tuples(quarters, st.integers(min_value=1, max_value=4 * 24)), max_size=3),
+)
+def test_next_allowed_instant_matches_a_brute_force_scan(start, windows):
+    """Everything on a 15-minute grid: the first grid instant whose calendar and freeze checks pass."""
+    origin = paris(2026, 11, 23, 0, 0)  # a Monday
+    facts = green(at=origin, windows=tuple(
+        WindowFact(index, f"w{index}", origin + QUARTER * begin, origin + QUARTER * (begin + length), "Europe/Paris")
+        for index, (begin, length) in enumerate(windows)
+    ))
+    at = origin + QUARTER * start
+    expected = None
+    for step in range(4 * 24 * 14):
+        candidate = at + QUARTER * step
+        evaluation = evaluate(facts, at=candidate, rules=RULES)
+        if evaluation.result(FREEZE).status == PASS and evaluation.result(CALENDAR).status == PASS:
+            expected = candidate
+            break
+    assert evaluate(facts, at=at, rules=RULES).next_allowed_at == expected
