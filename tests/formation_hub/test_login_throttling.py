@@ -1,0 +1,30 @@
+import pytest
+
+
+@pytest.mark.parametrize("login_url", ["/admin/login/", "/accounts/login/"])
+def test_repeated_failed_sign_ins_lock_the_username_out(client, make_user, settings, login_url):
+    make_user("alice", "oncall")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(login_url, {"username": "alice", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with its error
+    locked = client.post(login_url, {"username": "alice", "password": "wrong"})
+    assert locked.status_code == 429
+    assert b"Too many failed sign-ins" in locked.content
+    # Even the right password is refused while locked.
+    assert client.post(login_url, {"username": "alice", "password": "pw-for-tests"}).status_code == 429
+
+
+def test_a_successful_sign_in_resets_the_failure_count(client, make_user, settings):
+    make_user("bruno", "oncall")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/admin/login/", {"username": "bruno", "password": "wrong"})
+    assert client.post("/admin/login/", {"username": "bruno", "password": "pw-for-tests"}).status_code == 302
+    client.logout()
+    assert client.post("/admin/login/", {"username": "bruno", "password": "wrong"}).status_code == 200
+
+
+def test_another_username_from_the_same_address_is_not_locked(client, make_user, settings):
+    make_user("chloe", "release-approver")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/admin/login/", {"username": "mallory", "password": "guess"})
+    assert client.post("/admin/login/", {"username": "chloe", "password": "pw-for-tests"}).status_code == 302
