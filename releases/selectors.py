@@ -99,8 +99,9 @@ def existing_versions(*, exclude: Release | None = None):
 
 
 def last_release_version():
-    """The current version: the highest released one (rollback tags never count)."""
-    return current_version(stable_releases().values_list("version", flat=True))
+    """The current version: the highest one ever tagged, even if it was rolled back since (its tag exists, so
+    the next release follows it). Rollback tags never count."""
+    return current_version(Release.objects.filter(released_on__isnull=False).values_list("version", flat=True))
 
 
 def last_stable_release(*, below: Release | None = None) -> Release | None:

@@ -136,7 +136,7 @@ def release_create(
             "version by hand."
         )
     release = Release.objects.create(
-        version=str(chosen), kind=kind, title=title.strip(), sha=sha.strip().lower(), author=user,
+        version=str(chosen), kind=kind, title=title.strip(), sha=_clean_sha(sha, allow_blank=True), author=user,
         version_reason=version_reason.strip(), base_version=base,
     )
     Change.objects.filter(pk__in=[change.pk for change in changes]).update(release=release)
@@ -147,6 +147,17 @@ def release_create(
         message=version_reason,
     )
     return release
+
+
+def _clean_sha(sha: str, *, allow_blank: bool) -> str:
+    sha = sha.strip().lower()
+    if not sha and allow_blank:
+        return ""
+    try:
+        Release._meta.get_field("sha").run_validators(sha)
+    except ValidationError as error:
+        raise DomainError(" ".join(error.messages)) from None
+    return sha
 
 
 def _normal_version(changes, version: str, version_reason: str):
@@ -188,11 +199,7 @@ def release_set_sha(*, release: Release, sha: str, user) -> Release:
     """Point the release at another commit: every gate and approval given on the old SHA is void."""
     release = _lock(release)
     _require(release, *PRE_DEPLOY, doing="change the SHA")
-    sha = sha.strip().lower()
-    try:
-        Release._meta.get_field("sha").run_validators(sha)
-    except ValidationError as error:
-        raise DomainError(" ".join(error.messages)) from None
+    sha = _clean_sha(sha, allow_blank=False)
     if sha == release.sha:
         return release
     old = release.sha

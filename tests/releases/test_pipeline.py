@@ -371,3 +371,16 @@ def test_every_watch_tick_is_audited(people, some_changes, green, smoke_ok):
     release_watch_tick(release=release)
     entry = AuditEntry.objects.get(action="release.watch_checked")
     assert (entry.actor_label, entry.result, entry.changes["checks"]) == ("releases:watch", "ok", {"home": True})
+
+
+def test_the_release_after_a_rollback_follows_the_rolled_back_version(people, some_changes, green, smoke_ok, previous):
+    release = watching(people, smoke_ok)
+    release_rollback(release=release, user=people["author"], reason="Errors")
+    ChangeFactory(type="fix", text="The fix")
+    assert release_create(user=people["author"], sha=SHA).version == "0.4.1"
+
+
+@pytest.mark.parametrize("sha", ["not-a-sha", "ABC", "12345"])
+def test_a_malformed_sha_is_refused(people, some_changes, sha):
+    with pytest.raises(DomainError, match="hexadecimal"):
+        release_create(user=people["author"], sha=sha)
