@@ -6,7 +6,7 @@ released; or aborted / rolled back. Gates go through formation_hub.gates; their 
 `_on_*` handlers below.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import requests
 from django.contrib.auth import get_user_model
@@ -270,6 +270,16 @@ STATUS_OUTCOMES = {"success": "success", "failure": "failure", "error": "failure
                    "pending": "pending", "warning": "failure"}
 
 
+def _status_time(text: str) -> datetime | None:
+    try:
+        moment = parse_datetime(text) if text else None
+    except ValueError:
+        return None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
+
+
 def commit_statuses_fetch(*, release: Release, user=None) -> int:
     """Read CI and E2E results for the release's SHA from the configured commit-status API and store the
     new ones as reports. An unreachable API is audited and leaves the prerequisites as they were."""
@@ -290,7 +300,7 @@ def commit_statuses_fetch(*, release: Release, user=None) -> int:
     for status in statuses:
         kind = wanted.get(status.context)
         outcome = STATUS_OUTCOMES.get(status.state.lower())
-        observed_at = parse_datetime(status.updated_at) if status.updated_at else None
+        observed_at = _status_time(status.updated_at)
         if kind is None or outcome is None or observed_at is None:
             continue
         duplicate = PrerequisiteReport.objects.filter(
@@ -320,6 +330,8 @@ def override_request(*, release: Release, prerequisite: str, reason: str, user) 
     if prerequisite in TIME_PREREQUISITES and release.kind != Release.Kind.HOTFIX:
         raise DomainError(f"Only a hotfix may pass '{LABELS[prerequisite]}'; a normal release waits for the "
                           "next allowed time.")
+    if release_evaluation(release).result(prerequisite).passing:
+        raise DomainError(f"'{LABELS[prerequisite]}' passes now: there is nothing to override.")
     override = PrerequisiteOverride.objects.create(
         release=release, prerequisite=prerequisite, sha=release.sha, reason=reason.strip(), requested_by=user,
         requested_at=timezone.now(),

@@ -74,3 +74,13 @@ def test_approvers_who_may_approve_are_emailed_a_link_that_only_opens_the_page(p
     assert notification.recipients == ["ben@formation-hub.test"]
     assert "/admin/formation_hub/gate/" in notification.body and "/decide/" in notification.body
     assert f"v{release.version}" in notification.subject
+
+
+def test_statuses_with_odd_times_are_skipped_or_read_as_utc(status_api, db):
+    status_api.body = json.dumps([
+        {"context": "ci", "state": "success", "updated_at": "2026-11-25T08:00:00"},
+        {"context": "e2e", "state": "success", "updated_at": "2026-13-45T99:00:00Z"},
+        {"context": "e2e", "state": "mystery", "updated_at": "2026-11-25T08:00:00Z"},
+    ]).encode()
+    assert commit_statuses_fetch(release=ReleaseFactory(version="0.1.0")) == 1
+    assert PrerequisiteReport.objects.get().observed_at.isoformat() == "2026-11-25T08:00:00+00:00"

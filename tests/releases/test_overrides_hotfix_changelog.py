@@ -165,3 +165,9 @@ def test_the_demo_loader_is_idempotent(db):
     counts = (Release.objects.count(), Change.objects.count())
     assert load_demo_releases() == first
     assert (Release.objects.count(), Change.objects.count()) == counts
+
+
+def test_a_passing_prerequisite_needs_no_override(people, some_changes, green):
+    release = release_create(user=people["author"], sha=SHA)
+    with pytest.raises(DomainError, match="passes now"):
+        override_request(release=release, prerequisite="ci", reason="just in case", user=people["author"])
