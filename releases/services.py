@@ -467,11 +467,12 @@ def _approval_void(*, release: Release, reason: str, user=None) -> None:
     )
     release.status, release.approved_at, release.approval_evidence = Release.Status.TAGGED, None, {}
     _save(release, user, "release.approval_voided", "status", "approved_at", "approval_evidence", message=reason,
-          result_of=getattr(gate, "pk", None))
-    gate_request(
+          voided_gate_id=getattr(gate, "pk", None))
+    approval = gate_request(
         target=release, gate_type=APPROVAL_GATE, subject=release.sha,
         requested_by=getattr(gate, "requested_by", None),
     )
+    _ask_approvers(release, approval)
 
 
 def approvals_expire() -> int:

@@ -16,6 +16,7 @@ from releases.services import (
     STAGING_GATE,
     TAG_GATE,
     WATCH_GATE,
+    approvals_expire,
     release_abort,
     release_check_prerequisites,
     release_create,
@@ -384,3 +385,13 @@ def test_the_release_after_a_rollback_follows_the_rolled_back_version(people, so
 def test_a_malformed_sha_is_refused(people, some_changes, sha):
     with pytest.raises(DomainError, match="hexadecimal"):
         release_create(user=people["author"], sha=sha)
+
+
+def test_the_minute_schedule_voids_an_expired_approval_and_asks_again(people, some_changes, green, wednesday):
+    release = to_approved(people)
+    Gate.objects.filter(gate_type=APPROVAL_GATE).update(decided_at=wednesday - timedelta(hours=5))
+    assert approvals_expire() == 1
+    release.refresh_from_db()
+    assert release.status == Release.Status.TAGGED
+    assert pending_gate(target=release, gate_type=APPROVAL_GATE) is not None
+    assert Notification.objects.filter(kind="release.approval_requested").count() == 2
