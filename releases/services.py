@@ -496,13 +496,13 @@ def release_deploy(*, release: Release, user) -> Release:
     The approval is checked again here: bound to the SHA, not expired, every prerequisite still passing.
     A failed check voids it (the release goes back to 'tagged' with a new approval gate) and refuses.
     """
-    problem = _approval_problem(Release.objects.get(pk=release.pk), clock.now())
-    if problem and Release.objects.filter(pk=release.pk, status=Release.Status.APPROVED).exists():
+    deployment, problem = _deployment_start(release=release, user=user)
+    if problem:
+        # Voided in its own transaction so the void and its audit entry stay although the deploy is refused.
         _approval_void(release=release, reason=problem, user=user)
         audit_record(action="release.deploy_refused", target=release, actor=user,
                      result=AuditEntry.Result.REFUSED, message=problem)
         raise DomainError(f"Deploy refused: {problem}. The approval is void; a new one has been requested.")
-    deployment = _deployment_start(release=release, user=user)
     _deployment_call_hook(deployment=deployment, user=user)
     deployment.refresh_from_db()
     release.refresh_from_db()
@@ -513,9 +513,13 @@ def release_deploy(*, release: Release, user) -> Release:
 
 
 @transaction.atomic
-def _deployment_start(*, release: Release, user) -> Deployment:
+def _deployment_start(*, release: Release, user) -> tuple[Deployment | None, str]:
+    """Under the release's lock: the approval re-check, then the deployment row (one per release)."""
     release = _lock(release)
     _require(release, Release.Status.APPROVED, doing="deploy")
+    problem = _approval_problem(release, clock.now())
+    if problem:
+        return None, problem
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -528,7 +532,7 @@ def _deployment_start(*, release: Release, user) -> Deployment:
     release.status, release.deployed_at = Release.Status.DEPLOYING, now
     _save(release, user, "release.deploy_started", "status", "deployed_at", deployment_id=deployment.pk,
           sha=release.sha)
-    return deployment
+    return deployment, ""
 
 
 def _hook_payload(deployment: Deployment, tag: str) -> dict:
