@@ -9,9 +9,14 @@ class IncidentsConfig(AppConfig):
         from formation_hub.dashboard import register_panel
         from formation_hub.demo import register_demo_loader
         from formation_hub.schedules import register_schedule
-        from incidents import demo, panels
+        from incidents import demo, panels, postmortems, selectors
+        from incidents.recap import RecapSection, register_recap_section
+        from incidents.services import register_close_check
 
         register_schedule("incidents: sweep what is due", "incidents.tasks.sweep_due", minutes=1)
         register_panel(panels.open_incidents_panel)
         register_panel(panels.on_call_panel)
+        register_panel(panels.overdue_panel)
         register_demo_loader("incidents", demo.load_demo_incidents)
+        register_close_check(postmortems.close_check)
+        register_recap_section(RecapSection("Open action items", selectors.open_action_items_recap, order=30))

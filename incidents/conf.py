@@ -55,3 +55,23 @@ def product_name() -> str:
 def base_url() -> str:
     """OPS_BASE_URL: the console's public address, for links in pages and emails (default http://localhost:8000)."""
     return env.str("OPS_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+
+def postmortem_due() -> timedelta:
+    """POSTMORTEM_DUE_DAYS: a post-mortem is due this many days after the incident is resolved (default 7)."""
+    return timedelta(days=env.int("POSTMORTEM_DUE_DAYS", default=7))
+
+
+def reminder_hour() -> int:
+    """OVERDUE_REMINDER_HOUR: local hour of the daily reminder of an overdue action item (default 9)."""
+    return min(max(env.int("OVERDUE_REMINDER_HOUR", default=9), 0), 23)
+
+
+def recurrence_window() -> timedelta:
+    """RECURRENCE_WINDOW_DAYS: similar incidents within this many days form a pattern (default 30)."""
+    return timedelta(days=env.int("RECURRENCE_WINDOW_DAYS", default=30))
+
+
+def recurrence_threshold() -> int:
+    """RECURRENCE_THRESHOLD: this many similar incidents in the window raise a strategic escalation (default 3)."""
+    return max(env.int("RECURRENCE_THRESHOLD", default=3), 2)

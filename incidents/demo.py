@@ -1,12 +1,44 @@
-"""Demo data for `make run`: a weekly rotation of alice and bruno, monitor settings, incidents in several states."""
+"""Demo data for `make run`: a weekly rotation of alice and bruno, monitor settings, incidents in several states,
+and the resolved SEV2 "Disk full" with its post-mortem in review and three action items."""
 
 from datetime import date, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from incidents.models import Incident, MonitorSetting, Rotation, RotationMember
-from incidents.services import incident_acknowledge, incident_add_note, incident_open, incident_transition
+from formation_hub.timefmt import to_local
+from incidents.models import ActionItem, Incident, MonitorSetting, PostMortem, Rotation, RotationMember, Runbook
+from incidents.postmortems import (
+    action_item_add,
+    action_item_set_status,
+    postmortem_save,
+    postmortem_start,
+    postmortem_submit,
+)
+from incidents.services import (
+    incident_acknowledge,
+    incident_add_note,
+    incident_open,
+    incident_set_runbook,
+    incident_transition,
+)
+
+DISK_FULL = "Disk full on the database host"
+DISK_FULL_POSTMORTEM = {
+    "root_cause": "Postgres WAL files filled the data volume: a replication slot left by a removed replica kept "
+    "every WAL segment, and nothing watched the slot or the disk trend.",
+    "monitoring_gap": "We only alerted when Postgres refused writes. No alert on disk usage above 80 %, none on "
+    "replication slot lag: a blind spot of about two days.",
+    "lessons_learned": "Watch the trend, not only the outage. Remove replication slots with the replica they "
+    "served (add it to the decommissioning checklist).",
+    "estimated_cost": "half a day of two people; no data lost",
+}
+DISK_FULL_ITEMS = (
+    # description, owner, due in days (negative: overdue), done
+    ("Alert at 80 % disk use on the database host", "bruno", -2, False),
+    ("Alert on replication slot lag above 1 GB", "alice", 10, False),
+    ("Drop the orphan replication slot", "alice", -1, True),
+)
 
 DEMO_INCIDENTS = (
     # title, severity, source, service, category, hours ago, statuses to walk through
@@ -48,4 +80,34 @@ def load_demo_incidents() -> str:
                 incident = incident_transition(incident=incident, to_status=status, user=responder)
             incident_add_note(incident=incident, user=responder, text="Demo: checked the containers and the logs.")
         created += 1
-    return f"rotation '{rotation.name}' (alice, bruno), {created} incident(s) created"
+    post_mortem = _demo_post_mortem(responder, users) if responder is not None else None
+    return (
+        f"rotation '{rotation.name}' (alice, bruno), {created} incident(s) created"
+        + (f", post-mortem '{post_mortem.title}' ({post_mortem.get_state_display()})" if post_mortem else "")
+    )
+
+
+def _demo_post_mortem(responder, users) -> PostMortem | None:
+    """The resolved SEV2 gets its post-mortem, written and in review, with action items (one overdue)."""
+    incident = Incident.objects.filter(title=DISK_FULL, status="resolved").first()
+    if incident is None:
+        return None
+    runbook = Runbook.objects.filter(slug="disk-full").first()
+    if runbook is not None and incident.runbook_id is None:
+        incident_set_runbook(incident=incident, user=responder, runbook=runbook)
+    post_mortem = postmortem_start(incident=incident, user=responder)
+    if post_mortem.state == PostMortem.State.DRAFT and not post_mortem.root_cause:
+        post_mortem = postmortem_save(post_mortem=post_mortem, user=responder, **DISK_FULL_POSTMORTEM)
+        post_mortem = postmortem_submit(post_mortem=post_mortem, user=responder)
+    if not ActionItem.objects.filter(post_mortem=post_mortem).exists():
+        today = to_local(timezone.now()).date()
+        for description, owner, days, done in DISK_FULL_ITEMS:
+            if owner not in users:
+                continue
+            item = action_item_add(
+                post_mortem=post_mortem, user=responder, description=description, owner=users[owner],
+                due_date=today + timedelta(days=days),
+            )
+            if done:
+                action_item_set_status(item=item, user=responder, status=ActionItem.Status.DONE)
+    return post_mortem

@@ -1,4 +1,4 @@
-"""Landing-page panels of the console: open incidents with their clocks, and who is on call."""
+"""Landing-page panels of the console: open incidents with their clocks, who is on call, what is overdue."""
 
 from datetime import timedelta
 
@@ -6,7 +6,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.dashboard import Panel
-from incidents.selectors import breach_counts, on_call_summary, open_incidents
+from incidents.selectors import (
+    breach_counts,
+    local_today,
+    on_call_summary,
+    open_incidents,
+    overdue_action_items,
+    overdue_postmortems,
+)
 
 PANEL_ROWS = 10
 
@@ -29,6 +36,23 @@ def _on_call_context(request):
     }
 
 
+def _overdue_context(request):
+    """Two queries for the lists, two for the counts, whatever is overdue."""
+    now = timezone.now()
+    post_mortems = overdue_postmortems(now)
+    action_items = overdue_action_items(now)
+    return {
+        "post_mortems": list(post_mortems[:PANEL_ROWS]),
+        "post_mortem_count": post_mortems.count(),
+        "action_items": list(action_items[:PANEL_ROWS]),
+        "action_item_count": action_items.count(),
+        "today": local_today(now),
+        "post_mortems_url": reverse("admin:incidents_postmortem_changelist") + "?overdue=yes",
+        "action_items_url": reverse("admin:incidents_actionitem_changelist") + "?overdue=yes",
+        "metrics_url": reverse("admin:incidents_incident_metrics"),
+    }
+
+
 open_incidents_panel = Panel(
     name="incidents_open", title="Open incidents", template="admin/panels/incidents_open.html",
     context=_open_incidents_context, order=100,
@@ -36,4 +60,8 @@ open_incidents_panel = Panel(
 on_call_panel = Panel(
     name="incidents_oncall", title="On call", template="admin/panels/incidents_oncall.html",
     context=_on_call_context, order=110,
+)
+overdue_panel = Panel(
+    name="incidents_overdue", title="Overdue post-mortems and action items",
+    template="admin/panels/incidents_overdue.html", context=_overdue_context, order=120,
 )

@@ -1,12 +1,13 @@
 """Reads shared by the on-call pages, the console, its panels and the API, so they agree."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q
 
+from formation_hub.timefmt import to_local
 from incidents.clock import ClockView, clock_view
-from incidents.models import OPEN_STATUSES, Incident, Page, Severity
+from incidents.models import OPEN_STATUSES, ActionItem, Incident, Page, PostMortem, Runbook, Severity
 from incidents.oncall import OnCall, active_rotation, next_handoff, on_call_at
 from incidents.paging import ACTIVE_STATES
 
@@ -60,3 +61,54 @@ def breach_counts(since: datetime) -> dict[str, int]:
     counts = {severity.value: 0 for severity in Severity}
     counts.update({row["severity"]: row["count"] for row in rows})
     return counts
+
+
+def local_today(now: datetime) -> date:
+    return to_local(now).date()
+
+
+def overdue_postmortems(now: datetime):
+    """Post-mortems past their due time and not published, oldest due first."""
+    return (
+        PostMortem.objects.filter(due_at__lt=now)
+        .exclude(state=PostMortem.State.PUBLISHED)
+        .select_related("incident")
+        .order_by("due_at", "id")
+    )
+
+
+def open_action_items():
+    return ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES).select_related("owner", "post_mortem")
+
+
+def overdue_action_items(now: datetime):
+    """Open action items whose due date (a local day) has passed, oldest first."""
+    return open_action_items().filter(due_date__lt=local_today(now)).order_by("due_date", "id")
+
+
+def action_items_of(user):
+    return open_action_items().filter(owner=user).order_by("due_date", "id")
+
+
+def action_item_line(item: ActionItem, today: date) -> str:
+    late = " - OVERDUE" if item.due_date < today else ""
+    return (
+        f"{item.description} - owner {item.owner.get_username()}, due {item.due_date:%Y-%m-%d}{late} "
+        f"(post-mortem: {item.post_mortem.title})"
+    )
+
+
+def open_action_items_recap(since: datetime, until: datetime) -> list[str]:
+    """The handoff recap's 'Open action items' section: every open item, by due date."""
+    today = local_today(until)
+    return [action_item_line(item, today) for item in open_action_items().order_by("due_date", "id")[:100]]
+
+
+def runbook_to_review(incident: Incident) -> Runbook | None:
+    """After a SEV1/SEV2 is resolved, the runbook it used should be reviewed (until someone does)."""
+    if incident.severity not in (Severity.SEV1, Severity.SEV2) or incident.resolved_at is None:
+        return None
+    runbook = incident.runbook
+    if runbook is None or (runbook.last_reviewed_at and runbook.last_reviewed_at >= incident.resolved_at):
+        return None
+    return runbook

@@ -7,27 +7,29 @@ Every change writes a timeline entry and an audit entry; illegal moves raise Dom
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
-from formation_hub.errors import DomainError, NotAllowed
+from formation_hub.errors import DomainError
 from formation_hub.notifications import notify_team
-from formation_hub.roles import ADMIN, ONCALL
 from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.clock import respond_by_for
 from incidents.gdpr import breach_assessment_open
-from incidents.models import OPEN_STATUSES, Incident, Severity, Source, Status, TimelineEntry
+from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source, Status, TimelineEntry
 from incidents.paging import oncall_page, page_send, pages_acknowledge_for_incident
+from incidents.permissions import actor as _actor
+from incidents.permissions import can_respond, require_responder
+from incidents.postmortems import postmortem_open_if_required
+from incidents.recurrence import recurrence_check
 from incidents.timeline import timeline_add
 
 __all__ = [
     "incident_open", "oncall_page", "incident_acknowledge", "incident_transition", "incident_change_severity",
     "incident_add_note", "incident_set_flags", "incident_create", "can_respond", "require_responder",
-    "register_close_check", "allowed_transitions", "schedule_updates",
+    "register_close_check", "allowed_transitions", "schedule_updates", "incident_set_runbook",
 ]
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -57,22 +59,6 @@ def register_close_check(check: Callable[[Incident], str]) -> None:
 
 def allowed_transitions(incident: Incident) -> tuple[str, ...]:
     return TRANSITIONS[incident.status]
-
-
-def can_respond(user) -> bool:
-    """On-call people and admins respond to incidents; any staff member may only report one."""
-    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
-        return False
-    return user.is_superuser or user.groups.filter(name__in=(ONCALL, ADMIN)).exists()
-
-
-def require_responder(user) -> None:
-    if user is not None and not can_respond(user):
-        raise NotAllowed("Only on-call people and admins can do this; use 'report a problem' to tell them.")
-
-
-def _actor(user):
-    return None if isinstance(user, AnonymousUser) else user
 
 
 def schedule_updates(incident: Incident, since: datetime) -> None:
@@ -171,6 +157,7 @@ def incident_create(
         _page_for(incident)
     if data_loss:
         breach_assessment_open(incident=incident, aware_at=detected_at)
+    recurrence_check(incident=incident)
     return incident
 
 
@@ -263,6 +250,8 @@ def incident_transition(*, incident: Incident, to_status: str, user, note: str =
         action="incident.transitioned", target=incident, actor=_actor(user),
         changes={"status": [previous, to_status]}, message=note,
     )
+    if to_status == Status.RESOLVED:
+        postmortem_open_if_required(incident=incident, user=_actor(user))
     return incident
 
 
@@ -298,6 +287,28 @@ def incident_change_severity(*, incident: Incident, severity: str, user, reason:
     )
     if severity == Severity.SEV1 and incident.acknowledged_at is None and incident.is_open:
         _page_for(incident)
+    postmortem_open_if_required(incident=incident, user=_actor(user))
+    return incident
+
+
+@transaction.atomic
+def incident_set_runbook(*, incident: Incident, user, runbook: Runbook | None) -> Incident:
+    """Record the runbook used to respond (or none); after a SEV1/SEV2 the console suggests reviewing it."""
+    require_responder(user)
+    incident = _lock(incident)
+    if runbook == incident.runbook:
+        return incident
+    previous = incident.runbook
+    incident.runbook = runbook
+    incident.save(update_fields=["runbook", "updated_at"])
+    timeline_add(
+        incident=incident, kind=TimelineEntry.Kind.CHANGE, user=user,
+        text=f"Runbook used: {runbook.title}" if runbook else f"Runbook unlinked (was {previous})",
+    )
+    audit_record(
+        action="incident.runbook_set", target=incident, actor=_actor(user),
+        changes={"runbook": [str(previous or ""), str(runbook or "")]},
+    )
     return incident
 
 

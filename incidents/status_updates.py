@@ -8,15 +8,15 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify, notify_team
-from formation_hub.timefmt import format_local
+from formation_hub.timefmt import format_local, to_local
 from incidents import conf
 from incidents.models import Incident, StatusUpdate, TimelineEntry
 from incidents.oncall import on_call_at
+from incidents.postmortems import postmortem_slug
 from incidents.services import UPDATED_SEVERITIES, require_responder, schedule_updates
 from incidents.timeline import timeline_add
 
@@ -43,8 +43,9 @@ def _impact(incident: Incident) -> str:
 
 
 def post_mortem_path(incident: Incident) -> str:
-    day = (incident.resolved_at or timezone.now()).date()
-    return f"docs/post-mortems/{day:%Y-%m-%d}-{slugify(incident.title)[:60]}.md"
+    """Where the exported post-mortem goes: the same name as `incidents.export.postmortem_filename`."""
+    day = to_local(incident.resolved_at or timezone.now())
+    return f"docs/post-mortems/{day:%Y-%m-%d}-{postmortem_slug(incident)}.md"
 
 
 def status_update_draft(*, incident: Incident, kind: str) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from formation_hub.timefmt import format_local
 from incidents.gdpr import breach_reminders_send_due
 from incidents.models import OPEN_STATUSES, Incident, TimelineEntry
 from incidents.paging import pages_escalate_due
+from incidents.postmortems import action_items_remind_overdue, postmortems_remind_overdue
 from incidents.recap import recaps_schedule, recaps_send_due
 from incidents.status_updates import update_reminders_send_due
 from incidents.timeline import timeline_add
@@ -59,6 +60,8 @@ STEPS = (
     ("GDPR reminders", breach_reminders_send_due),
     ("recap schedule", recaps_schedule),
     ("recaps", recaps_send_due),
+    ("overdue post-mortems", postmortems_remind_overdue),
+    ("overdue action items", action_items_remind_overdue),
 )
 
 

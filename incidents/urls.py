@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import api, views
+from incidents import api, postmortem_views, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -15,6 +15,25 @@ urlpatterns = [
     path("oncall/incidents/<int:incident_id>/flags/", views.incident_flags, name="flags"),
     path("oncall/incidents/<int:incident_id>/update/", views.incident_status_update, name="status_update"),
     path("oncall/incidents/<int:incident_id>/gdpr/", views.incident_gdpr, name="gdpr"),
+    path("oncall/incidents/<int:incident_id>/runbook/", postmortem_views.incident_runbook, name="runbook_set"),
+    path("oncall/incidents/<int:incident_id>/postmortem/", postmortem_views.postmortem_start_view,
+         name="postmortem_start"),
+    path("oncall/postmortems/", postmortem_views.postmortem_list, name="postmortems"),
+    path("oncall/postmortems/<int:post_mortem_id>/", postmortem_views.postmortem_detail, name="postmortem"),
+    path("oncall/postmortems/<int:post_mortem_id>/submit/", postmortem_views.postmortem_submit_view,
+         name="postmortem_submit"),
+    path("oncall/postmortems/<int:post_mortem_id>/return/", postmortem_views.postmortem_return_view,
+         name="postmortem_return"),
+    path("oncall/postmortems/<int:post_mortem_id>/publish/", postmortem_views.postmortem_publish_view,
+         name="postmortem_publish"),
+    path("oncall/postmortems/<int:post_mortem_id>/markdown/", postmortem_views.postmortem_download,
+         name="postmortem_markdown"),
+    path("oncall/postmortems/<int:post_mortem_id>/action-items/", postmortem_views.action_item_add_view,
+         name="action_item_add"),
+    path("oncall/action-items/<int:item_id>/status/", postmortem_views.action_item_status_view,
+         name="action_item_status"),
+    path("oncall/runbooks/", postmortem_views.runbook_list, name="runbooks"),
+    path("oncall/runbooks/<slug:slug>/", postmortem_views.runbook_detail, name="runbook"),
     path("oncall/pages/<int:page_id>/", views.page_detail, name="page"),
     path("oncall/calendar.ics", views.calendar_mine, name="calendar"),
     path("oncall/calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),

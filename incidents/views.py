@@ -23,15 +23,25 @@ from incidents.forms import (
     IncidentForm,
     NoteForm,
     ReportForm,
+    RunbookChoiceForm,
     SeverityForm,
     StatusUpdateForm,
     TransitionForm,
 )
 from incidents.gdpr import breach_assessment_decide
-from incidents.models import BreachAssessment, Incident, Page, Severity, Source, StatusUpdate
+from incidents.models import BreachAssessment, Incident, Page, PostMortem, Severity, Source, Status, StatusUpdate
 from incidents.oncall import active_rotation, preview
 from incidents.paging import page_acknowledge
-from incidents.selectors import active_pages_for, incident_row, on_call_summary, open_incidents
+from incidents.postmortems import postmortem_required
+from incidents.selectors import (
+    action_items_of,
+    active_pages_for,
+    incident_row,
+    local_today,
+    on_call_summary,
+    open_incidents,
+    runbook_to_review,
+)
 from incidents.services import (
     allowed_transitions,
     can_respond,
@@ -79,6 +89,8 @@ def home(request):
         "weeks": preview(rotation, now) if rotation else [],
         "rows": open_incidents(now),
         "my_pages": active_pages_for(request.user),
+        "my_items": list(action_items_of(request.user)),
+        "today": local_today(now),
         "can_respond": can_respond(request.user),
         "ical_url": request.build_absolute_uri(
             reverse("incidents:calendar_feed", args=[signing.dumps({"user": request.user.pk}, salt=ICAL_SALT)])
@@ -137,10 +149,16 @@ def report(request):
 @require_GET
 def incident_detail(request, incident_id):
     incident = get_object_or_404(
-        Incident.objects.select_related("commander", "acknowledged_by", "reported_by"), pk=incident_id
+        Incident.objects.select_related("commander", "acknowledged_by", "reported_by", "runbook"), pk=incident_id
     )
     now = timezone.now()
+    post_mortem = PostMortem.objects.filter(incident=incident).first()
     context = {
+        "post_mortem": post_mortem,
+        "post_mortem_required": postmortem_required(incident),
+        "may_start_post_mortem": post_mortem is None and incident.status == Status.RESOLVED,
+        "runbook_to_review": runbook_to_review(incident),
+        "runbook_form": RunbookChoiceForm(initial={"runbook": incident.runbook_id}),
         "incident": incident,
         "row": incident_row(incident, now),
         "timeline": incident.timeline.select_related("author"),

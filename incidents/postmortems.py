@@ -1,0 +1,427 @@
+"""Post-mortems and their action items (playbook incident.md, step [7] and "Post-mortem template").
+
+A post-mortem is required for SEV1 and SEV2, and for a SEV3 that belongs to a recurring pattern. It
+is created, pre-filled from the incident, when the incident is resolved, and is due 7 days later.
+It goes draft -> in review -> published; the incident closes only once it is published.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from formation_hub.audit import audit_record
+from formation_hub.errors import DomainError
+from formation_hub.notifications import notify, notify_team
+from formation_hub.timefmt import format_local, organisation_zone, to_local
+from incidents import conf
+from incidents.models import ActionItem, Incident, PostMortem, Severity, Status, StatusUpdate, TimelineEntry
+from incidents.permissions import actor, can_respond, require_responder
+from incidents.timeline import timeline_add
+
+# The playbook's "Mention blameless", in English.
+BLAMELESS_STATEMENT = (
+    "This incident is not the fault of a person. It is a lack of system safeguards. "
+    "The action items above aim to add these safeguards."
+)
+REQUIRED_SEVERITIES = (Severity.SEV1, Severity.SEV2)
+EDITABLE_FIELDS = (
+    "timeline", "downtime", "users_affected", "data_loss", "estimated_cost", "root_cause", "monitoring_gap",
+    "lessons_learned",
+)
+REQUIRED_TO_REVIEW = {
+    "root_cause": "the root cause",
+    "monitoring_gap": "why monitoring did not alert earlier",
+    "lessons_learned": "the lessons learned",
+}
+PLACEHOLDER = "HH:MM"
+
+
+def in_recurring_pattern(incident: Incident) -> bool:
+    return incident.recurrence_escalations.exists()
+
+
+def postmortem_required(incident: Incident) -> bool:
+    """SEV1 and SEV2 always; a SEV3 only when it belongs to a recurring pattern (playbook, SEV3 step [4])."""
+    return incident.severity in REQUIRED_SEVERITIES or in_recurring_pattern(incident)
+
+
+def format_duration_hm(value: timedelta) -> str:
+    minutes = max(int(value.total_seconds() // 60), 0)
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def restored_at(incident: Incident) -> datetime | None:
+    """Service restored: the mitigation, or the resolution when no mitigation was recorded."""
+    return incident.mitigated_at or incident.resolved_at
+
+
+def _local_time(value: datetime, day: date) -> str:
+    local = to_local(value)
+    return local.strftime("%H:%M") if local.date() == day else local.strftime("%a %d %b %H:%M")
+
+
+def prefill_timeline(incident: Incident, entries: list[TimelineEntry]) -> str:
+    """The template's five milestones in local HH:MM, then the incident's whole timeline."""
+    day = to_local(incident.detected_at).date()
+    milestones = [
+        (incident.detected_at, "detection"),
+        (incident.triaged_at or incident.acknowledged_at, "triage"),
+        (incident.investigating_at, "mitigation start"),
+        (restored_at(incident), "service restored"),
+        (None, "root cause confirmed"),
+    ]
+    lines = [f"- {_local_time(moment, day) if moment else PLACEHOLDER} {label}" for moment, label in milestones]
+    if entries:
+        lines += ["", "Full timeline:", ""]
+        lines += [
+            f"- {_local_time(entry.time, day)} {entry.get_kind_display()} ({entry.author_label}): {entry.text}"
+            for entry in entries
+        ]
+    return "\n".join(lines)
+
+
+def _root_cause_from_updates(incident: Incident) -> str:
+    """The 'Root cause:' line of the latest resolved status update, when someone wrote one."""
+    update = incident.status_updates.filter(kind=StatusUpdate.Kind.RESOLVED).order_by("-posted_at").first()
+    if update is None:
+        return ""
+    for line in update.body.splitlines():
+        if line.lower().startswith("root cause:"):
+            cause = line.split(":", 1)[1].strip()
+            return "" if cause.startswith("<") else cause
+    return ""
+
+
+def postmortem_prefill(incident: Incident) -> dict[str, str]:
+    """The sections the incident already answers; people write the rest."""
+    entries = list(incident.timeline.order_by("time", "id"))
+    restored = restored_at(incident)
+    if incident.source == "alert":
+        detected = f"Detected by monitoring ({incident.monitor or 'alert'}) at {format_local(incident.detected_at)}."
+    else:
+        detected = (
+            f"Detected through the {incident.get_source_display()} at {format_local(incident.detected_at)}, "
+            "not by monitoring."
+        )
+    assessment = getattr(incident, "breach_assessment", None)
+    if incident.data_loss:
+        data_loss = "Yes: " + (assessment.data_categories if assessment and assessment.data_categories
+                               else "how much and what (fill in).")
+    else:
+        data_loss = "No"
+    return {
+        "timeline": prefill_timeline(incident, entries),
+        "downtime": format_duration_hm(restored - incident.detected_at) if restored else "",
+        "users_affected": "Yes, user-facing: how many (fill in)." if incident.user_facing else "None reported",
+        "data_loss": data_loss,
+        "estimated_cost": "",
+        "root_cause": _root_cause_from_updates(incident),
+        "monitoring_gap": detected,
+        "lessons_learned": "",
+    }
+
+
+def postmortem_slug(incident: Incident) -> str:
+    return slugify(incident.title)[:60].strip("-") or f"incident-{incident.pk}"
+
+
+def _create(incident: Incident, user, now: datetime) -> PostMortem:
+    resolved = incident.resolved_at or now
+    due_at = resolved + conf.postmortem_due()
+    post_mortem = PostMortem.objects.create(
+        incident=incident, title=incident.title, slug=postmortem_slug(incident), due_at=due_at, reminder_at=due_at,
+        **postmortem_prefill(incident),
+    )
+    timeline_add(
+        incident=incident, kind=TimelineEntry.Kind.CHANGE, user=user, time=now,
+        text=f"Post-mortem started (pre-filled from this incident), due {format_local(due_at)}.",
+    )
+    audit_record(
+        action="postmortem.created", target=post_mortem, actor=actor(user),
+        changes={"incident": incident.pk, "due_at": due_at},
+    )
+    return post_mortem
+
+
+def postmortem_open_if_required(*, incident: Incident, user=None) -> PostMortem | None:
+    """Called when an incident is resolved (or becomes one that needs it while resolved): create it once."""
+    if incident.status != Status.RESOLVED or not postmortem_required(incident):
+        return None
+    if PostMortem.objects.filter(incident=incident).exists():
+        return None
+    return _create(incident, user, timezone.now())
+
+
+@transaction.atomic
+def postmortem_start(*, incident: Incident, user) -> PostMortem:
+    """Start a post-mortem by hand, e.g. for a SEV3 worth learning from."""
+    require_responder(user)
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    existing = PostMortem.objects.filter(incident=incident).first()
+    if existing is not None:
+        return existing
+    if incident.status != Status.RESOLVED:
+        raise DomainError(
+            f"Incident #{incident.pk} is {incident.status}: a post-mortem starts once the incident is resolved."
+        )
+    return _create(incident, user, timezone.now())
+
+
+def _lock(post_mortem: PostMortem) -> PostMortem:
+    return PostMortem.objects.select_for_update().select_related("incident").get(pk=post_mortem.pk)
+
+
+@transaction.atomic
+def postmortem_save(*, post_mortem: PostMortem, user, **fields) -> PostMortem:
+    """Edit the sections of a draft or a post-mortem in review; a published one is final."""
+    require_responder(user)
+    post_mortem = _lock(post_mortem)
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown post-mortem section(s): {', '.join(sorted(unknown))}.")
+    if post_mortem.is_published:
+        raise DomainError("This post-mortem is published and can no longer change; add action items instead.")
+    changed = {name: value for name, value in fields.items() if (value or "") != getattr(post_mortem, name)}
+    if not changed:
+        return post_mortem
+    for name, value in changed.items():
+        setattr(post_mortem, name, value or "")
+    post_mortem.save()
+    audit_record(action="postmortem.edited", target=post_mortem, actor=actor(user), changes={"sections": list(changed)})
+    return post_mortem
+
+
+@transaction.atomic
+def postmortem_submit(*, post_mortem: PostMortem, user) -> PostMortem:
+    """Draft -> in review, once the sections people must write are written."""
+    require_responder(user)
+    post_mortem = _lock(post_mortem)
+    if post_mortem.state != PostMortem.State.DRAFT:
+        raise DomainError(f"Only a draft goes to review; this post-mortem is {post_mortem.get_state_display()}.")
+    missing = [label for name, label in REQUIRED_TO_REVIEW.items() if not getattr(post_mortem, name).strip()]
+    if missing:
+        raise DomainError(f"Write {', '.join(missing)} before asking for a review.")
+    post_mortem.state, post_mortem.submitted_at = PostMortem.State.IN_REVIEW, timezone.now()
+    post_mortem.save(update_fields=["state", "submitted_at", "updated_at"])
+    audit_record(action="postmortem.submitted", target=post_mortem, actor=actor(user),
+                 changes={"state": ["draft", "in_review"]})
+    return post_mortem
+
+
+@transaction.atomic
+def postmortem_return_to_draft(*, post_mortem: PostMortem, user, reason: str = "") -> PostMortem:
+    require_responder(user)
+    post_mortem = _lock(post_mortem)
+    if post_mortem.state != PostMortem.State.IN_REVIEW:
+        raise DomainError(f"Only a post-mortem in review goes back to draft; this one is {post_mortem.state}.")
+    post_mortem.state = PostMortem.State.DRAFT
+    post_mortem.save(update_fields=["state", "updated_at"])
+    audit_record(action="postmortem.returned", target=post_mortem, actor=actor(user),
+                 changes={"state": ["in_review", "draft"]}, message=reason)
+    return post_mortem
+
+
+@transaction.atomic
+def postmortem_publish(*, post_mortem: PostMortem, user) -> PostMortem:
+    """In review -> published (final); shared with the team. The incident may then be closed."""
+    require_responder(user)
+    post_mortem = _lock(post_mortem)
+    if post_mortem.state != PostMortem.State.IN_REVIEW:
+        raise DomainError(
+            f"A post-mortem is published from review; this one is {post_mortem.get_state_display()}: "
+            "ask for a review first."
+        )
+    now = timezone.now()
+    post_mortem.state, post_mortem.published_at, post_mortem.published_by = PostMortem.State.PUBLISHED, now, user
+    post_mortem.reminder_at = None
+    post_mortem.save(update_fields=["state", "published_at", "published_by", "reminder_at", "updated_at"])
+    on_time = now <= post_mortem.due_at
+    timeline_add(
+        incident=post_mortem.incident, kind=TimelineEntry.Kind.CHANGE, user=user, time=now,
+        text=f"Post-mortem published ({'on time' if on_time else 'late'}).",
+    )
+    audit_record(action="postmortem.published", target=post_mortem, actor=actor(user),
+                 changes={"state": ["in_review", "published"], "on_time": on_time})
+    notify_team(
+        kind="postmortem.published", subject=f"Post-mortem published: {post_mortem.title}",
+        body=f"Incident #{post_mortem.incident_id}. Read it: "
+        f"{conf.base_url()}/oncall/postmortems/{post_mortem.pk}/",
+        dedupe_key=f"postmortem-{post_mortem.pk}-published", target=post_mortem,
+    )
+    return post_mortem
+
+
+def close_check(incident: Incident) -> str:
+    """The closing rule: a required post-mortem must be published first ('' lets it close)."""
+    post_mortem = PostMortem.objects.filter(incident=incident).first()
+    if post_mortem is None:
+        if postmortem_required(incident):
+            return "its post-mortem is required: start it, write it and publish it first"
+        return ""
+    if not post_mortem.is_published:
+        return f"its post-mortem is {post_mortem.get_state_display()}: publish it first"
+    return ""
+
+
+# Action items ---------------------------------------------------------------------------------
+
+
+def first_reminder_at(due_date: date) -> datetime:
+    """The morning after the due date, at the reminder hour, in the organisation's zone."""
+    zone = organisation_zone()
+    return datetime.combine(due_date + timedelta(days=1), time(conf.reminder_hour()), tzinfo=zone)
+
+
+def _next_local_morning(after: datetime) -> datetime:
+    """The next reminder-hour instant strictly after `after`, in local wall-clock time (DST-safe)."""
+    zone = organisation_zone()
+    local = after.astimezone(zone)
+    candidate = datetime.combine(local.date(), time(conf.reminder_hour()), tzinfo=zone)
+    while candidate <= after:
+        candidate = datetime.combine(candidate.date() + timedelta(days=1), time(conf.reminder_hour()), tzinfo=zone)
+    return candidate
+
+
+def _check_owner(owner) -> None:
+    if owner is None or not owner.is_active:
+        raise DomainError("An action item needs an owner who is an active user.")
+
+
+@transaction.atomic
+def action_item_add(*, post_mortem: PostMortem, user, description: str, owner, due_date: date) -> ActionItem:
+    require_responder(user)
+    description = (description or "").strip()
+    if not description:
+        raise DomainError("An action item needs a description of the safeguard to add.")
+    _check_owner(owner)
+    if due_date is None:
+        raise DomainError("An action item needs a due date.")
+    item = ActionItem.objects.create(
+        post_mortem=post_mortem, description=description[:500], owner=owner, due_date=due_date,
+        reminder_at=first_reminder_at(due_date),
+    )
+    audit_record(action="action_item.added", target=item, actor=actor(user),
+                 changes={"post_mortem": post_mortem.pk, "owner": str(owner), "due_date": due_date})
+    return item
+
+
+@transaction.atomic
+def action_item_set_status(*, item: ActionItem, user, status: str) -> ActionItem:
+    """Move an item (open, in progress, done, dropped); its owner may too, even outside on-call."""
+    item = ActionItem.objects.select_for_update().get(pk=item.pk)
+    if user != item.owner:
+        require_responder(user)
+    if status not in ActionItem.Status.values:
+        raise DomainError(f"Unknown status '{status}': use one of {', '.join(ActionItem.Status.values)}.")
+    if status == item.status:
+        raise DomainError(f"This action item is already {item.get_status_display()}.")
+    previous = item.status
+    item.status = status
+    if status in ActionItem.OPEN_STATUSES:
+        item.done_at = None
+        item.reminder_at = max(first_reminder_at(item.due_date), _next_local_morning(timezone.now()))
+    else:
+        item.done_at, item.reminder_at = timezone.now(), None
+    item.save(update_fields=["status", "done_at", "reminder_at"])
+    audit_record(action="action_item.status_changed", target=item, actor=actor(user),
+                 changes={"status": [previous, status]})
+    return item
+
+
+@transaction.atomic
+def action_item_reschedule(*, item: ActionItem, user, due_date: date, owner=None) -> ActionItem:
+    require_responder(user)
+    item = ActionItem.objects.select_for_update().get(pk=item.pk)
+    owner = owner or item.owner
+    _check_owner(owner)
+    changes = {}
+    if due_date != item.due_date:
+        changes["due_date"] = [item.due_date, due_date]
+    if owner != item.owner:
+        changes["owner"] = [str(item.owner), str(owner)]
+    if not changes:
+        return item
+    item.due_date, item.owner = due_date, owner
+    if item.is_open:
+        item.reminder_at = first_reminder_at(due_date)
+    item.save(update_fields=["due_date", "owner", "reminder_at"])
+    audit_record(action="action_item.rescheduled", target=item, actor=actor(user), changes=changes)
+    return item
+
+
+def _email_of(*users) -> list[str] | None:
+    emails = [user.email for user in users if user is not None and user.email]
+    return emails or None
+
+
+def action_items_remind_overdue(now: datetime | None = None) -> int:
+    """Remind the owner of each overdue open item, once a day (the row's reminder_at claims the day)."""
+    now = now or timezone.now()
+    sent = 0
+    due = ActionItem.objects.filter(
+        reminder_at__lte=now, status__in=ActionItem.OPEN_STATUSES
+    ).values_list("pk", "reminder_at")[:200]
+    for pk, reminder_at in due:
+        with transaction.atomic():
+            following = _next_local_morning(now)
+            if not ActionItem.objects.filter(pk=pk, reminder_at=reminder_at).update(reminder_at=following):
+                continue
+            item = ActionItem.objects.select_related("owner", "post_mortem").get(pk=pk)
+            day = to_local(now).date()
+            late = (day - item.due_date).days
+            notify(
+                kind="action_item.overdue",
+                subject=f"Overdue action item: {item.description[:120]}",
+                body=f"Due {item.due_date:%Y-%m-%d} ({late} day(s) ago), from the post-mortem "
+                f"'{item.post_mortem.title}'.\nMark it done or reschedule it: "
+                f"{conf.base_url()}/oncall/postmortems/{item.post_mortem_id}/",
+                recipients=_email_of(item.owner), dedupe_key=f"action-item-{pk}-overdue-{day:%Y-%m-%d}",
+                target=item,
+            )
+            audit_record(action="action_item.reminded", target=item, changes={"due_date": item.due_date})
+            sent += 1
+    return sent
+
+
+def postmortems_remind_overdue(now: datetime | None = None) -> int:
+    """Remind the commander (or whoever acknowledged) of an unpublished post-mortem past due, once a day."""
+    now = now or timezone.now()
+    sent = 0
+    due = PostMortem.objects.filter(
+        reminder_at__lte=now, state__in=(PostMortem.State.DRAFT, PostMortem.State.IN_REVIEW)
+    ).values_list("pk", "reminder_at")[:200]
+    for pk, reminder_at in due:
+        with transaction.atomic():
+            if not PostMortem.objects.filter(pk=pk, reminder_at=reminder_at).update(
+                reminder_at=_next_local_morning(now)
+            ):
+                continue
+            post_mortem = PostMortem.objects.select_related("incident__commander", "incident__acknowledged_by").get(
+                pk=pk
+            )
+            incident = post_mortem.incident
+            day = to_local(now).date()
+            notify(
+                kind="postmortem.overdue",
+                subject=f"Overdue post-mortem: {post_mortem.title}",
+                body=f"It was due {format_local(post_mortem.due_at)} and is still "
+                f"{post_mortem.get_state_display()}. Incident #{incident.pk} stays open until it is published: "
+                f"{conf.base_url()}/oncall/postmortems/{pk}/",
+                recipients=_email_of(incident.commander or incident.acknowledged_by),
+                dedupe_key=f"postmortem-{pk}-overdue-{day:%Y-%m-%d}", target=post_mortem,
+            )
+            audit_record(action="postmortem.reminded", target=post_mortem, changes={"due_at": post_mortem.due_at})
+            sent += 1
+    return sent
+
+
+def possible_owners():
+    """Action items may be owned by anyone active; responders are listed first in forms."""
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def can_edit(user, post_mortem: PostMortem) -> bool:
+    return can_respond(user) and not post_mortem.is_published

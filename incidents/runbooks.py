@@ -1,0 +1,19 @@
+"""Runbooks: edited in the console, reviewed after the SEV1/SEV2 incidents that used them."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from formation_hub.audit import audit_record
+from incidents.models import Runbook
+from incidents.permissions import actor, require_responder
+
+
+@transaction.atomic
+def runbook_mark_reviewed(*, runbook: Runbook, user) -> Runbook:
+    """Someone checked the runbook is still right: the console stops suggesting a review."""
+    require_responder(user)
+    runbook = Runbook.objects.select_for_update().get(pk=runbook.pk)
+    runbook.last_reviewed_at = timezone.now()
+    runbook.save(update_fields=["last_reviewed_at", "updated_at"])
+    audit_record(action="runbook.reviewed", target=runbook, actor=actor(user))
+    return runbook
