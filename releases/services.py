@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import TruncMinute
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -61,6 +62,7 @@ ROLLBACKABLE = (
     Release.Status.DEPLOYING, Release.Status.SMOKE_PASSED, Release.Status.WATCHING, Release.Status.RELEASED,
 )
 INCIDENT_SERVICE = "formation-hub"
+WATCH_MISSED_MINUTES_TOLERATED = 3
 
 
 def _lock(release: Release) -> Release:
@@ -660,6 +662,27 @@ def release_watch_tick(*, release: Release) -> list[CheckRun]:
     return runs
 
 
+def watch_minutes_checked(release: Release) -> int:
+    """How many distinct minutes of the watch period had their health checks run."""
+    return (
+        release.check_runs.filter(phase=CheckRun.Phase.WATCH, ran_at__gte=release.watch_started_at)
+        .annotate(minute=TruncMinute("ran_at")).values("minute").distinct().count()
+    )
+
+
+def _watch_coverage_problem(release: Release) -> str:
+    """The watch is 30 minutes of health checks every minute, not 30 minutes of waiting: a stopped worker or
+    no configured check must not let it pass. A few missed minutes are tolerated."""
+    needed = int(conf.watch_duration().total_seconds() // 60) - WATCH_MISSED_MINUTES_TOLERATED
+    checked = watch_minutes_checked(release)
+    if checked < needed:
+        return (
+            f"Only {checked} minute(s) of watch health checks ran (at least {needed} needed): check that a watch "
+            "check is configured and the task worker runs, then wait."
+        )
+    return ""
+
+
 def watch_ends_at(release: Release) -> datetime | None:
     if release.watch_started_at is None:
         return None
@@ -675,6 +698,9 @@ def _on_watch_decided(gate: Gate, release: Release) -> None:
     ends = watch_ends_at(release)
     if timezone.now() < ends:
         raise DomainError(f"The watch period runs until {format_local(ends)}: it cannot be passed early.")
+    missing = _watch_coverage_problem(release)
+    if missing:
+        raise DomainError(missing)
     release.status, release.released_at = Release.Status.RELEASED, timezone.now()
     _save(release, gate.decided_by, "release.released", "status", "released_at", sha=release.sha)
     release_announce(release=release)

@@ -3,14 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from formation_hub.gates import gate_decide, pending_gate
 from releases import clock
 from releases.models import Change, Deployment, Release, SmokeCheck
 from releases.services import release_check_prerequisites, release_create, release_deploy
 from tests.releases.conftest import last_wednesday_morning
-from tests.releases.factories import SHA, ReportFactory
+from tests.releases.factories import SHA, ReportFactory, watched_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,7 +84,7 @@ def test_a_release_goes_from_draft_to_released_with_two_people(page, login, rele
     assert Deployment.objects.get().result == "succeeded"
     assert release_world["receiver"].requests, "the smoke test reached the local server"
 
-    Release.objects.filter(pk=release.pk).update(watch_started_at=timezone.now() - timedelta(minutes=31))
+    watched_for(release, 31)
     open_release(page, release)
     decide_gate(page, "releases.watch", "all_ok")
     open_release(page, release)

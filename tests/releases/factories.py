@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 
 from releases import clock
-from releases.models import Change, FreezeWindow, PrerequisiteReport, Release, SmokeCheck
+from releases.models import Change, CheckRun, FreezeWindow, PrerequisiteReport, Release, SmokeCheck
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 NEW_SHA = "89abcdef0123456789abcdef0123456789abcdef"
@@ -62,3 +62,14 @@ def green_reports(sha=SHA):
     ReportFactory(kind="ci", sha=sha)
     ReportFactory(kind="e2e", sha=sha)
     ReportFactory(kind="backup", sha="")
+
+
+def watched_for(release, minutes: int, *, ok: bool = True):
+    """Move the watch start back `minutes` and record one health check per minute since (no sleeping)."""
+    start = timezone.now() - timedelta(minutes=minutes)
+    Release.objects.filter(pk=release.pk).update(watch_started_at=start)
+    CheckRun.objects.bulk_create(
+        CheckRun(release=release, phase=CheckRun.Phase.WATCH, name="home", url="http://127.0.0.1/", ok=ok,
+                 status_code=200 if ok else 500, ran_at=start + timedelta(minutes=minute, seconds=1))
+        for minute in range(minutes)
+    )

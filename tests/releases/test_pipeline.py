@@ -25,7 +25,14 @@ from releases.services import (
     release_set_sha,
     release_watch_tick,
 )
-from tests.releases.factories import NEW_SHA, SHA, ChangeFactory, ReportFactory, StableReleaseFactory
+from tests.releases.factories import (
+    NEW_SHA,
+    SHA,
+    ChangeFactory,
+    ReportFactory,
+    StableReleaseFactory,
+    watched_for,
+)
 
 
 def hook_calls(receiver):
@@ -280,7 +287,7 @@ def test_the_watch_gate_cannot_be_passed_before_30_minutes(people, some_changes,
 def test_after_30_minutes_all_ok_releases_and_announces(people, some_changes, green, smoke_ok, settings):
     settings.TEAM_CHANNEL_WEBHOOK_URL = smoke_ok.url
     release = watching(people, smoke_ok)
-    Release.objects.filter(pk=release.pk).update(watch_started_at=timezone.now() - timedelta(minutes=30))
+    watched_for(release, 30)
     decide(release, WATCH_GATE, people["approver"], "all_ok")
     assert release.status == Release.Status.RELEASED
     announcement = Notification.objects.get(kind="release.announced")
@@ -395,3 +402,17 @@ def test_the_minute_schedule_voids_an_expired_approval_and_asks_again(people, so
     assert release.status == Release.Status.TAGGED
     assert pending_gate(target=release, gate_type=APPROVAL_GATE) is not None
     assert Notification.objects.filter(kind="release.approval_requested").count() == 2
+
+
+def test_thirty_minutes_without_health_checks_do_not_pass_the_watch(people, some_changes, green, smoke_ok):
+    release = watching(people, smoke_ok)
+    Release.objects.filter(pk=release.pk).update(watch_started_at=timezone.now() - timedelta(minutes=40))
+    with pytest.raises(DomainError, match="Only 0 minute"):
+        decide(release, WATCH_GATE, people["approver"], "all_ok")
+    watched_for(release, 26)
+    Release.objects.filter(pk=release.pk).update(watch_started_at=timezone.now() - timedelta(minutes=31))
+    with pytest.raises(DomainError, match="Only 26 minute"):
+        decide(release, WATCH_GATE, people["approver"], "all_ok")
+    release_watch_tick(release=release)
+    decide(release, WATCH_GATE, people["approver"], "all_ok")
+    assert release.status == Release.Status.RELEASED
