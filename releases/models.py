@@ -47,7 +47,7 @@ class Release(models.Model):
 
     FINAL = (Status.RELEASED, Status.ABORTED, Status.ROLLED_BACK)
 
-    version = models.CharField(max_length=100, unique=True, validators=[validate_version])
+    version = models.CharField(max_length=100, db_index=True, validators=[validate_version])
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NORMAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     title = models.CharField(max_length=200, blank=True, help_text="The one-liner of the tag message.")
@@ -82,6 +82,13 @@ class Release(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A version is taken once it exists, unless it was aborted before being tagged (no tag to collide with).
+            models.UniqueConstraint(
+                fields=["version"], condition=~Q(status="aborted", released_on__isnull=True),
+                name="one_release_per_version",
+            )
+        ]
 
     def __str__(self):
         return f"v{self.version}"

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from releases import clock, conf
-from releases.models import Change, Deployment, FreezeWindow, PrerequisiteOverride, PrerequisiteReport, Release
+from releases.models import Change, FreezeWindow, PrerequisiteOverride, PrerequisiteReport, Release
 from releases.prerequisites import (
     Evaluation,
     OverrideFact,
@@ -91,10 +91,9 @@ def stable_releases():
     return Release.objects.filter(status=Release.Status.RELEASED)
 
 
-def existing_versions(*, exclude: Release | None = None):
-    versions = Release.objects.exclude(status=Release.Status.ABORTED)
-    if exclude is not None:
-        versions = versions.exclude(pk=exclude.pk)
+def existing_versions():
+    """Every version taken: all but those aborted before their tag (the same rule as the database constraint)."""
+    versions = Release.objects.exclude(status=Release.Status.ABORTED, released_on__isnull=True)
     return [parse_version(version) for version in versions.values_list("version", flat=True)]
 
 
@@ -124,10 +123,6 @@ def release_in_flight() -> Release | None:
         Release.objects.exclude(status__in=Release.FINAL).filter(imported=False)
         .select_related("author").order_by("-created_at").first()
     )
-
-
-def production_deployments(release: Release):
-    return Deployment.objects.filter(release=release).select_related("started_by")
 
 
 def next_step(release: Release) -> str:

@@ -545,7 +545,8 @@ def _hook_payload(deployment: Deployment, tag: str) -> dict:
 
 
 def _deployment_call_hook(*, deployment: Deployment, user, tag: str = "") -> None:
-    """Call the deploy hook if configured and record its answer (outside any lock: it may take seconds)."""
+    """Call the deploy hook if configured and record its answer. A deploy calls it outside any lock (it may
+    take seconds); a rollback calls it under the release's lock, so a second click waits instead of redeploying."""
     if not deployment.hook_url:
         _deployment_finish(deployment=deployment, user=user, ok=True, status=None,
                            answer="No deploy hook configured (RELEASE_DEPLOY_HOOK_URL): deployment recorded.")

@@ -416,3 +416,16 @@ def test_thirty_minutes_without_health_checks_do_not_pass_the_watch(people, some
     release_watch_tick(release=release)
     decide(release, WATCH_GATE, people["approver"], "all_ok")
     assert release.status == Release.Status.RELEASED
+
+
+def test_a_version_aborted_before_its_tag_can_be_used_again(people, some_changes):
+    first = release_create(user=people["author"], sha=SHA)
+    release_abort(release=first, user=people["author"], reason="Wrong SHA")
+    assert release_create(user=people["author"], sha=SHA).version == first.version
+
+
+def test_a_version_aborted_after_its_tag_stays_taken(people, some_changes, green):
+    tagged = to_tagged(people)
+    release_abort(release=tagged, user=people["author"], reason="Found a bug")
+    ChangeFactory(type="fix", text="The bug")
+    assert release_create(user=people["author"], sha=SHA).version == "0.1.1"
