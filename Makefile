@@ -37,3 +37,8 @@ check: install
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+## Benchmarks, outside the test suite (~10 min, loopback only; needs PostgreSQL and Redis running):
+## webhook ingest against a bare-view floor, end-to-end sync with 1/2/4 workers, duplicates, peak memory.
+bench: install
+	$(PY) -m tests.bench.run_bench
