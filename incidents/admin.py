@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.audit import audit_record
@@ -706,7 +707,7 @@ class RecurrenceEscalationAdmin(admin.ModelAdmin):
     def incident_links(self, escalation):
         incidents = escalation.incidents.order_by("detected_at")
         return format_html_join(
-            format_html("<br>"), '<a href="{}">#{} [{}] {}</a> - {}',
+            mark_safe("<br>"), '<a href="{}">#{} [{}] {}</a> - {}',
             ((reverse("admin:incidents_incident_change", args=[item.pk]), item.pk, item.severity, item.title,
               format_local(item.detected_at)) for item in incidents),
         )

@@ -1,4 +1,7 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from django.utils import timezone
 
 from tests.incidents.factories import RotationFactory, RotationMemberFactory
 
@@ -21,3 +24,27 @@ def rotation(make_user):
 def fast_password_hashing(settings):
     """Factories hash 'pw-for-tests' for every user; the default hasher makes that the slowest part."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class Clock:
+    """The current time as the services see it (django.utils.timezone.now), moved by the test."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Starts on Friday 20 November 2026 at 14:00 Paris (13:00 UTC)."""
+    clock = Clock(datetime(2026, 11, 20, 13, 0, tzinfo=UTC))
+    monkeypatch.setattr(timezone, "now", lambda: clock.now)
+    return clock
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("root", "admin", is_superuser=True, email="root@formation-hub.test")

@@ -3,7 +3,17 @@ from datetime import date, time
 import factory
 from django.utils import timezone
 
-from incidents.models import Incident, Override, Rotation, RotationMember, Severity, Source
+from incidents.models import (
+    ActionItem,
+    Incident,
+    Override,
+    PostMortem,
+    Rotation,
+    RotationMember,
+    Runbook,
+    Severity,
+    Source,
+)
 from tests.factories import UserFactory
 
 
@@ -47,3 +57,32 @@ class OverrideFactory(factory.django.DjangoModelFactory):
     rotation = factory.SubFactory(RotationFactory)
     user = factory.SubFactory(UserFactory)
     role = Override.Role.PRIMARY
+
+
+class RunbookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Runbook
+
+    slug = factory.Sequence(lambda n: f"runbook-{n}")
+    title = factory.Sequence(lambda n: f"Runbook {n}")
+    symptoms = "The service answers 502."
+
+
+class PostMortemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PostMortem
+
+    incident = factory.SubFactory(IncidentFactory, status="resolved", resolved_at=factory.LazyFunction(timezone.now))
+    title = factory.LazyAttribute(lambda post_mortem: post_mortem.incident.title)
+    slug = factory.Sequence(lambda n: f"post-mortem-{n}")
+    due_at = factory.LazyAttribute(lambda post_mortem: post_mortem.incident.resolved_at + timezone.timedelta(days=7))
+
+
+class ActionItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActionItem
+
+    post_mortem = factory.SubFactory(PostMortemFactory)
+    description = factory.Sequence(lambda n: f"Add safeguard {n}")
+    owner = factory.SubFactory(UserFactory)
+    due_date = factory.LazyFunction(lambda: timezone.now().date())
