@@ -13,6 +13,7 @@ from incidents.forms import (
     ActionItemForm,
     ActionItemStatusForm,
     PostMortemForm,
+    RescheduleForm,
     ReturnToDraftForm,
     RunbookChoiceForm,
 )
@@ -22,6 +23,7 @@ from incidents.postmortems import (
     BLAMELESS_STATEMENT,
     EDITABLE_FIELDS,
     action_item_add,
+    action_item_reschedule,
     action_item_set_status,
     postmortem_publish,
     postmortem_return_to_draft,
@@ -185,6 +187,23 @@ def action_item_status_view(request, item_id):
             messages.success(request, f"Action item now {ActionItem.Status(form.cleaned_data['status']).label}.")
     if request.POST.get("next") == "list":
         return redirect("incidents:postmortems")
+    return redirect("incidents:postmortem", post_mortem_id=item.post_mortem_id)
+
+
+@require_POST
+@responder_required
+def action_item_reschedule_view(request, item_id):
+    item = get_object_or_404(ActionItem, pk=item_id)
+    form = RescheduleForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        try:
+            action_item_reschedule(item=item, user=request.user, due_date=form.cleaned_data["due_date"])
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Action item now due {form.cleaned_data['due_date']:%Y-%m-%d}.")
     return redirect("incidents:postmortem", post_mortem_id=item.post_mortem_id)
 
 

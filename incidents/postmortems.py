@@ -7,7 +7,6 @@ It goes draft -> in review -> published; the incident closes only once it is pub
 
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -18,7 +17,7 @@ from formation_hub.notifications import notify, notify_team
 from formation_hub.timefmt import format_local, organisation_zone, to_local
 from incidents import conf
 from incidents.models import ActionItem, Incident, PostMortem, Severity, Status, StatusUpdate, TimelineEntry
-from incidents.permissions import actor, can_respond, require_responder
+from incidents.permissions import actor, require_responder
 from incidents.timeline import timeline_add
 
 # The playbook's "Mention blameless", in English.
@@ -416,12 +415,3 @@ def postmortems_remind_overdue(now: datetime | None = None) -> int:
             audit_record(action="postmortem.reminded", target=post_mortem, changes={"due_at": post_mortem.due_at})
             sent += 1
     return sent
-
-
-def possible_owners():
-    """Action items may be owned by anyone active; responders are listed first in forms."""
-    return get_user_model().objects.filter(is_active=True).order_by("username")
-
-
-def can_edit(user, post_mortem: PostMortem) -> bool:
-    return can_respond(user) and not post_mortem.is_published

@@ -90,7 +90,7 @@ def action_items_of(user):
     return open_action_items().filter(owner=user).order_by("due_date", "id")
 
 
-def action_item_line(item: ActionItem, today: date) -> str:
+def _recap_line(item: ActionItem, today: date) -> str:
     late = " - OVERDUE" if item.due_date < today else ""
     return (
         f"{item.description} - owner {item.owner.get_username()}, due {item.due_date:%Y-%m-%d}{late} "
@@ -101,7 +101,7 @@ def action_item_line(item: ActionItem, today: date) -> str:
 def open_action_items_recap(since: datetime, until: datetime) -> list[str]:
     """The handoff recap's 'Open action items' section: every open item, by due date."""
     today = local_today(until)
-    return [action_item_line(item, today) for item in open_action_items().order_by("due_date", "id")[:100]]
+    return [_recap_line(item, today) for item in open_action_items().order_by("due_date", "id")[:100]]
 
 
 def runbook_to_review(incident: Incident) -> Runbook | None:

@@ -32,6 +32,8 @@ urlpatterns = [
          name="action_item_add"),
     path("oncall/action-items/<int:item_id>/status/", postmortem_views.action_item_status_view,
          name="action_item_status"),
+    path("oncall/action-items/<int:item_id>/reschedule/", postmortem_views.action_item_reschedule_view,
+         name="action_item_reschedule"),
     path("oncall/runbooks/", postmortem_views.runbook_list, name="runbooks"),
     path("oncall/runbooks/<slug:slug>/", postmortem_views.runbook_detail, name="runbook"),
     path("oncall/pages/<int:page_id>/", views.page_detail, name="page"),

@@ -249,3 +249,14 @@ def test_demo_has_a_resolved_sev2_with_its_post_mortem_and_action_items():
     assert post_mortem.incident.severity == "SEV2" and post_mortem.incident.runbook.slug == "disk-full"
     assert post_mortem.action_items.count() == 3
     assert post_mortem.action_items.filter(status="open", due_date__lt=timezone.localdate()).count() == 1
+
+
+def test_rescheduling_an_action_item_on_the_oncall_page(oncall_client, post_mortem, responder):
+    item = action_item_add(post_mortem=post_mortem, user=responder, description="Alert", owner=responder,
+                           due_date=date(2026, 11, 25))
+    url = reverse("incidents:action_item_reschedule", args=[item.pk])
+    response = oncall_client.post(url, {"due_date": "2026-12-10"}, follow=True)
+    assert "now due 2026-12-10" in response.content.decode()
+    item.refresh_from_db()
+    assert item.due_date == date(2026, 12, 10)
+    assert "Enter a valid date" in oncall_client.post(url, {"due_date": "soon"}, follow=True).content.decode()
