@@ -20,6 +20,10 @@ def validate_version(value: str) -> None:
         raise ValidationError(error.message) from None
 
 
+def organisation_time_zone() -> str:
+    return settings.ORGANISATION_TIME_ZONE
+
+
 def validate_time_zone(value: str) -> None:
     if value not in available_timezones():
         raise ValidationError(f"'{value}' is not an IANA time zone (for example Europe/Paris).")
@@ -192,7 +196,8 @@ class FreezeWindow(models.Model):
     start_time = models.TimeField()
     end_date = models.DateField()
     end_time = models.TimeField()
-    time_zone = models.CharField(max_length=60, default="Europe/Paris", validators=[validate_time_zone])
+    time_zone = models.CharField(max_length=60, default=organisation_time_zone, validators=[validate_time_zone],
+                                 help_text="The zone of the dates and times above (IANA name).")
     note = models.TextField(blank=True)
 
     class Meta:
