@@ -1,4 +1,5 @@
 import sys
+from importlib import import_module
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -15,8 +16,15 @@ class SyncConfig(AppConfig):
         from sync.demo import load_demo_sync
         from sync.panels import sync_health_panel
 
+        import_module("sync.rules")
         schedules.register_schedule(
             "sync: sweep stored events", "sync.tasks.sweep_events", minutes=conf.sweep_minutes()
+        )
+        schedules.register_schedule(
+            "sync: poll Docmost pages and shares", "sync.tasks.poll_docmost", minutes=conf.docmost_poll_minutes()
+        )
+        schedules.register_schedule(
+            "sync: Baserow webhook watchdog", "sync.tasks.watch_baserow_webhooks", minutes=conf.watchdog_minutes()
         )
         dashboard.register_panel(sync_health_panel)
         health.register_check("baserow", sync_health_checks.check_baserow)

@@ -53,10 +53,6 @@ def sweep_minutes() -> int:
     return env.int("SYNC_SWEEP_MINUTES", default=1)
 
 
-def item_max_attempts() -> int:
-    return env.int("SYNC_ITEM_MAX_ATTEMPTS", default=5)
-
-
 def table_silence_hours() -> int:
     """Default for a mapped table: flag it when no delivery arrived for this long."""
     return env.int("SYNC_TABLE_SILENCE_HOURS", default=24)
@@ -81,3 +77,61 @@ def standin_docmost_port() -> int:
 def dev_app_url() -> str:
     """Where the local Baserow stand-in sends its webhooks in `make run`."""
     return env.str("SYNC_DEV_APP_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+
+def item_max_age_hours() -> float:
+    """An item still not done this long after it arrived goes dead (only a permanent error does sooner)."""
+    return env.float("SYNC_ITEM_MAX_AGE_HOURS", default=24.0)
+
+
+def quick_retries() -> int:
+    """Retries inside one client call on 5xx, timeouts and 429, before the item waits."""
+    return env.int("SYNC_QUICK_RETRIES", default=3)
+
+
+def retry_base_seconds() -> float:
+    """First backoff step of those quick retries (doubling, capped at 4 s, with jitter)."""
+    return env.float("SYNC_RETRY_BASE_SECONDS", default=0.25)
+
+
+def circuit_probe_seconds() -> int:
+    """While a service is down, how often a probe checks whether it is back."""
+    return env.int("SYNC_CIRCUIT_PROBE_SECONDS", default=30)
+
+
+def row_missing_retries() -> int:
+    """A row not found right after its webhook is read again this many times..."""
+    return env.int("SYNC_ROW_MISSING_RETRIES", default=2)
+
+
+def row_missing_delay_seconds() -> float:
+    """... this far apart, then the item ends 'skipped: row missing'."""
+    return env.float("SYNC_ROW_MISSING_DELAY_SECONDS", default=0.2)
+
+
+def coalesce_window_seconds() -> int:
+    """Updates of one row received within this window are synced once, with the row's latest state."""
+    return env.int("SYNC_COALESCE_SECONDS", default=300)
+
+
+def loop_alert_threshold() -> int:
+    """More events than this on one row within a minute raise a loop alert."""
+    return env.int("SYNC_LOOP_ALERT_EVENTS", default=10)
+
+
+def docmost_poll_minutes() -> int:
+    return env.int("SYNC_DOCMOST_POLL_MINUTES", default=1)
+
+
+def docmost_poll_max_items() -> int:
+    """Most pages or shares read in one poll (the next poll goes on from the cursor)."""
+    return env.int("SYNC_DOCMOST_POLL_MAX_ITEMS", default=500)
+
+
+def watchdog_minutes() -> int:
+    return env.int("SYNC_WATCHDOG_MINUTES", default=5)
+
+
+def webhook_url_marker() -> str:
+    """The watchdog re-enables only Baserow webhooks whose URL contains this (ours)."""
+    return env.str("SYNC_WEBHOOK_URL_MARKER", default="/api/webhooks/baserow/")

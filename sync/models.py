@@ -82,6 +82,33 @@ class DocmostConnection(models.Model):
     space_id = models.CharField(
         max_length=64, blank=True, help_text="The space's UUID; filled in from the slug when empty."
     )
+    formation_space_slug = models.CharField(
+        max_length=100, blank=True, help_text="Space of the course pages (formation); empty: the target space."
+    )
+    project_template_page_id = models.CharField(
+        max_length=64, blank=True,
+        help_text="Page whose body new project pages copy ({{nom}} and {{client}} are filled in); empty: none.",
+    )
+    formation_template_page_id = models.CharField(
+        max_length=64, blank=True,
+        help_text="Page whose body new course pages copy ({{nom}} is filled in); empty: none.",
+    )
+    compte_rendu_parent_page_id = models.CharField(
+        max_length=64, blank=True, help_text="A page created under this page is a compte-rendu.",
+    )
+    compte_rendu_title_prefix = models.CharField(
+        max_length=100, blank=True, default="Compte rendu - ",
+        help_text="A page whose title starts with this is a compte-rendu (empty: only the parent page counts).",
+    )
+    status_icons = models.JSONField(
+        default=dict, blank=True,
+        help_text='Page icon per Baserow status, e.g. {"En cours": "🟢"}; a status not listed keeps no icon.',
+    )
+    archive_title_prefix = models.CharField(
+        max_length=40, default="[Archivé] ",
+        help_text="Put before the title of a page whose row was deleted in Baserow (the page is never deleted).",
+    )
+    archive_icon = models.CharField(max_length=8, default="🗄️", help_text="Icon of an archived page.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -155,6 +182,7 @@ class Event(models.Model):
     class Source(models.TextChoices):
         BASEROW = "baserow", "Baserow webhook"
         DOCMOST = "docmost", "Docmost poll"
+        RECONCILIATION = "reconcile", "reconciliation"
 
     class State(models.TextChoices):
         RECEIVED = "received", "received, waiting for a worker"
@@ -228,9 +256,11 @@ class EventItem(models.Model):
         PROCESSED = "processed", "processed"
         IGNORED = "ignored", "ignored"
         FAILED = "failed", "failed, will retry"
+        WAITING = "waiting", "waiting (service down or an older item of the same row)"
         DEAD = "dead", "dead, needs an admin"
 
     TERMINAL = (State.PROCESSED, State.IGNORED, State.DEAD)
+    NOT_DONE = (State.PENDING, State.FAILED, State.WAITING)
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveIntegerField()
@@ -259,3 +289,127 @@ class EventItem(models.Model):
     def __str__(self):
         what = f"row {self.row_id}" if self.row_id is not None else self.entity_key or f"item {self.position}"
         return f"{what} of event #{self.event_id}"
+
+
+class PageLink(models.Model):
+    """The mapping between a Baserow row and its Docmost page (both sides link: the page id is also
+    written into the row). Deletes carry only row ids: this finds the page."""
+
+    baserow_table_id = models.PositiveIntegerField()
+    row_id = models.BigIntegerField()
+    logical_table = models.CharField(max_length=20, choices=LogicalTable.choices)
+    page_id = models.CharField(max_length=64)
+    page_slug_id = models.CharField(max_length=32, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        help_text="The course page of a block's sub-page.",
+    )
+    synced_state = models.JSONField(
+        default=dict, blank=True, help_text="Title and icon last written to the page (to compare an update with)."
+    )
+    archived_at = models.DateTimeField(null=True, blank=True, help_text="Set while the row is deleted in Baserow.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["logical_table", "row_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["baserow_table_id", "row_id"], name="sync_pagelink_row"),
+        ]
+        indexes = [models.Index(fields=["page_id"], name="sync_pagelink_page")]
+
+    def __str__(self):
+        return f"{self.logical_table} row {self.row_id} <-> page {self.page_slug_id or self.page_id}"
+
+
+class HttpCall(models.Model):
+    """One HTTP attempt made while processing an item: method, path, status, duration (never headers,
+    bodies or secrets), for the event's trace."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="http_calls")
+    item = models.ForeignKey(EventItem, null=True, blank=True, on_delete=models.CASCADE, related_name="http_calls")
+    at = models.DateTimeField()
+    service = models.CharField(max_length=20)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    attempt = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["event", "at"], name="sync_httpcall_event")]
+
+    def __str__(self):
+        return f"{self.method} {self.service}{self.path} -> {self.status or self.outcome}"
+
+
+class ServiceCircuit(models.Model):
+    """Circuit breaker of one service: open after a retryable failure outlived the client's quick
+    retries; no call is made while open, until a probe succeeds."""
+
+    class State(models.TextChoices):
+        CLOSED = "closed", "closed (calls go through)"
+        OPEN = "open", "open (service down, items wait)"
+
+    service = models.CharField(max_length=20, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    next_probe_at = models.DateTimeField(null=True, blank=True)
+    probes = models.PositiveIntegerField(default=0, help_text="Failed probes since the circuit opened.")
+    last_error = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.service}: {self.state}"
+
+
+class PollCursor(models.Model):
+    """Where the last Docmost poll stopped, per list (pages, shares)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    position = models.JSONField(default=dict, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} at {self.position}"
+
+
+class LoopAlert(models.Model):
+    """More events on one entity within a minute than a human makes: probably a sync loop."""
+
+    entity_key = models.CharField(max_length=120)
+    event_count = models.PositiveIntegerField()
+    first_event_at = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity_key"], condition=models.Q(resolved_at__isnull=True), name="sync_loopalert_open",
+            ),
+        ]
+
+    def __str__(self):
+        return f"loop on {self.entity_key}: {self.event_count} events in a minute"
+
+
+class Reconciliation(models.Model):
+    """One search for Baserow rows never synced to Docmost (dry run: what it would do)."""
+
+    started_at = models.DateTimeField()
+    dry_run = models.BooleanField()
+    trigger = models.CharField(max_length=40, help_text="console, command or watchdog")
+    actor_label = models.CharField(max_length=150)
+    rows_found = models.JSONField(default=list, blank=True, help_text="[{table, row_id, title}] not yet mapped.")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        kind = "dry run" if self.dry_run else "run"
+        return f"reconciliation {kind} of {self.started_at:%Y-%m-%d %H:%M}: {len(self.rows_found)} row(s)"

@@ -10,8 +10,8 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -19,14 +19,28 @@ from formation_hub.audit import audit_record
 from formation_hub.context import correlation
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
+from formation_hub.notifications import notify
+from formation_hub.timefmt import format_local
 from sync import conf
-from sync.models import Event, EventItem, TableMapping
-from sync.routing import DOCMOST_TABLE, KNOWN_EVENT_TYPES, IgnoreItem, PermanentFailure, handler_for
+from sync.circuits import circuit_open_for, circuit_trip, waiting_reason
+from sync.http import CallRecord, PermanentError, RetryableError, recording
+from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
+from sync.routing import (
+    DOCMOST_TABLE,
+    KNOWN_EVENT_TYPES,
+    IgnoreItem,
+    PermanentFailure,
+    bridge_owned_fields,
+    handler_for,
+)
 
 logger = logging.getLogger(__name__)
 
 WORKER = "sync-worker"
-NOT_DONE = (EventItem.State.PENDING, EventItem.State.FAILED)
+NOT_DONE = EventItem.NOT_DONE
+BEHIND = "waiting behind older item"
+# Keys of every Baserow row that are not fields.
+ROW_META_KEYS = frozenset({"id", "order"})
 PROCESS_TASK = "sync.tasks.process_event"
 
 
@@ -82,38 +96,182 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+class _CallRecorder:
+    """Keeps each HTTP attempt of a handler with the time it started, to store them on the item."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def __call__(self, record: CallRecord) -> None:
+        self.calls.append((timezone.now() - timedelta(milliseconds=record.duration_ms), record))
+
+    def save(self, event: Event, item: EventItem) -> None:
+        HttpCall.objects.bulk_create(
+            HttpCall(
+                event=event, item=item, at=at, service=record.service, method=record.method,
+                path=record.path[:500], status=record.status, duration_ms=record.duration_ms,
+                attempt=record.attempt, outcome=record.outcome[:40],
+            )
+            for at, record in self.calls
+        )
+
+
+def _older_blocker(item: EventItem) -> EventItem | None:
+    """An older item of the same entity not done yet: per entity, one at a time, oldest first."""
+    if not item.entity_key:
+        return None
+    older = Q(created_at__lt=item.created_at) | Q(created_at=item.created_at, pk__lt=item.pk)
+    return (
+        EventItem.objects.filter(older, entity_key=item.entity_key, state__in=NOT_DONE)
+        .exclude(pk=item.pk).order_by("created_at", "pk").first()
+    )
+
+
+def _wake_successor(item: EventItem) -> None:
+    """Once an item is done, the next item of its entity waiting behind it runs now, not at the next sweep."""
+    if not item.entity_key:
+        return
+    successor = (
+        EventItem.objects.filter(entity_key=item.entity_key, state=EventItem.State.WAITING, reason__startswith=BEHIND)
+        .order_by("created_at", "pk").first()
+    )
+    if successor is not None:
+        EventItem.objects.filter(pk=successor.pk).update(next_attempt_at=timezone.now())
+        event_enqueue(event=successor.event)
+
+
+def _check_loop(item: EventItem) -> None:
+    """More than the threshold of events on one entity within a minute: store an alert, notify once."""
+    if not item.entity_key or LoopAlert.objects.filter(entity_key=item.entity_key, resolved_at__isnull=True).exists():
+        return
+    window_start = item.created_at - timedelta(minutes=1)
+    recent = EventItem.objects.filter(
+        entity_key=item.entity_key, created_at__gte=window_start, created_at__lte=item.created_at
+    )
+    count = recent.count()
+    if count <= conf.loop_alert_threshold():
+        return
+    try:
+        with transaction.atomic():
+            alert = LoopAlert.objects.create(
+                entity_key=item.entity_key, event_count=count, detected_at=timezone.now(),
+                first_event_at=recent.order_by("created_at").values_list("created_at", flat=True).first(),
+            )
+    except IntegrityError:
+        return
+    audit_record(
+        action="sync.loop.detected", target=alert, actor_label=WORKER, result=AuditEntry.Result.FAILED,
+        changes={"entity": item.entity_key, "events": count}, message=str(alert),
+    )
+    notify(
+        kind="sync.loop", target=alert, dedupe_key=f"sync.loop:{alert.pk}",
+        subject=f"[sync] possible loop on {item.entity_key}: {count} events in one minute",
+        body=(
+            f"{count} events arrived for {item.entity_key} within a minute (threshold "
+            f"{conf.loop_alert_threshold()}). A sync loop or a runaway integration is likely: check the "
+            "events of this row in the console (Sync > Events, search the row), and the Baserow webhooks "
+            "and integrations writing to it. Mark the alert resolved in the console once fixed."
+        ),
+    )
+
+
+def _echo_reason(event: Event, item: EventItem, mapping: TableMapping | None) -> str:
+    """Why a rows.updated is the echo of a write (''  when a person changed something that matters)."""
+    if event.event_type != "rows.updated" or item.old_data is None or item.data is None or mapping is None:
+        return ""
+    changed = {
+        key for key in set(item.data) | set(item.old_data)
+        if key not in ROW_META_KEYS and item.data.get(key) != item.old_data.get(key)
+    }
+    if not changed:
+        return "no field changed (row moved or saved as is)"
+    owned = bridge_owned_fields(mapping)
+    if changed <= owned:
+        return f"own write: only bridge-owned field(s) changed ({', '.join(sorted(changed))})"
+    return ""
+
+
+def _wait(item: EventItem, reason: str, until) -> None:
+    item.state, item.reason, item.next_attempt_at = EventItem.State.WAITING, reason[:300], until
+
+
 def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logical_table: str) -> None:
     now = timezone.now()
     handler = handler_for(logical_table, event.event_type)
-    item.attempts += 1
     item.next_attempt_at = None
     result = AuditEntry.Result.OK
+    recorder = _CallRecorder()
+    blocker = _older_blocker(item)
+    circuit = circuit_open_for(getattr(handler, "services", ())) if handler else None
     try:
-        if handler is None:
-            raise IgnoreItem(f"no rule for {logical_table} {event.event_type}")
-        note = handler(item, mapping)
+        if item.created_at < now - timedelta(hours=conf.item_max_age_hours()):
+            raise PermanentFailure(f"gave up: not done {conf.item_max_age_hours():g} h after it arrived")
+        if blocker is not None:
+            _wait(item, f"{BEHIND} #{blocker.pk} (event #{blocker.event_id})", now + timedelta(seconds=30))
+        elif circuit is not None:
+            _wait(item, f"{waiting_reason(circuit.service)} (circuit open since "
+                        f"{format_local(circuit.opened_at, '%H:%M:%S')})", circuit.next_probe_at)
+        else:
+            _check_loop(item)
+            item.attempts += 1
+            if handler is None:
+                raise IgnoreItem(f"no rule for {logical_table} {event.event_type}")
+            echo = _echo_reason(event, item, mapping)
+            if echo:
+                raise IgnoreItem(echo)
+            with recording(recorder):
+                note = handler(item, mapping)
+            item.state, item.reason = EventItem.State.PROCESSED, (note or "")[:300]
     except IgnoreItem as outcome:
         item.state, item.reason = EventItem.State.IGNORED, outcome.reason[:300]
-    except PermanentFailure as error:
+    except (PermanentFailure, PermanentError) as error:
         item.state, item.reason, item.last_error = EventItem.State.DEAD, str(error)[:300], traceback.format_exc()
+        result = AuditEntry.Result.FAILED
+    except RetryableError as error:
+        # The client's quick retries are spent: the service is down; wait for it without burning an attempt.
+        item.attempts -= 1
+        item.last_error = traceback.format_exc()
+        tripped = circuit_trip(service=error.service or "unknown", error=str(error),
+                               retry_after=getattr(error, "retry_after", None))
+        _wait(item, f"{waiting_reason(tripped.service)}: {error}", tripped.next_probe_at)
         result = AuditEntry.Result.FAILED
     except Exception as error:  # noqa: BLE001 - any other error is a failure to retry, recorded on the item
         item.last_error = traceback.format_exc()
         result = AuditEntry.Result.FAILED
-        if item.attempts >= conf.item_max_attempts():
-            item.state, item.reason = EventItem.State.DEAD, f"gave up after {item.attempts} attempts: {error}"[:300]
-        else:
-            item.state, item.reason = EventItem.State.FAILED, f"{type(error).__name__}: {error}"[:300]
-            item.next_attempt_at = now + _retry_delay(item.attempts)
-    else:
-        item.state, item.reason = EventItem.State.PROCESSED, (note or "")[:300]
-    item.processed_at = now
+        item.state, item.reason = EventItem.State.FAILED, f"{type(error).__name__}: {error}"[:300]
+        item.next_attempt_at = now + _retry_delay(item.attempts)
+    item.processed_at = timezone.now()
     item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at"])
+    recorder.save(event, item)
     audit_record(
         action=f"sync.item.{item.state}", target=event, actor_label=WORKER, result=result,
         changes={"item": item.pk, "row_id": item.row_id, "attempt": item.attempts, "state": item.state},
         message=item.reason,
     )
+    if item.state in EventItem.TERMINAL:
+        _wake_successor(item)
+
+
+def items_coalesce_into(*, item: EventItem) -> int:
+    """Mark the newer updates of the item's entity, received within the coalescing window, as done by
+    this item's sync (which read the row's latest state); returns how many."""
+    if not item.entity_key:
+        return 0
+    window_end = item.created_at + timedelta(seconds=conf.coalesce_window_seconds())
+    newer = EventItem.objects.filter(
+        entity_key=item.entity_key, state__in=NOT_DONE, event__event_type="rows.updated",
+        created_at__gte=item.created_at, created_at__lte=min(window_end, timezone.now()),
+    ).exclude(pk=item.pk)
+    event_ids = set(newer.values_list("event_id", flat=True))
+    count = newer.update(
+        state=EventItem.State.IGNORED, next_attempt_at=None, processed_at=timezone.now(),
+        reason=f"coalesced into item #{item.pk} (synced the row's latest state)",
+    )
+    for event in Event.objects.filter(pk__in=event_ids).exclude(pk=item.event_id):
+        audit_record(action="sync.item.coalesced", target=event, actor_label=WORKER,
+                     changes={"into_item": item.pk}, message=f"update(s) coalesced into item #{item.pk}")
+        transaction.on_commit(partial(event_enqueue, event=event))
+    return count
 
 
 def _finish(event: Event, reason: str = "") -> Event:
@@ -123,8 +281,11 @@ def _finish(event: Event, reason: str = "") -> Event:
         state, reason = Event.State.IGNORED, reason or "no rows in the delivery"
     elif counts.get(states.DEAD):
         state = Event.State.DEAD
-    elif counts.get(states.FAILED) or counts.get(states.PENDING):
+    elif counts.get(states.FAILED) or counts.get(states.PENDING) or counts.get(states.WAITING):
         state = Event.State.FAILED
+        if not reason:
+            waiting = event.items.filter(state=states.WAITING).order_by("position").first()
+            reason = waiting.reason if waiting else ""
     elif set(counts) == {states.IGNORED}:
         state = Event.State.IGNORED
         if not reason:
@@ -161,7 +322,7 @@ def _process(event: Event) -> Event:
         return _finish(event, reason)
     logical_table = mapping.logical_table if mapping else DOCMOST_TABLE
     due = Q(state=EventItem.State.PENDING) | Q(
-        state=EventItem.State.FAILED, next_attempt_at__lte=timezone.now()
+        state__in=[EventItem.State.FAILED, EventItem.State.WAITING], next_attempt_at__lte=timezone.now()
     )
     for item in event.items.filter(due).order_by("position"):
         _run_item(event, item, mapping, logical_table)
@@ -223,10 +384,15 @@ def events_due_for_sweep():
         Q(state=Event.State.RECEIVED, enqueued_at__isnull=True, received_at__lt=grace)
         | Q(state=Event.State.RECEIVED, enqueued_at__lt=stale)
         | Q(state=Event.State.PROCESSING, claimed_at__lt=stale)
-        | Q(state=Event.State.FAILED, items__state=EventItem.State.FAILED, items__next_attempt_at__lte=now)
+        | Q(state=Event.State.FAILED, items__state__in=[EventItem.State.FAILED, EventItem.State.WAITING],
+            items__next_attempt_at__lte=now)
         | Q(state=Event.State.FAILED, items__state=EventItem.State.PENDING, claimed_at__lt=stale)
     )
-    return Event.objects.filter(due).values_list("pk", flat=True).distinct().order_by("pk")
+    # Oldest first, so a backlog drains in the order it arrived.
+    return (
+        Event.objects.filter(due).annotate(oldest=Min("items__created_at"))
+        .order_by(F("oldest").asc(nulls_first=True), "pk").values_list("pk", flat=True)
+    )
 
 
 def events_sweep(*, limit: int = 500) -> int:

@@ -1,9 +1,11 @@
 """Which handler runs for an item: a registry keyed by (logical table, event type).
 
-The rules (next issue) register one handler per pair from AppConfig.ready. A handler takes the item
-and the table mapping, does its work, and returns a short note for the audit trail. It raises
-`IgnoreItem` when the item needs nothing, `PermanentFailure` when retrying cannot help (the item goes
-dead at once); any other exception is a failure that will be retried.
+The rules (sync/rules/) register one handler per pair from AppConfig.ready with `@rule(table, event,
+services=...)`. A handler takes the item and the table mapping, does its work, and returns a short note
+for the audit trail. It raises `IgnoreItem` when the item needs nothing, `PermanentFailure` (or a client's
+PermanentError) when retrying cannot help (the item goes dead at once); a client's RetryableError makes
+the item wait for the service; any other exception is a failure that will be retried. `services` names
+the services the handler calls: while one of their circuits is open the item waits without a call.
 """
 
 from collections.abc import Callable
@@ -29,8 +31,28 @@ class PermanentFailure(Exception):  # noqa: N818 - named after the outcome the c
     """Retrying cannot help (a 4xx other than 429, a rule that cannot apply): the item goes dead."""
 
 
+# Fields only the bridge writes (logical names): a change touching only these is the bridge's own echo.
+BRIDGE_OWNED = ("docmost_page_id",)
+
+
+def bridge_owned_fields(mapping) -> set[str]:
+    """The Baserow names of the bridge-owned fields of a mapped table."""
+    return {mapping.field_name(name) for name in BRIDGE_OWNED}
+
+
 def register_handler(logical_table: str, event_type: str, handler: Handler) -> None:
     _handlers[(logical_table, event_type)] = handler
+
+
+def rule(logical_table: str, event_type: str, *, services: tuple[str, ...] = ("baserow", "docmost")):
+    """Register the decorated function as the handler of (logical table, event type)."""
+
+    def register(handler: Handler) -> Handler:
+        handler.services = services
+        register_handler(logical_table, event_type, handler)
+        return handler
+
+    return register
 
 
 def unregister_handler(logical_table: str, event_type: str) -> None:

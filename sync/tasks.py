@@ -1,6 +1,9 @@
 """django-q2 entry points of the sync app: thin, each takes an id and calls a service."""
 
+from sync.circuits import circuits_probe_due
+from sync.docmost_poll import docmost_poll
 from sync.processing import event_process, events_sweep
+from sync.watchdog import baserow_webhooks_watch
 
 
 def process_event(event_id: int) -> str:
@@ -9,4 +12,15 @@ def process_event(event_id: int) -> str:
 
 
 def sweep_events() -> int:
+    """Probe the services whose circuit is open (a service back makes its waiting items due), then
+    enqueue every event with something due, oldest first."""
+    circuits_probe_due()
     return events_sweep()
+
+
+def poll_docmost() -> str:
+    return str(docmost_poll())
+
+
+def watch_baserow_webhooks() -> str:
+    return baserow_webhooks_watch()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from sync import routing
 from sync.demo import load_demo_sync
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,3 +54,9 @@ def post_webhook(client):
         return client.generic("POST", URL, body, content_type="application/json", **extra)
 
     return post
+
+
+@pytest.fixture
+def without_rules(monkeypatch):
+    """The registry of handlers emptied for the test (the skeleton's behaviour: 'no rule')."""
+    monkeypatch.setattr(routing, "_handlers", {})

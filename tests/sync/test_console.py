@@ -15,7 +15,7 @@ from sync.models import Event, EventItem, TableMapping
 from sync.processing import event_process
 from tests.sync.factories import EventFactory, EventItemFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sync.models import BaserowConnection, Event, RejectedCall
 from sync.processing import event_process
 from tests.sync.conftest import SECRET
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("without_rules")]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from formation_hub.schedules import ensure_schedules
 from sync.demo import load_demo_sync
 from sync.models import Event, EventItem
 from sync.processing import event_process, event_replay, events_sweep
-from sync.routing import IgnoreItem, PermanentFailure, register_handler, unregister_handler
+from sync.routing import IgnoreItem, PermanentFailure, register_handler
 from sync.tasks import process_event, sweep_events
 from tests.sync.factories import EventFactory, EventItemFactory
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def projet_created_handler():
+def projet_created_handler(without_rules):
     """Registers a handler for (projet, rows.created) whose behaviour each row's 'nom' chooses."""
     calls = []
 
@@ -38,8 +38,7 @@ def projet_created_handler():
         return f"page created for {mapping.logical_table} {item.row_id}"
 
     register_handler("projet", "rows.created", handler)
-    yield calls
-    unregister_handler("projet", "rows.created")
+    return calls
 
 
 def make_event(*names, **fields):
@@ -50,7 +49,7 @@ def make_event(*names, **fields):
     return event
 
 
-def test_without_a_handler_each_item_ends_ignored_no_rule(demo_mappings):
+def test_without_a_handler_each_item_ends_ignored_no_rule(demo_mappings, without_rules):
     event = make_event("a", "b")
     event = event_process(event_id=event.pk)
     assert event.state == Event.State.IGNORED
@@ -74,9 +73,8 @@ def test_each_item_gets_its_own_outcome(demo_mappings, projet_created_handler):
     )
 
 
-def test_a_failed_item_retries_when_due_and_goes_dead_after_max_attempts(demo_mappings, projet_created_handler,
-                                                                          monkeypatch):
-    monkeypatch.setenv("SYNC_ITEM_MAX_ATTEMPTS", "2")
+def test_a_failed_item_retries_when_due_and_goes_dead_only_past_the_maximum_age(demo_mappings,
+                                                                                 projet_created_handler):
     event = make_event("ok", "boom")
     assert event_process(event_id=event.pk).state == Event.State.FAILED
     assert event_process(event_id=event.pk).state == Event.State.FAILED  # not due yet: nothing runs
@@ -84,8 +82,14 @@ def test_a_failed_item_retries_when_due_and_goes_dead_after_max_attempts(demo_ma
     EventItem.objects.filter(state="failed").update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     event = event_process(event_id=event.pk)
     assert projet_created_handler == [100, 101, 101]  # the processed row is never run again
+    assert event.state == Event.State.FAILED and event.items.get(row_id=101).attempts == 2
+    EventItem.objects.filter(state="failed").update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1), created_at=timezone.now() - timedelta(hours=25)
+    )
+    event = event_process(event_id=event.pk)
+    assert projet_created_handler == [100, 101, 101]
     assert event.state == Event.State.DEAD
-    assert event.items.get(row_id=101).reason.startswith("gave up after 2 attempts")
+    assert event.items.get(row_id=101).reason == "gave up: not done 24 h after it arrived"
 
 
 def test_an_event_being_processed_cannot_be_claimed_again(demo_mappings):
@@ -109,28 +113,25 @@ def test_a_claim_older_than_the_stuck_delay_can_be_taken_over(demo_mappings, pro
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_racing_for_one_event_run_it_once(demo_mappings):
+def test_two_workers_racing_for_one_event_run_it_once(demo_mappings, without_rules):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
     calls = []
     register_handler("projet", "rows.created", lambda item, mapping: calls.append(item.row_id))
-    try:
-        event = make_event("a")
-        barrier = threading.Barrier(6)
-        results = []
+    event = make_event("a")
+    barrier = threading.Barrier(6)
+    results = []
 
-        def work():
-            barrier.wait()
-            results.append(process_event(event.pk))
-            connection.close()
+    def work():
+        barrier.wait()
+        results.append(process_event(event.pk))
+        connection.close()
 
-        threads = [threading.Thread(target=work) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        unregister_handler("projet", "rows.created")
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     assert calls == [100]
     assert sorted(results) == ["not claimed"] * 5 + ["processed"]
 

@@ -9,7 +9,7 @@ from sync.models import Event, EventItem
 from sync.processing import event_process
 from tests.sync.conftest import fixture_body, fixture_payload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]
 
 
 def check_webhook(post_webhook, name, *, row_ids, row_count, state, reason="", batch_id=0, test_call=False):

@@ -1,0 +1,80 @@
+"""Reconciliation: find the projet and formation rows that have no Docmost page (a webhook Baserow
+dropped while it was switched off, an import, which fires no webhooks) and sync them through the usual
+pipeline. A dry run only lists them."""
+
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from formation_hub.audit import audit_record
+from formation_hub.context import current_correlation_id
+from sync.baserow_client import BaserowClient
+from sync.clients import baserow_client
+from sync.models import Event, EventItem, LogicalTable, PageLink, Reconciliation, TableMapping
+from sync.processing import event_enqueue
+from sync.rows import cell_text
+
+RECONCILED_TABLES = (LogicalTable.PROJET, LogicalTable.FORMATION)
+
+
+def rows_without_page(*, baserow: BaserowClient) -> list[dict]:
+    """[{table_id, logical_table, row_id, title, row}] of every reconciled row with no live page link."""
+    found = []
+    for mapping in TableMapping.objects.filter(logical_table__in=RECONCILED_TABLES, enabled=True):
+        linked = set(
+            PageLink.objects.filter(baserow_table_id=mapping.baserow_table_id, archived_at__isnull=True)
+            .values_list("row_id", flat=True)
+        )
+        for row in baserow.iter_rows(mapping.baserow_table_id):
+            if row["id"] not in linked:
+                found.append({
+                    "table_id": mapping.baserow_table_id, "logical_table": mapping.logical_table,
+                    "row_id": row["id"], "title": cell_text(row.get(mapping.field_name("nom"))), "row": row,
+                })
+    return found
+
+
+@transaction.atomic
+def reconciliation_run(
+    *, dry_run: bool, trigger: str, actor=None, actor_label: str = "sync-reconciliation",
+    baserow: BaserowClient | None = None,
+) -> Reconciliation:
+    """List the rows without a page; unless `dry_run`, store one event per table (source "reconcile")
+    whose items go through the projet/formation creation rules, and enqueue it."""
+    rows = rows_without_page(baserow=baserow or baserow_client())
+    now = timezone.now()
+    run = Reconciliation.objects.create(
+        started_at=now, dry_run=dry_run, trigger=trigger,
+        actor_label=actor.get_username() if actor is not None else actor_label,
+        rows_found=[{key: row[key] for key in ("table_id", "logical_table", "row_id", "title")} for row in rows],
+    )
+    events = []
+    if not dry_run:
+        for table_id in sorted({row["table_id"] for row in rows}):
+            table_rows = [row for row in rows if row["table_id"] == table_id]
+            event = Event.objects.create(
+                source=Event.Source.RECONCILIATION, event_id=f"reconcile-{run.pk}-{table_id}",
+                event_type="rows.created",
+                table_id=table_id, row_count=len(table_rows), received_at=now,
+                mapping=TableMapping.objects.get(baserow_table_id=table_id),
+                raw_body=json.dumps({"reconciliation": run.pk, "row_ids": [row["row_id"] for row in table_rows]}),
+                correlation_id=current_correlation_id(),
+            )
+            EventItem.objects.bulk_create(
+                EventItem(event=event, position=position, row_id=row["row_id"], data=row["row"], created_at=now,
+                          entity_key=f"baserow:{table_id}:{row['row_id']}")
+                for position, row in enumerate(table_rows)
+            )
+            event_enqueue(event=event)
+            events.append(event)
+        if events:
+            run.event = events[0]
+            run.save(update_fields=["event"])
+    audit_record(
+        action="sync.reconciliation.dry_run" if dry_run else "sync.reconciliation.run", target=run, actor=actor,
+        actor_label=actor_label,
+        changes={"rows": [(row["logical_table"], row["row_id"]) for row in rows], "events": [e.pk for e in events]},
+        message=f"{len(rows)} row(s) without a Docmost page" + ("" if dry_run else f", {len(events)} event(s) queued"),
+    )
+    return run

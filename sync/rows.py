@@ -1,0 +1,68 @@
+"""Reading Baserow rows the way the rules need them: the latest state (with the race after a webhook
+handled), and cell values of link-row, single-select and number fields."""
+
+import time
+from decimal import Decimal, InvalidOperation
+
+from sync import conf
+from sync.baserow_client import BaserowClient
+from sync.http import NotFound
+from sync.models import EventItem, TableMapping
+from sync.routing import IgnoreItem, PermanentFailure
+
+ROW_MISSING = "skipped: row missing"
+
+
+def row_latest(*, baserow: BaserowClient, mapping: TableMapping, row_id: int) -> dict:
+    """The row as it is now. A row not found right after its webhook (Baserow commits, then sends) is
+    read again a few times, 200 ms apart; still missing, the item ends 'skipped: row missing'."""
+    for attempt in range(conf.row_missing_retries() + 1):
+        try:
+            return baserow.get_row(mapping.baserow_table_id, row_id)
+        except NotFound:
+            if attempt < conf.row_missing_retries():
+                time.sleep(conf.row_missing_delay_seconds())
+    raise IgnoreItem(ROW_MISSING)
+
+
+def item_row_latest(*, baserow: BaserowClient, mapping: TableMapping, item: EventItem) -> dict:
+    if item.row_id is None:
+        raise PermanentFailure("the delivery carries no row id")
+    return row_latest(baserow=baserow, mapping=mapping, row_id=item.row_id)
+
+
+def mapping_for(logical_table: str) -> TableMapping:
+    mapping = TableMapping.objects.filter(logical_table=logical_table, enabled=True).first()
+    if mapping is None:
+        raise PermanentFailure(
+            f"No enabled table mapping for '{logical_table}': add it in the console (Sync > Table mappings)."
+        )
+    return mapping
+
+
+def cell_text(value) -> str:
+    """Text of a cell: a link row's first linked value, a single select's option, or the value itself."""
+    if isinstance(value, list):
+        return ", ".join(cell_text(part) for part in value if part)
+    if isinstance(value, dict):
+        return str(value.get("value") or "")
+    return "" if value is None else str(value)
+
+
+def link_ids(value) -> list[int]:
+    """Row ids of a link-row cell ([{"id", "value", "order"}, ...])."""
+    if not isinstance(value, list):
+        return []
+    return [part["id"] for part in value if isinstance(part, dict) and isinstance(part.get("id"), int)]
+
+
+def cell_number(value) -> Decimal | None:
+    """A number cell (Baserow sends decimals as strings, e.g. "14.0"); None when empty or unreadable."""
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
