@@ -72,7 +72,8 @@ def prefill_timeline(incident: Incident, entries: list[TimelineEntry]) -> str:
         (restored_at(incident), "service restored"),
         (None, "root cause confirmed"),
     ]
-    lines = [f"- {_local_time(moment, day) if moment else PLACEHOLDER} {label}" for moment, label in milestones]
+    lines = [f"Detected on {to_local(incident.detected_at):%a %d %b %Y}; later days are named.", ""]
+    lines += [f"- {_local_time(moment, day) if moment else PLACEHOLDER} {label}" for moment, label in milestones]
     if entries:
         lines += ["", "Full timeline:", ""]
         lines += [

@@ -88,8 +88,9 @@ def test_resolving_a_sev2_creates_its_post_mortem_due_seven_days_later(resolved)
 
 def test_post_mortem_is_prefilled_from_the_real_timeline_in_local_time(resolved):
     post_mortem = PostMortem.objects.get(incident=resolved)
-    milestones = post_mortem.timeline.split("\n\n")[0].splitlines()
-    assert milestones == [
+    day, milestones = post_mortem.timeline.split("\n\n")[:2]
+    assert day == "Detected on Fri 20 Nov 2026; later days are named."
+    assert milestones.splitlines() == [
         "- 14:00 detection",
         "- 14:10 triage",
         "- 14:25 mitigation start",
@@ -108,7 +109,7 @@ def test_a_timeline_past_midnight_shows_the_day(responder, clock):
     clock.now = datetime(2026, 11, 20, 22, 50, tzinfo=UTC)  # 23:50 Paris
     incident = open_incident(detected_at=clock.now)
     incident = walk(incident, responder, clock, [(20, "triaged"), (30, "resolved")])
-    milestones = PostMortem.objects.get(incident=incident).timeline.splitlines()
+    milestones = PostMortem.objects.get(incident=incident).timeline.splitlines()[2:]
     assert milestones[:2] == ["- 23:50 detection", "- Sat 21 Nov 00:10 triage"]
     assert milestones[3] == "- Sat 21 Nov 00:40 service restored"
 
