@@ -46,7 +46,7 @@ from incidents.models import (
 from incidents.oncall import override_problems, preview
 from incidents.permissions import is_admin
 from incidents.postmortems import action_item_set_status
-from incidents.recurrence import escalation_acknowledge
+from incidents.recurrence import escalation_acknowledge, recurrence_check
 from incidents.runbooks import runbook_mark_reviewed
 from incidents.selectors import local_today, runbook_to_review
 from incidents.services import incident_acknowledge, incident_set_runbook
@@ -215,6 +215,9 @@ class IncidentAdmin(admin.ModelAdmin):
                 incident_set_runbook(incident=obj, user=request.user, runbook=runbook)
             except DomainError as error:
                 self.message_user(request, error.message, messages.ERROR)
+        if {"service", "category"} & set(changed):
+            # A corrected service or category may complete a pattern the incident was not counted in.
+            recurrence_check(incident=obj)
 
     def get_urls(self):
         return [

@@ -17,6 +17,7 @@ class IncidentsConfig(AppConfig):
         register_panel(panels.open_incidents_panel)
         register_panel(panels.on_call_panel)
         register_panel(panels.overdue_panel)
+        register_panel(panels.escalations_panel)
         register_demo_loader("incidents", demo.load_demo_incidents)
         register_close_check(postmortems.close_check)
         register_recap_section(RecapSection("Open action items", selectors.open_action_items_recap, order=30))

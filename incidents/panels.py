@@ -10,6 +10,7 @@ from incidents.selectors import (
     breach_counts,
     local_today,
     on_call_summary,
+    open_escalations,
     open_incidents,
     overdue_action_items,
     overdue_postmortems,
@@ -53,6 +54,15 @@ def _overdue_context(request):
     }
 
 
+def _escalations_context(request):
+    """Shown only while a strategic escalation waits for an admin's decision."""
+    waiting = list(open_escalations()[:PANEL_ROWS])
+    if not waiting:
+        return None
+    list_url = reverse("admin:incidents_recurrenceescalation_changelist") + "?state__exact=open"
+    return {"escalations": waiting, "list_url": list_url}
+
+
 open_incidents_panel = Panel(
     name="incidents_open", title="Open incidents", template="admin/panels/incidents_open.html",
     context=_open_incidents_context, order=100,
@@ -64,4 +74,8 @@ on_call_panel = Panel(
 overdue_panel = Panel(
     name="incidents_overdue", title="Overdue post-mortems and action items",
     template="admin/panels/incidents_overdue.html", context=_overdue_context, order=120,
+)
+escalations_panel = Panel(
+    name="incidents_escalations", title="Strategic escalations to acknowledge",
+    template="admin/panels/incidents_escalations.html", context=_escalations_context, order=30,
 )

@@ -7,7 +7,16 @@ from django.db.models import Count, Q
 
 from formation_hub.timefmt import to_local
 from incidents.clock import ClockView, clock_view
-from incidents.models import OPEN_STATUSES, ActionItem, Incident, Page, PostMortem, Runbook, Severity
+from incidents.models import (
+    OPEN_STATUSES,
+    ActionItem,
+    Incident,
+    Page,
+    PostMortem,
+    RecurrenceEscalation,
+    Runbook,
+    Severity,
+)
 from incidents.oncall import OnCall, active_rotation, next_handoff, on_call_at
 from incidents.paging import ACTIVE_STATES
 
@@ -112,3 +121,12 @@ def runbook_to_review(incident: Incident) -> Runbook | None:
     if runbook is None or (runbook.last_reviewed_at and runbook.last_reviewed_at >= incident.resolved_at):
         return None
     return runbook
+
+
+def open_escalations():
+    """Recurring patterns waiting for an admin's decision, oldest first, with their incident counts."""
+    return (
+        RecurrenceEscalation.objects.filter(state=RecurrenceEscalation.State.OPEN)
+        .annotate(incident_count=Count("incidents"))
+        .order_by("raised_at", "id")
+    )

@@ -14,7 +14,7 @@ from formation_hub.errors import DomainError
 from formation_hub.notifications import notify, notify_team
 from formation_hub.timefmt import format_local, to_local
 from incidents import conf
-from incidents.models import Incident, StatusUpdate, TimelineEntry
+from incidents.models import Incident, PostMortem, StatusUpdate, TimelineEntry
 from incidents.oncall import on_call_at
 from incidents.postmortems import postmortem_slug
 from incidents.services import UPDATED_SEVERITIES, require_responder, schedule_updates
@@ -45,7 +45,8 @@ def _impact(incident: Incident) -> str:
 def post_mortem_path(incident: Incident) -> str:
     """Where the exported post-mortem goes: the same name as `incidents.export.postmortem_filename`."""
     day = to_local(incident.resolved_at or timezone.now())
-    return f"docs/post-mortems/{day:%Y-%m-%d}-{postmortem_slug(incident)}.md"
+    slug = PostMortem.objects.filter(incident=incident).values_list("slug", flat=True).first()
+    return f"docs/post-mortems/{day:%Y-%m-%d}-{slug or postmortem_slug(incident)}.md"
 
 
 def status_update_draft(*, incident: Incident, kind: str) -> tuple[str, str]:

@@ -260,3 +260,27 @@ def test_rescheduling_an_action_item_on_the_oncall_page(oncall_client, post_mort
     item.refresh_from_db()
     assert item.due_date == date(2026, 12, 10)
     assert "Enter a valid date" in oncall_client.post(url, {"due_date": "soon"}, follow=True).content.decode()
+
+
+def test_landing_page_shows_escalations_only_while_one_waits(client, admin_user):
+    client.force_login(admin_user)
+    assert "Strategic escalations to acknowledge" not in client.get(reverse("admin:index")).content.decode()
+    for _ in range(3):
+        incident_open(title="Sync stuck", severity="SEV3", source="oncall_form", service="sync", category="stuck")
+    body = client.get(reverse("admin:index")).content.decode()
+    assert "Strategic escalations to acknowledge" in body and "3 incidents" in body
+
+
+def test_correcting_the_category_in_the_console_can_complete_a_pattern(client, admin_user):
+    for _ in range(2):
+        incident_open(title="Sync stuck", severity="SEV3", source="oncall_form", service="sync", category="stuck")
+    odd = incident_open(title="Sync stuck again", severity="SEV3", source="oncall_form", service="sync",
+                        category="to triage")
+    assert not RecurrenceEscalation.objects.exists()
+    client.force_login(admin_user)
+    client.post(reverse("admin:incidents_incident_change", args=[odd.pk]), {
+        "title": odd.title, "description": "", "service": "sync", "category": "stuck", "runbook": "",
+        "timeline-TOTAL_FORMS": "0", "timeline-INITIAL_FORMS": "0",
+        "status_updates-TOTAL_FORMS": "0", "status_updates-INITIAL_FORMS": "0",
+    })
+    assert RecurrenceEscalation.objects.get().incidents.count() == 3
