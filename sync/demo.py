@@ -17,6 +17,15 @@ DEMO_TABLES = {
     "client": (607, {}),
     "comptes_rendus": (608, {}),
 }
+# Page ids of the Docmost stand-in's demo workspace (UUIDv7 from a fixed seed, the same on every start).
+DEMO_DOCMOST_PAGES = {
+    "project_template_page_id": "019ba6eb-5806-7eb9-85e6-70d8dc0fa4ba",
+    "compte_rendu_parent_page_id": "019ba6eb-5807-7025-b298-554c699792c2",
+    "formation_template_page_id": "019ba6eb-5809-7380-b220-5c664b648bae",
+}
+DEMO_STATUS_ICONS = {
+    "Prospect": "🔵", "En cours": "🟢", "Terminé": "✅", "Brouillon": "📝", "Publiée": "📗", "Archivée": "📦",
+}
 DEMO_BASEROW_ADMIN = "admin@formation-hub.local"
 DEMO_DOCMOST_BOT = "bot@formation-hub.local"
 DEMO_SPACE_SLUG = "agence"
@@ -40,6 +49,9 @@ def load_demo_sync() -> str:
             "bot_email": DEMO_DOCMOST_BOT,
             "bot_password_env_var": "DOCMOST_BOT_PASSWORD",
             "space_slug": DEMO_SPACE_SLUG,
+            "formation_space_slug": "formations",
+            "status_icons": DEMO_STATUS_ICONS,
+            **DEMO_DOCMOST_PAGES,
         },
     )
     for logical_table, (table_id, fields) in DEMO_TABLES.items():
