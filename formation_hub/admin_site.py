@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from formation_hub.dashboard import panels
+from formation_hub.dashboard import panels_for
 
 
 class OpsAdminSite(admin.AdminSite):
@@ -10,10 +10,6 @@ class OpsAdminSite(admin.AdminSite):
     index_template = "admin/ops_index.html"
 
     def index(self, request, extra_context=None):
-        rendered = []
-        for panel in panels():
-            context = panel.context(request)
-            if context is None:
-                continue
-            rendered.append({"panel": panel, "context": context})
-        return super().index(request, {**(extra_context or {}), "panels": rendered})
+        rendered = panels_for(request)
+        needing = [item for item in rendered if item.attention or item.failed]
+        return super().index(request, {**(extra_context or {}), "panels": rendered, "needing": needing})

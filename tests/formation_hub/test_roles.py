@@ -1,6 +1,12 @@
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.test import RequestFactory
+from django.urls import reverse
 
+from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.gates import can_decide, gate_types, get_gate_type
+from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify
 
 
@@ -44,3 +50,106 @@ def test_admin_role_sees_the_resend_action(client, make_user):
     admin = make_user("olga", "admin")
     client.force_login(admin)
     assert b"resend_notifications" in client.get("/admin/formation_hub/notification/").content
+
+
+# Each role on each console area: the access every registered ModelAdmin gives a member of the
+# role, against the rules the role names promise (written out here, not read from roles.py).
+AREAS = sorted(admin.site._registry, key=lambda model: model._meta.label_lower)
+ACTIONS = ("view", "add", "change", "delete")
+PEOPLE = {"auth.user", "auth.group"}
+ADMIN_ONLY_APPS = {"auth", "authtoken", "axes"}
+OWN_APP = {"oncall": "incidents", "release-approver": "releases"}
+# Where an app deliberately grants less than the role's general rule, with its reason.
+NARROWER_BY_THE_APP = {
+    ("incidents.recurrenceescalation", "oncall", "change"): "an admin decides what to do about a recurring pattern",
+}
+
+
+def _is_evidence(model_admin) -> bool:
+    return isinstance(model_admin, ReadOnlyEvidenceAdmin) or model_admin.model is AuditEntry
+
+
+def _access(model_admin, user) -> dict[str, bool]:
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return {
+        "view": model_admin.has_view_permission(request),
+        "add": model_admin.has_add_permission(request),
+        "change": model_admin.has_change_permission(request),
+        "delete": model_admin.has_delete_permission(request),
+    }
+
+
+def _expected(role, model_admin, superuser_access) -> dict[str, bool]:
+    label = model_admin.model._meta.label_lower
+    app = model_admin.model._meta.app_label
+    # People are visible to all (user pickers need it); tokens and lockouts only to the admin.
+    view = app not in ADMIN_ONLY_APPS or role == "admin" or label in PEOPLE
+    expected = {"view": view and superuser_access["view"]}
+    for action in ("add", "change", "delete"):
+        if _is_evidence(model_admin) or role == "viewer":
+            allowed = False
+        elif role == "admin":
+            allowed = True
+        else:
+            allowed = app == OWN_APP[role] and action in ("add", "change")
+        if (label, role, action) in NARROWER_BY_THE_APP:
+            allowed = False
+        expected[action] = allowed and superuser_access[action]
+    return expected
+
+
+@pytest.mark.parametrize("role", ["admin", "oncall", "release-approver", "viewer"])
+@pytest.mark.parametrize("model", AREAS, ids=lambda model: model._meta.label_lower)
+def test_each_role_has_the_access_its_name_promises_on_each_console_area(make_user, role, model):
+    model_admin = admin.site._registry[model]
+    superuser = make_user("root", is_superuser=True)
+    member = make_user(f"member-{role}", role)
+    expected = _expected(role, model_admin, _access(model_admin, superuser))
+    assert _access(model_admin, member) == expected
+
+
+@pytest.mark.parametrize("role", ["admin", "oncall", "release-approver", "viewer"])
+def test_each_role_opens_the_lists_it_may_view_and_is_refused_the_others(client, make_user, role):
+    member = make_user(f"member-{role}", role)
+    client.force_login(member)
+    for model in AREAS:
+        model_admin = admin.site._registry[model]
+        may_view = _access(model_admin, member)["view"]
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == (200 if may_view else 403), url
+
+
+def test_nobody_may_add_or_delete_evidence_and_only_the_admin_acts_on_it(db):
+    evidence = [model for model, model_admin in admin.site._registry.items() if _is_evidence(model_admin)]
+    for group in Group.objects.all():
+        for model in evidence:
+            codenames = set(
+                group.permissions.filter(content_type__app_label=model._meta.app_label,
+                                         content_type__model=model._meta.model_name)
+                .values_list("codename", flat=True)
+            )
+            name = model._meta.model_name
+            assert not codenames & {f"add_{name}", f"delete_{name}"}, (group.name, name)
+            if group.name != "admin":
+                assert codenames <= {f"view_{name}"}, (group.name, name)
+
+
+def test_only_the_admin_sees_api_tokens(db):
+    for group in Group.objects.exclude(name="admin"):
+        assert not group.permissions.filter(content_type__app_label="authtoken").exists(), group.name
+    assert Group.objects.get(name="admin").permissions.filter(codename="view_tokenproxy").exists()
+
+
+def test_the_admin_keeps_the_actions_keyed_to_evidence_permissions(db):
+    codenames = set(Group.objects.get(name="admin").permissions.values_list("codename", flat=True))
+    assert {"replay_event", "change_notification"} <= codenames
+    assert not codenames & {"change_auditentry", "add_event", "delete_event"}
+
+
+@pytest.mark.parametrize("gate_type", sorted(name for name in gate_types() if name.startswith("releases.")))
+def test_oncall_cannot_decide_a_release_gate(make_user, gate_type):
+    oncall = make_user("otto", "oncall")
+    assert get_gate_type(gate_type).group != "oncall"
+    gate = Gate(gate_type=gate_type, state=Gate.State.PENDING, subject="abc123")
+    assert not can_decide(gate=gate, user=oncall)
