@@ -90,7 +90,7 @@ def http_receiver():
             self.end_headers()
             self.wfile.write(receiver.body)
 
-        do_POST = do_GET = do_PUT = _answer  # noqa: N815
+        do_POST = do_GET = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815
 
         def log_message(self, *args):
             pass
