@@ -34,6 +34,11 @@ def webhook_max_bytes() -> int:
     return env.int("SYNC_WEBHOOK_MAX_BYTES", default=2 * 1024 * 1024)
 
 
+def webhook_max_rows() -> int:
+    """Rows accepted in one delivery: Baserow sends at most 200 a call (a batch, or a page of a paginated event)."""
+    return env.int("SYNC_WEBHOOK_MAX_ROWS", default=1000)
+
+
 def secret_from_env(variable: str) -> str:
     """The value of the environment variable a connection row names ('' when unset)."""
     if not variable:

@@ -144,13 +144,18 @@ def _check_loop(item: EventItem) -> None:
     """More than the threshold of events on one entity within a minute: store an alert, notify once."""
     if not item.entity_key or LoopAlert.objects.filter(entity_key=item.entity_key, resolved_at__isnull=True).exists():
         return
-    window_start = item.created_at - timedelta(minutes=1)
-    recent = EventItem.objects.filter(
-        entity_key=item.entity_key, created_at__gte=window_start, created_at__lte=item.created_at
-    )
-    count = recent.count()
+    minute = timedelta(minutes=1)
+    same_entity = EventItem.objects.filter(entity_key=item.entity_key)
+    # The minute before and the minute after the item (later items are already stored when processing lags).
+    windows = [
+        same_entity.filter(created_at__gte=item.created_at - minute, created_at__lte=item.created_at),
+        same_entity.filter(created_at__gte=item.created_at, created_at__lte=item.created_at + minute),
+    ]
+    counts = [window.count() for window in windows]
+    count = max(counts)
     if count <= conf.loop_alert_threshold():
         return
+    recent = windows[counts.index(count)]
     try:
         with transaction.atomic():
             alert = LoopAlert.objects.create(
@@ -206,13 +211,13 @@ def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logic
     try:
         if item.created_at < now - timedelta(hours=conf.item_max_age_hours()):
             raise PermanentFailure(f"gave up: not done {conf.item_max_age_hours():g} h after it arrived")
+        _check_loop(item)
         if blocker is not None:
             _wait(item, f"{BEHIND} #{blocker.pk} (event #{blocker.event_id})", now + timedelta(seconds=30))
         elif circuit is not None:
             _wait(item, f"{waiting_reason(circuit.service)} (circuit open since "
                         f"{format_local(circuit.opened_at, '%H:%M:%S')})", circuit.next_probe_at)
         else:
-            _check_loop(item)
             item.attempts += 1
             if handler is None:
                 raise IgnoreItem(f"no rule for {logical_table} {event.event_type}")
@@ -252,15 +257,15 @@ def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logic
         _wake_successor(item)
 
 
-def items_coalesce_into(*, item: EventItem) -> int:
-    """Mark the newer updates of the item's entity, received within the coalescing window, as done by
-    this item's sync (which read the row's latest state); returns how many."""
+def items_coalesce_into(*, item: EventItem, read_at) -> int:
+    """After a successful sync that read the row's state at `read_at`, mark the newer updates of the same
+    entity received before that read and within the coalescing window as done; returns how many."""
     if not item.entity_key:
         return 0
     window_end = item.created_at + timedelta(seconds=conf.coalesce_window_seconds())
     newer = EventItem.objects.filter(
         entity_key=item.entity_key, state__in=NOT_DONE, event__event_type="rows.updated",
-        created_at__gte=item.created_at, created_at__lte=min(window_end, timezone.now()),
+        created_at__gte=item.created_at, created_at__lte=min(window_end, read_at),
     ).exclude(pk=item.pk)
     event_ids = set(newer.values_list("event_id", flat=True))
     count = newer.update(

@@ -7,6 +7,7 @@ webhook off after about nine failures (contracts/README.md 2.3), so the answer m
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -26,9 +27,15 @@ OPTIONAL_INT_KEYS = ("database_id", "workspace_id")
 
 
 class InvalidDelivery(Exception):  # noqa: N818 - the 400 answer's message
+    status = 400
+
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class TooManyRows(InvalidDelivery):
+    status = 413
 
 
 @dataclass(frozen=True)
@@ -87,16 +94,56 @@ def _without_nul(value):
     return value
 
 
+# A JSON escape of a UTF-16 surrogate (U+D800-U+DFFF); paired ones decode to one character, lone ones stay.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _not_a_number(constant: str):
+    raise InvalidDelivery(f"Body is not valid JSON: {constant} is not a JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InvalidDelivery(f"Body is not valid JSON: the number {text[:40]} is out of range.")
+    return value
+
+
+def _has_lone_surrogate(payload) -> bool:
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_row_count(payload: dict) -> None:
+    limit = conf.webhook_max_rows()
+    for key in ("items", "rows", "row_ids"):
+        rows = payload.get(key)
+        if isinstance(rows, list) and len(rows) > limit:
+            raise TooManyRows(
+                f"{key} holds {len(rows)} rows; at most {limit} are accepted in one delivery (SYNC_WEBHOOK_MAX_ROWS). "
+                "Baserow sends at most 200 a call."
+            )
+
+
 def parse_delivery(raw: bytes) -> dict:
-    """The payload as a dict, or InvalidDelivery saying exactly what is wrong."""
+    """The payload as a dict, or InvalidDelivery saying exactly what is wrong (TooManyRows: 413)."""
     if not raw:
         raise InvalidDelivery("Empty body: a Baserow webhook sends a JSON object.")
     try:
-        payload = json.loads(raw)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidDelivery(f"Body is not valid JSON: not UTF-8 ({error.reason} at byte {error.start}).") from error
+    try:
+        payload = json.loads(text, parse_constant=_not_a_number, parse_float=_finite_float)
     except ValueError as error:
         raise InvalidDelivery(f"Body is not valid JSON: {error}.") from error
     except RecursionError as error:
         raise InvalidDelivery("Body is not valid JSON: nested too deeply.") from error
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(payload):
+        raise InvalidDelivery("Body is not valid JSON: a string holds an unpaired UTF-16 surrogate escape (\\ud800).")
     if not isinstance(payload, dict):
         raise InvalidDelivery(f"Body must be a JSON object, not {type(payload).__name__}.")
     missing = [key for key in ENVELOPE_KEYS if key not in payload]
@@ -133,6 +180,7 @@ def parse_delivery(raw: bytes) -> dict:
         isinstance(payload["row_ids"], list) and all(_is_int(row_id) for row_id in payload["row_ids"])
     ):
         raise InvalidDelivery("row_ids must be a list of positive integers.")
+    _check_row_count(payload)
     if b"\\u0000" in raw:
         payload = _without_nul(payload)
     return payload

@@ -56,7 +56,9 @@ class BaserowWebhookView(APIView):
             ),
             400: OpenApiResponse(_error, description="Not JSON, or an envelope key is missing or malformed."),
             401: OpenApiResponse(_error, description="Missing or wrong secret header."),
-            413: OpenApiResponse(_error, description="Body over SYNC_WEBHOOK_MAX_BYTES."),
+            413: OpenApiResponse(
+                _error, description="Body over SYNC_WEBHOOK_MAX_BYTES, or more rows than SYNC_WEBHOOK_MAX_ROWS."
+            ),
         },
         auth=[],
     )
@@ -79,7 +81,7 @@ class BaserowWebhookView(APIView):
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         except InvalidDelivery as error:
-            return Response({"error": error.message}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"error": error.message}, status=error.status)
         received = event_receive(raw_body=raw, payload=payload, headers=request.headers)
         if received.duplicate:
             return Response({"duplicate": True, "id": received.event.pk}, status=status.HTTP_200_OK)

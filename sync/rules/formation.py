@@ -1,5 +1,7 @@
 """formation rows <-> a course page with one sub-page per teaching block (bloc)."""
 
+from django.utils import timezone
+
 from sync.clients import baserow_client, baserow_connection, docmost_client, docmost_connection, formation_space_id
 from sync.docmost_client import DocmostClient
 from sync.models import DocmostConnection, Event, EventItem, LogicalTable, PageLink, TableMapping
@@ -50,8 +52,8 @@ def _spec(docmost, connection, mapping, row, space_id, *, with_body: bool) -> Pa
 def create_formation_pages(item: EventItem, mapping: TableMapping) -> str:
     """Course created: its page (from the template), a sub-page per block, and the page id in the row."""
     baserow, docmost, connection = baserow_client(), docmost_client(), docmost_connection()
+    read_at = timezone.now()
     row = item_row_latest(baserow=baserow, mapping=mapping, item=item)
-    coalesced = items_coalesce_into(item=item)
     space_id = formation_space_id(docmost, connection)
     spec = _spec(docmost, connection, mapping, row, space_id, with_body=True)
     link, what = page_ensure(docmost=docmost, event=item.event, mapping=mapping, row_id=row["id"], spec=spec)
@@ -60,6 +62,7 @@ def create_formation_pages(item: EventItem, mapping: TableMapping) -> str:
                                 space_id=space_id)
     written = row_write_back_page_id(baserow=baserow, connection=baserow_connection(), event=item.event,
                                      mapping=mapping, row=row, page_id=link.page_id)
+    coalesced = items_coalesce_into(item=item, read_at=read_at)
     parts = [f"{what} ({link.page_id})", f"{blocks} block page(s) created",
              "page id written back" if written else "page id already in the row"]
     if coalesced:
@@ -74,14 +77,15 @@ def update_formation_page_title(item: EventItem, mapping: TableMapping) -> str:
     if link is None:
         raise IgnoreItem("no page for this row yet (the reconciliation creates it)")
     baserow, docmost, connection = baserow_client(), docmost_client(), docmost_connection()
+    read_at = timezone.now()
     row = item_row_latest(baserow=baserow, mapping=mapping, item=item)
-    coalesced = items_coalesce_into(item=item)
     spec = _spec(docmost, connection, mapping, row, "", with_body=False)
     updated = page_update_title(docmost=docmost, event=item.event, link=link, spec=spec)
     blocks = 0
     if link.archived_at is None:
         blocks = block_pages_ensure(docmost=docmost, event=item.event, mapping=mapping, row=row, parent=link,
                                     space_id=formation_space_id(docmost, connection))
+    coalesced = items_coalesce_into(item=item, read_at=read_at)
     if not updated and not blocks:
         raise IgnoreItem("title, icon and blocks already as last synced")
     note = f"page {link.page_id} '{spec.title}'; {blocks} block page(s) created"

@@ -1,5 +1,7 @@
 """projet rows <-> project pages in the target space ("Projet <nom> - <client>", from the template)."""
 
+from django.utils import timezone
+
 from sync.clients import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
 from sync.models import DocmostConnection, EventItem, PageLink, TableMapping
 from sync.pages import PageSpec, page_archive, page_ensure, page_update_title, row_write_back_page_id, template_body
@@ -22,8 +24,8 @@ def project_icon(connection: DocmostConnection, mapping: TableMapping, row: dict
 def create_project_page(item: EventItem, mapping: TableMapping) -> str:
     """Row created (or restored from Baserow's trash): the page, from the template, and the page id in the row."""
     baserow, docmost, connection = baserow_client(), docmost_client(), docmost_connection()
+    read_at = timezone.now()
     row = item_row_latest(baserow=baserow, mapping=mapping, item=item)
-    coalesced = items_coalesce_into(item=item)
     spec = PageSpec(
         title=project_title(mapping, row), icon=project_icon(connection, mapping, row),
         space_id=target_space_id(docmost, connection),
@@ -36,7 +38,7 @@ def create_project_page(item: EventItem, mapping: TableMapping) -> str:
     page_update_title(docmost=docmost, event=item.event, link=link, spec=spec)
     written = row_write_back_page_id(baserow=baserow, connection=baserow_connection(), event=item.event,
                                      mapping=mapping, row=row, page_id=link.page_id)
-    return _note(what, link, written, coalesced)
+    return _note(what, link, written, items_coalesce_into(item=item, read_at=read_at))
 
 
 @rule("projet", "rows.updated")
@@ -47,10 +49,12 @@ def update_project_page_title(item: EventItem, mapping: TableMapping) -> str:
     if link is None:
         raise IgnoreItem("no page for this row yet (the reconciliation creates it)")
     baserow, docmost, connection = baserow_client(), docmost_client(), docmost_connection()
+    read_at = timezone.now()
     row = item_row_latest(baserow=baserow, mapping=mapping, item=item)
-    coalesced = items_coalesce_into(item=item)
     spec = PageSpec(title=project_title(mapping, row), icon=project_icon(connection, mapping, row), space_id="")
-    if not page_update_title(docmost=docmost, event=item.event, link=link, spec=spec):
+    updated = page_update_title(docmost=docmost, event=item.event, link=link, spec=spec)
+    coalesced = items_coalesce_into(item=item, read_at=read_at)
+    if not updated:
         raise IgnoreItem("title and icon already as last synced")
     return f"page {link.page_id} now '{spec.title}'" + (f"; {coalesced} update(s) coalesced" if coalesced else "")
 
