@@ -1,0 +1,99 @@
+"""Every endpoint of /api/schema/ fuzzed by schemathesis through the WSGI app: never a 5xx, and every
+answer (status, content type, headers, body) is one the schema declares."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from formation_hub import roles
+from tests.hostile.conftest import SECRET
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+# Loaded at collection through the app itself (the schema view touches no database).
+schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+
+
+CHECKS_TOKEN = "fuzz-release-checks-token-5b8e2f0c7a1d4e3b"
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_transaction():
+    """The WSGI handler closes a connection found inside a transaction at each request's start and end;
+    Django's test client turns that off, and so must a test calling the WSGI app directly (PostgreSQL)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def credentials(make_user, monkeypatch):
+    """Every credential an endpoint may ask for: an admin's API token, the webhook secret, the CI token."""
+    monkeypatch.setenv("RELEASE_CHECKS_TOKEN", CHECKS_TOKEN)
+    admin = make_user("fuzz-admin", roles.ADMIN, roles.ONCALL, roles.RELEASE_APPROVER, is_superuser=True)
+    token = Token.objects.create(user=admin)
+    return {"Authorization": f"Token {token.key}", "X-Formation-Hub-Secret": SECRET}
+
+
+def _headers(case, credentials: dict) -> dict:
+    if case.path == "/api/releases/{id}/checks/":
+        return {**credentials, "Authorization": f"Bearer {CHECKS_TOKEN}"}
+    return credentials
+
+
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+
+
+# Answers the fuzzing found outside the schema, reported to their owners; each runs as an xfail so the
+# report stays visible in every run and the test starts passing (XPASS) once its endpoint is fixed.
+KNOWN_GAPS = {
+    "POST /api/gates/{id}/decide/": "an unknown gate id answers 404, which the schema does not declare "
+    "(formation_hub/api_views.py GateDecide: add 400/404/409 to extend_schema responses)",
+    "POST /api/releases/{id}/checks/": "an unknown release id answers 404 and a wrong token 403, neither declared "
+    "(releases/api.py ReleaseChecks: add 400/403/404 to extend_schema responses)",
+    "POST /api/incidents/": "detected_at in year 957 is accepted and rendered with the zone's local mean time "
+    "offset (+00:09:21), not an RFC 3339 date-time (incidents API: refuse detected_at far from now)",
+}
+
+
+@schema.exclude(name=list(KNOWN_GAPS)).parametrize()
+@FUZZ
+@pytest.mark.django_db
+def test_every_endpoint_answers_within_its_schema_and_never_5xx(case, credentials):
+    case.call_and_validate(headers=_headers(case, credentials), checks=CHECKS)
+
+
+def _known_gap(name: str):
+    @schema.include(name=name).parametrize()
+    @FUZZ
+    @pytest.mark.django_db
+    @pytest.mark.xfail(reason=KNOWN_GAPS[name], strict=False)
+    def test(case, credentials):
+        case.call_and_validate(headers=_headers(case, credentials), checks=CHECKS)
+
+    return test
+
+
+test_gate_decide_answers_within_its_schema = _known_gap("POST /api/gates/{id}/decide/")
+test_release_checks_answer_within_their_schema = _known_gap("POST /api/releases/{id}/checks/")
+test_incident_creation_answers_within_its_schema = _known_gap("POST /api/incidents/")
