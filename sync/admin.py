@@ -5,14 +5,32 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.timefmt import format_local
-from sync.models import BaserowConnection, DocmostConnection, Event, EventItem, RejectedCall, TableMapping
+from sync.circuits import circuits_probe_due
+from sync.http import ServiceError
+from sync.models import (
+    BaserowConnection,
+    DocmostConnection,
+    Event,
+    EventItem,
+    LoopAlert,
+    PageLink,
+    Reconciliation,
+    RejectedCall,
+    ServiceCircuit,
+    TableMapping,
+)
 from sync.processing import event_replay
+from sync.reconciliation import reconciliation_run
+from sync.routing import PermanentFailure
 from sync.selectors import event_state_counts, event_story, mapping_is_silent, mappings_with_last_delivery
 
 
@@ -54,11 +72,49 @@ class DocmostConnectionAdmin(admin.ModelAdmin):
         return _env_status(connection.bot_password_env_var, connection.bot_password())
 
 
+def _reconcile(modeladmin, request, *, dry_run: bool) -> None:
+    try:
+        run = reconciliation_run(dry_run=dry_run, trigger="console", actor=request.user)
+    except (ServiceError, PermanentFailure) as error:
+        modeladmin.message_user(request, f"Baserow could not be read: {error}", messages.ERROR)
+        return
+    rows = ", ".join(f"{row['logical_table']} {row['row_id']} ({row['title'] or 'no name'})"
+                     for row in run.rows_found[:50])
+    if not run.rows_found:
+        modeladmin.message_user(request, "Every projet and formation row has its Docmost page.", messages.SUCCESS)
+    elif dry_run:
+        modeladmin.message_user(
+            request, f"Dry run: {len(run.rows_found)} row(s) without a Docmost page would be synced: {rows}",
+            messages.WARNING,
+        )
+    else:
+        modeladmin.message_user(
+            request, f"{len(run.rows_found)} row(s) queued for sync (reconciliation #{run.pk}): {rows}",
+            messages.SUCCESS,
+        )
+
+
+@admin.action(description="Reconciliation, dry run: list projet/formation rows without a Docmost page",
+              permissions=["replay"])
+def reconcile_dry_run(modeladmin, request, queryset):
+    _reconcile(modeladmin, request, dry_run=True)
+
+
+@admin.action(description="Reconciliation: sync every projet/formation row without a Docmost page",
+              permissions=["replay"])
+def reconcile_for_real(modeladmin, request, queryset):
+    _reconcile(modeladmin, request, dry_run=False)
+
+
 @admin.register(TableMapping)
 class TableMappingAdmin(admin.ModelAdmin):
     list_display = ("logical_table", "baserow_table_id", "enabled", "last_delivery", "silence")
     list_filter = ("enabled",)
     search_fields = ("=baserow_table_id", "logical_table")
+    actions = [reconcile_dry_run, reconcile_for_real]
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("sync.replay_event")
 
     def get_queryset(self, request):
         return mappings_with_last_delivery()
@@ -185,11 +241,14 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
     def get_urls(self):
         return [
             path("<int:event_id>/replay/", self.admin_site.admin_view(self.replay_view), name="sync_event_replay"),
+            path("<int:event_id>/trace/", self.admin_site.admin_view(self.trace_view), name="sync_event_trace"),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {})}
+        if str(object_id).isdigit():
+            extra_context["trace_url"] = reverse("admin:sync_event_trace", args=[object_id])
         if self.has_replay_permission(request) and str(object_id).isdigit():
             extra_context["replay_url"] = reverse("admin:sync_event_replay", args=[object_id])
         return super().change_view(request, object_id, form_url, extra_context)
@@ -207,6 +266,15 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
         else:
             self.message_user(request, f"{count} item(s) queued again.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:sync_event_change", args=[event.pk]))
+
+    def trace_view(self, request, event_id):
+        event = get_object_or_404(Event, pk=event_id)
+        if not self.has_view_permission(request, event):
+            raise PermissionDenied
+        story = event_story(event)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": f"Trace of {event}",
+                   **story}
+        return TemplateResponse(request, "admin/sync/event/trace.html", context)
 
     def changelist_view(self, request, extra_context=None):
         counts = event_state_counts()
@@ -267,3 +335,70 @@ class EventItemAdmin(ReadOnlyEvidenceAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("data", "old_data", "event__raw_body", "event__headers")
+
+
+@admin.register(PageLink)
+class PageLinkAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("logical_table", "row_id", "page_id", "page_slug_id", "archived", "updated")
+    list_filter = ("logical_table", ("archived_at", admin.EmptyFieldListFilter))
+    search_fields = ("=row_id", "=page_id", "=page_slug_id")
+    list_select_related = ("parent",)
+    raw_id_fields = ("parent",)
+    updated = local_time("updated_at", "updated")
+    archived = local_time("archived_at", "archived (row deleted)")
+
+
+@admin.action(description="Probe the selected services now", permissions=["replay"])
+def probe_now(modeladmin, request, queryset):
+    queryset.filter(state=ServiceCircuit.State.OPEN).update(next_probe_at=timezone.now())
+    back = circuits_probe_due()
+    modeladmin.message_user(request, f"Back: {', '.join(back)}." if back else "Still down (or already closed).",
+                            messages.SUCCESS if back else messages.WARNING)
+
+
+@admin.register(ServiceCircuit)
+class ServiceCircuitAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("service", "state", "opened", "next_probe", "probes", "last_error")
+    actions = [probe_now]
+    opened = local_time("opened_at", "opened")
+    next_probe = local_time("next_probe_at", "next probe")
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("sync.replay_event")
+
+
+@admin.action(description="Mark the selected loop alerts resolved", permissions=["replay"])
+def resolve_loop_alerts(modeladmin, request, queryset):
+    for alert in queryset.filter(resolved_at__isnull=True):
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at"])
+        audit_record(action="sync.loop.resolved", target=alert, actor=request.user, message=str(alert))
+    modeladmin.message_user(request, "Resolved.", messages.SUCCESS)
+
+
+@admin.register(LoopAlert)
+class LoopAlertAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("entity_key", "event_count", "first_event", "detected", "resolved")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("=entity_key",)
+    date_hierarchy = "detected_at"
+    actions = [resolve_loop_alerts]
+    first_event = local_time("first_event_at", "first event")
+    detected = local_time("detected_at", "detected")
+    resolved = local_time("resolved_at", "resolved")
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("sync.replay_event")
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("started", "dry_run", "trigger", "actor_label", "row_count", "event")
+    list_filter = ("dry_run", "trigger")
+    date_hierarchy = "started_at"
+    list_select_related = ("event",)
+    started = local_time("started_at", "started")
+
+    @admin.display(description="rows without a page")
+    def row_count(self, run):
+        return len(run.rows_found)

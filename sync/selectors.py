@@ -1,13 +1,14 @@
 """Reads shared by the console, the landing panel and the trace command."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django_q.brokers import get_broker
 
 from formation_hub.audit import audit_entries_for
-from sync.models import Event, RejectedCall, TableMapping
+from sync.models import Event, EventItem, LoopAlert, RejectedCall, ServiceCircuit, TableMapping
 
 
 def event_state_counts(queryset=None) -> dict[str, int]:
@@ -53,6 +54,9 @@ def sync_health() -> dict:
     mappings = list(mappings_with_last_delivery())
     return {
         **events,
+        "waiting_items": EventItem.objects.filter(state=EventItem.State.WAITING).count(),
+        "open_circuits": list(open_circuits()),
+        "loop_alerts": list(open_loop_alerts()[:5]),
         "rejected": rejected_call_counts(),
         "queue_depth": get_broker().queue_size(),
         "silent_tables": [mapping for mapping in mappings if mapping_is_silent(mapping)],
@@ -60,10 +64,52 @@ def sync_health() -> dict:
     }
 
 
+@dataclass(frozen=True)
+class TraceStep:
+    """One line of an event's trace: an audit entry (attempts and outcomes are audited) or an HTTP call."""
+
+    time: datetime
+    kind: str  # "received", "audit" or "call"
+    actor: str
+    what: str
+    result: str
+    detail: str
+    item_id: int | None = None
+
+
+def event_trace(event: Event, audit: list | None = None) -> list[TraceStep]:
+    """Every step of one event in time order: reception, each attempt and outcome, each HTTP call
+    (method, path, status, duration; never headers or bodies) and every audit entry."""
+    audit = audit if audit is not None else list(audit_entries_for(event).order_by("time", "id"))
+    steps = [TraceStep(event.received_at, "received", event.get_source_display(), event.event_type, "ok",
+                       f"{event.row_count} row(s)")]
+    for entry in audit:
+        item_id = entry.changes.get("item") if isinstance(entry.changes, dict) else None
+        steps.append(TraceStep(entry.time, "audit", entry.actor_label, entry.action, entry.result, entry.message,
+                               item_id))
+    for call in event.http_calls.order_by("at", "id"):
+        result = str(call.status) if call.status is not None else "no answer"
+        steps.append(TraceStep(
+            call.at, "call", call.service, f"{call.method} {call.path}", result,
+            f"{call.duration_ms} ms, attempt {call.attempt}, {call.outcome}", call.item_id,
+        ))
+    return sorted(steps, key=lambda step: step.time)
+
+
 def event_story(event: Event) -> dict:
     """Everything known about one delivery, in order: for the console page and trace_event."""
+    audit = list(audit_entries_for(event).order_by("time", "id"))
     return {
         "event": event,
         "items": list(event.items.order_by("position")),
-        "audit": list(audit_entries_for(event).order_by("time", "id")),
+        "audit": audit,
+        "trace": event_trace(event, audit),
     }
+
+
+def open_loop_alerts():
+    return LoopAlert.objects.filter(resolved_at__isnull=True)
+
+
+def open_circuits():
+    return ServiceCircuit.objects.filter(state=ServiceCircuit.State.OPEN)

@@ -156,7 +156,7 @@ def test_sync_health_panel_counts_with_a_bounded_number_of_queries(demo_mappings
     make_events(2, state=Event.State.DEAD)
     make_events(3, state=Event.State.FAILED, received_at=timezone.now() - timedelta(hours=2))
     panel = next(panel for panel in panels() if panel.name == "sync_health")
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(8):
         context = panel.context(rf.get("/admin/"))
     assert (context["last_hour"], context["dead"], context["failed"]) == (2, 2, 3)
     assert context["rejected"] == {"total": 1, "last_hour": 1}
@@ -164,6 +164,7 @@ def test_sync_health_panel_counts_with_a_bounded_number_of_queries(demo_mappings
     assert len(context["silent_tables"]) == 7  # projet (601) just received deliveries
     html = render_to_string(panel.template, {"panel": context})
     assert "1 last hour, 1 in all" in html and "?state__exact=dead" in html
+    assert context["open_circuits"] == [] and context["loop_alerts"] == [] and context["waiting_items"] == 0
 
 
 def test_trace_event_prints_the_story(post_webhook, demo_mappings):

@@ -48,10 +48,11 @@ class Command(BaseCommand):
             retry = f", next attempt {format_local(item.next_attempt_at, TIME)}" if item.next_attempt_at else ""
             write(f"    - {subject}: {item.state}{' (' + item.reason + ')' if item.reason else ''}, "
                   f"{item.attempts} attempt(s){retry}")
-        write("  audit")
-        for entry in story["audit"]:
-            write(f"    {format_local(entry.time, TIME)} {entry.actor_label} {entry.action} [{entry.result}]"
-                  f"{' ' + entry.message if entry.message else ''}")
+        write("  trace (attempts, HTTP calls and audit entries, in order)")
+        for step in story["trace"]:
+            item = f" item #{step.item_id}" if step.item_id else ""
+            write(f"    {format_local(step.time, TIME)} {step.kind:<8} {step.actor} {step.what} [{step.result}]"
+                  f"{item}{' ' + step.detail if step.detail else ''}")
         if with_payload:
             write("  payload")
             try:
