@@ -1,0 +1,88 @@
+"""The Docmost poll: compte-rendu pages and public shares found since the last cursor are stored as
+events of source "docmost" (a second poll stores nothing), then flow through the same pipeline."""
+
+import pytest
+
+from formation_hub.audit import audit_entries_for
+from formation_hub.models import Notification
+from sync.docmost_poll import docmost_poll
+from sync.models import Event, EventItem, PageLink, PollCursor
+from sync.rules.docmost_changes import alert_public_share, record_compte_rendu
+from tests.sync.conftest import process_all
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def synced_rows(bridge) -> list[dict]:
+    """comptes_rendus rows linked to a page (the demo has one without)."""
+    return [row for row in bridge.baserow.rows(608) if row["docmost_page_id"]]
+
+
+def write_compte_rendu(bridge, title="Compte rendu - Comité de pilotage", **options):
+    parent = bridge.docmost.demo_ids["compte_rendu_parent_page_id"]
+    options.setdefault("parentPageId", parent)
+    return bridge.docmost.create_page("agence", title, "# Compte rendu\n\n## Décisions\n", **options)
+
+
+def test_a_compte_rendu_page_becomes_a_comptes_rendus_row_once(bridge):
+    page = write_compte_rendu(bridge)
+    result = docmost_poll()
+    assert result.stored == 1
+    event = Event.objects.get(source="docmost")
+    assert (event.event_type, event.event_id) == ("page.created", f"page:{page['id']}")
+    process_all()
+    [row] = synced_rows(bridge)
+    assert row["titre"] == "Comité de pilotage" and row["docmost_page_id"] == page["id"]
+    assert row["date"] == page["createdAt"][:10]
+    assert EventItem.objects.get(event=event).state == "processed"
+    assert docmost_poll().stored == 0
+    bridge.docmost.update_page(page["id"], title="Compte rendu - Comité de pilotage (v2)")
+    assert docmost_poll().stored == 0  # the same page changed again: a duplicate, nothing new
+    assert PollCursor.objects.get(name="docmost.pages").position["id"] == page["id"]
+
+
+def test_a_page_recognised_by_its_title_prefix_alone_counts_as_a_compte_rendu(bridge):
+    write_compte_rendu(bridge, title="Compte rendu - Atelier", parentPageId=None)
+    bridge.docmost.create_page("agence", "Notes diverses", "rien")
+    docmost_poll()
+    process_all()
+    assert [row["titre"] for row in synced_rows(bridge)] == ["Atelier"]
+    assert Event.objects.filter(source="docmost").count() == 1
+
+
+def test_the_compte_rendu_rule_run_twice_creates_one_row(bridge):
+    write_compte_rendu(bridge)
+    docmost_poll()
+    process_all()
+    item = EventItem.objects.get(event__source="docmost")
+    PageLink.objects.filter(logical_table="comptes_rendus").delete()  # even without the link, the row is found
+    assert "row found" in record_compte_rendu(item, None)
+    with pytest.raises(Exception, match="already exists"):
+        record_compte_rendu(item, None)
+    assert len(synced_rows(bridge)) == 1
+
+
+def test_a_public_share_is_audited_and_alerts_admins_once(bridge):
+    page = bridge.docmost.create_page("agence", "Tarifs clients", "confidentiel")
+    share = bridge.docmost.create_share(page["id"])
+    docmost_poll()
+    process_all()
+    event = Event.objects.get(event_type="share.created")
+    assert event.event_id == f"share:{share['id']}"
+    [entry] = [e for e in audit_entries_for(event) if e.action == "sync.docmost.public_share"]
+    assert "Tarifs clients" in entry.message and entry.changes["key"] == share["key"]
+    [alert] = Notification.objects.filter(kind="sync.public_share")
+    assert "Tarifs clients" in alert.subject
+    alert_public_share(EventItem.objects.get(event=event), None)
+    assert docmost_poll().stored == 0
+    assert Notification.objects.filter(kind="sync.public_share").count() == 1
+
+
+def test_the_poll_waits_when_docmost_is_down_and_catches_up_after(bridge):
+    write_compte_rendu(bridge)
+    bridge.docmost.server.stop()
+    with pytest.raises(Exception, match="unreachable"):
+        docmost_poll()
+    assert not Event.objects.filter(source="docmost").exists()
+    bridge.docmost.server.start()
+    assert docmost_poll().stored == 1

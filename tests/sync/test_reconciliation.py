@@ -1,0 +1,103 @@
+"""Reconciliation (console action and resync_unmapped), the Baserow watchdog, and the trace of an event."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from formation_hub.models import Notification
+from sync.models import BaserowConnection, Event, HttpCall, PageLink, Reconciliation
+from sync.watchdog import baserow_webhooks_watch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def import_projects(bridge, *names):
+    """Rows written like an import: no webhook fires (contracts 1.3)."""
+    return bridge.baserow.add_rows(601, [{"nom": name, "client": [1]} for name in names])
+
+
+def test_resync_unmapped_dry_run_lists_the_rows_without_a_page_and_changes_nothing(bridge):
+    rows = import_projects(bridge, "Import A", "Import B")
+    out = StringIO()
+    call_command("resync_unmapped", "--dry-run", stdout=out)
+    text = out.getvalue()
+    assert "would sync" in text
+    for row in rows:
+        assert f"projet row {row['id']}: {row['nom']}" in text
+    assert not bridge.pages("Projet Import")
+    assert not Event.objects.exists()
+    assert Reconciliation.objects.get().dry_run is True
+
+
+def test_resync_unmapped_syncs_the_rows_without_a_page_and_a_second_run_finds_none(bridge):
+    import_projects(bridge, "Import C", "Import D")
+    call_command("resync_unmapped", stdout=StringIO())
+    event = Event.objects.get(source="reconcile", table_id=601)
+    assert event.event_type == "rows.created" and event.row_count == 4  # the 2 demo projects and the 2 imports
+    bridge.sync()
+    assert sorted(p["title"] for p in bridge.pages("Projet Import")) == [
+        "Projet Import C - Acme Formation", "Projet Import D - Acme Formation",
+    ]
+    assert all(row["docmost_page_id"] for row in bridge.baserow.rows(601) if row["nom"].startswith("Import"))
+    out = StringIO()
+    call_command("resync_unmapped", "--dry-run", stdout=out)
+    lines = [line for line in out.getvalue().splitlines() if "Import" in line]
+    assert lines == []
+
+
+def test_the_console_reconciliation_actions_dry_run_then_run(bridge, admin_client):
+    import_projects(bridge, "Console E")
+    url = reverse("admin:sync_tablemapping_changelist")
+    response = admin_client.post(url, {"action": "reconcile_dry_run", "_selected_action": ["1"]}, follow=True)
+    assert "Dry run: " in response.content.decode() and "Console E" in response.content.decode()
+    assert not Event.objects.exists()
+    response = admin_client.post(url, {"action": "reconcile_for_real", "_selected_action": ["1"]}, follow=True)
+    assert "queued for sync" in response.content.decode()
+    bridge.sync()
+    assert [p["title"] for p in bridge.pages("Projet Console")] == ["Projet Console E - Acme Formation"]
+
+
+def test_the_watchdog_re_enables_a_switched_off_webhook_notifies_and_reconciles(bridge):
+    bridge.baserow.update_webhook(1, active=False)  # projet's webhook, switched off by Baserow
+    bridge.create_row(601, {"nom": "Perdu", "client": [1]})  # never delivered
+    bridge.baserow.wait_for_deliveries()
+    assert not Event.objects.filter(table_id=601).exists()
+    assert "re-enabled projet (webhook 1)" in baserow_webhooks_watch()
+    assert bridge.baserow.webhook(1)["active"] is True
+    assert Notification.objects.filter(kind="sync.webhook_reenabled").count() == 1
+    bridge.sync()
+    assert [p["title"] for p in bridge.pages("Projet Perdu")] == ["Projet Perdu - Acme Formation"]
+    assert baserow_webhooks_watch() == "every webhook active"
+
+
+def test_the_watchdog_without_admin_credentials_leaves_it_to_the_silent_table_flag(bridge):
+    BaserowConnection.objects.update(admin_email="")
+    assert "no Baserow admin credentials" in baserow_webhooks_watch()
+
+
+def test_the_trace_shows_every_attempt_call_and_audit_entry_in_order_without_secrets(bridge, admin_client):
+    bridge.docmost.fault(status=503, count=1, path_prefix="/api/pages/info")
+    row = bridge.create_row(601, {"nom": "Traçable", "client": [1]})
+    bridge.sync()
+    event = Event.objects.get(table_id=601, event_type="rows.created")
+    calls = list(HttpCall.objects.filter(event=event).values_list("method", "path", "status"))
+    assert ("POST", "/api/pages/info", 503) in calls and ("POST", "/api/pages/create", 200) in calls
+    assert any(method == "PATCH" and path.startswith(f"/api/database/rows/table/601/{row['id']}/")
+               for method, path, _ in calls)
+    response = admin_client.get(reverse("admin:sync_event_trace", args=[event.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    order = [html.index(marker) for marker in (
+        "POST /api/pages/info</code></td><td>503", "POST /api/pages/info</code></td><td>200",
+        "POST /api/pages/create</code></td><td>200",
+        "sync.page.created", "sync.row.written_back", "sync.item.processed",
+    )]
+    assert order == sorted(order)
+    for secret in (bridge.baserow.token, "demo-docmost-password", "demo-baserow-admin", "Bearer ", "Token demo"):
+        assert secret not in html
+    out = StringIO()
+    call_command("trace_event", event.event_id, stdout=out)
+    assert "call     docmost POST /api/pages/info [503]" in out.getvalue()
+    assert PageLink.objects.filter(row_id=row["id"]).exists()
