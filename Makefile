@@ -42,3 +42,8 @@ clean:
 ## webhook ingest against a bare-view floor, end-to-end sync with 1/2/4 workers, duplicates, peak memory.
 bench: install
 	$(PY) -m tests.bench.run_bench
+
+## Speed at scale: a throwaway PostgreSQL database with 1M sync events, 100k audit entries and 20k
+## incidents; prints each console page's median/p95 time and query count, then drops the database.
+bench-console: install
+	$(PY) -m tests.bench.console_bench
