@@ -1,6 +1,7 @@
 """Settings of the releases app, read from the environment at call time (so tests can change them)."""
 
 from datetime import time, timedelta
+from decimal import Decimal
 
 import environ
 from django.conf import settings
@@ -71,3 +72,27 @@ def e2e_context() -> str:
 def base_url() -> str:
     """OPS_BASE_URL: the console's public address, for links in emails (shared with the incidents app)."""
     return env.str("OPS_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+
+def story_coverage_target() -> Decimal:
+    """The playbook's coverage target (80 %): more than 10 points under it leaves an alert in the story's history."""
+    return Decimal(env.str("STORY_COVERAGE_TARGET", default="80"))
+
+
+def dependabot_webhook_secret() -> str:
+    """The secret of the pull-request webhook (GitHub / Forgejo HMAC-SHA256); empty: every call is refused."""
+    return env.str("DEPENDABOT_WEBHOOK_SECRET", default="")
+
+
+def bump_open_limit() -> int:
+    """Open bumps per ecosystem (the playbook's Dependabot limit); further ones wait in a queue."""
+    return max(1, env.int("BUMP_OPEN_LIMIT", default=10))
+
+
+def bump_friday_cutoff() -> time:
+    """From when on Friday no production bump merges (until Monday 00:00); 00:00 is the playbook's whole Friday."""
+    return time.fromisoformat(env.str("BUMP_FRIDAY_CUTOFF", default="00:00"))
+
+
+def bump_webhook_max_bytes() -> int:
+    return env.int("BUMP_WEBHOOK_MAX_BYTES", default=1_000_000)

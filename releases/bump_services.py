@@ -1,0 +1,398 @@
+"""Dependency bump services: intake (console, API, webhook), the path of each category, merge, queue.
+
+The category (releases.bumps.categorise) decides the path: security merges by itself once CI is green;
+patch and minor wait for a review gate (merge / hold / close); major, runtime LTS and database major for a
+go/no-go gate with a migration note; upstream images for a staging test gate (ok / back). A merge also
+needs CI green, and for a production bump not Friday (the release calendar, prerequisites.evaluate) and,
+for a database major, a verified backup (the release prerequisite). At most BUMP_OPEN_LIMIT bumps are open
+per ecosystem; the others are queued and promoted, oldest first, as open ones merge or close.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from formation_hub.audit import audit_record
+from formation_hub.errors import DomainError
+from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type, pending_gate
+from formation_hub.models import AuditEntry, Gate
+from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.timefmt import format_local
+from releases import clock, conf
+from releases.bumps import Category, Path, Severity, categorise
+from releases.models import Change, DependencyBump, PrerequisiteReport
+from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
+from releases.selectors import current_rules
+from releases.services import change_add
+
+REVIEW_GATE = "delivery.bump_review"
+GO_GATE = "delivery.bump_go"
+STAGING_GATE = "delivery.bump_staging"
+BUMP_GATES = (REVIEW_GATE, GO_GATE, STAGING_GATE)
+GATE_OF_PATH = {Path.REVIEW: REVIEW_GATE, Path.GO_NO_GO: GO_GATE, Path.STAGING_TEST: STAGING_GATE}
+State = DependencyBump.State
+BACKUP_REPORTS = 20
+
+
+@dataclass(frozen=True)
+class Intake:
+    bump: DependencyBump
+    created: bool
+
+
+def _clean_advisories(advisories) -> list[str]:
+    if advisories is None:
+        return []
+    if isinstance(advisories, str):
+        advisories = advisories.replace(",", " ").split()
+    if not isinstance(advisories, list | tuple) or not all(isinstance(item, str) for item in advisories):
+        raise DomainError("Advisories are a list of ids (GHSA-xxxx-xxxx-xxxx or CVE-YYYY-NNNN).")
+    return sorted({item.strip().upper() for item in advisories if item.strip()})
+
+
+def _open_count(ecosystem: str) -> int:
+    # Locking the open rows of the ecosystem serialises two intakes that would both take the last slot
+    # (SQLite serialises every write transaction anyway).
+    return len(list(DependencyBump.objects.select_for_update().filter(
+        ecosystem=ecosystem, state__in=DependencyBump.OPEN_STATES).values_list("pk", flat=True)))
+
+
+def bump_create(
+    *, package: str, ecosystem: str, from_version: str, to_version: str, advisories=(),
+    severity: str = Severity.NONE, scope: str = DependencyBump.Scope.PRODUCTION,
+    source: str = DependencyBump.Source.MANUAL, pull_request_url: str = "", ci_status: str = "", user=None,
+) -> Intake:
+    """Record a bump with its computed category. The same pull request returns the bump it already made."""
+    advisories = _clean_advisories(advisories)
+    if severity not in dict(Severity.CHOICES):
+        raise DomainError(f"Unknown severity '{severity}': use one of {', '.join(dict(Severity.CHOICES))}.")
+    if advisories and severity == Severity.NONE:
+        severity = Severity.UNKNOWN
+    if scope not in DependencyBump.Scope.values:
+        raise DomainError(f"Unknown scope '{scope}': production or development.")
+    if ci_status and ci_status not in DependencyBump.CiStatus.values:
+        raise DomainError(f"Unknown CI status '{ci_status}': use one of {', '.join(DependencyBump.CiStatus.values)}.")
+    pull_request_url = pull_request_url.strip()
+    if pull_request_url:
+        known = DependencyBump.objects.filter(pull_request_url=pull_request_url).first()
+        if known is not None:
+            return Intake(known, False)
+    categorisation = categorise(package=package, ecosystem=ecosystem, from_version=from_version,
+                                to_version=to_version, severity=severity, advisories=tuple(advisories))
+    try:
+        with transaction.atomic():
+            full = _open_count(ecosystem) >= conf.bump_open_limit()
+            bump = DependencyBump.objects.create(
+                package=package.strip()[:200], ecosystem=ecosystem, from_version=from_version.strip(),
+                to_version=to_version.strip(), advisories=advisories, severity=severity, scope=scope,
+                source=source, pull_request_url=pull_request_url, category=categorisation.category,
+                path=categorisation.path, explanation=categorisation.explanation,
+                state=State.QUEUED if full else State.OPEN, ci_status=ci_status or DependencyBump.CiStatus.UNKNOWN,
+                created_by=user,
+            )
+            audit_record(
+                action="bump.created", target=bump, actor=user, actor_label=f"releases:{source}",
+                changes={"category": bump.category, "path": bump.path, "state": bump.state, "scope": scope,
+                         "severity": severity, "advisories": advisories, "pull_request": pull_request_url},
+                message=categorisation.explanation,
+            )
+            if bump.state == State.OPEN:
+                _start_path(bump, user)
+    except IntegrityError:
+        # The same pull request delivered twice at once: the other delivery made the bump.
+        known = DependencyBump.objects.filter(pull_request_url=pull_request_url).first()
+        if known is None:
+            raise
+        return Intake(known, False)
+    return Intake(bump, True)
+
+
+def _start_path(bump: DependencyBump, user) -> None:
+    gate_type = GATE_OF_PATH.get(bump.path)
+    if gate_type is None:
+        _merge_if_ready(bump, user)
+        return
+    gate_request(target=bump, gate_type=gate_type, subject=bump.subject, requested_by=user)
+    _waiting(bump, f"{get_gate_type(gate_type).label} gate")
+
+
+def _waiting(bump: DependencyBump, what: str) -> None:
+    bump.waiting_for = what[:300]
+    bump.save(update_fields=["waiting_for"])
+
+
+def _lock(bump: DependencyBump) -> DependencyBump:
+    return DependencyBump.objects.select_for_update().get(pk=bump.pk)
+
+
+# --- merge rules --------------------------------------------------------------------------------------
+
+
+def _backup_facts() -> ReleaseFacts:
+    reports = PrerequisiteReport.objects.filter(
+        kind=PrerequisiteReport.Kind.BACKUP, outcome=PrerequisiteReport.Outcome.SUCCESS
+    )[:BACKUP_REPORTS]
+    return ReleaseFacts(sha="", hotfix=False, reports=tuple(
+        ReportFact(id=report.pk, kind=report.kind, outcome=report.outcome, sha=report.sha,
+                   observed_at=report.observed_at, url=report.url, detail=report.detail)
+        for report in reports
+    ))
+
+
+def production_calendar_problem(at: datetime) -> str:
+    """'' when a production bump may merge at `at`; else why not and when it may. The release calendar,
+    evaluated by prerequisites.evaluate from the bump cut-off (default the whole Friday) to Monday."""
+    rules = replace(current_rules(), friday_cutoff=conf.bump_friday_cutoff(), deploy=timedelta(0),
+                    watch=timedelta(minutes=1))
+    evaluation = evaluate(ReleaseFacts(sha="", hotfix=False), at=at, rules=rules)
+    if evaluation.result(CALENDAR).passing:
+        return ""
+    after = f" It may merge from {format_local(evaluation.next_allowed_at)}." if evaluation.next_allowed_at else ""
+    return f"No production bump on Friday (nor the weekend that follows).{after}"
+
+
+def backup_problem(at: datetime) -> str:
+    """'' when a verified backup younger than the release rule's limit exists; else what to do."""
+    result = evaluate(_backup_facts(), at=at, rules=current_rules()).result(BACKUP)
+    return "" if result.passing else f"A database major needs a verified backup first: {result.evidence}"
+
+
+def merge_blockers(bump: DependencyBump, *, at: datetime | None = None) -> list[str]:
+    """Everything that stops this bump from merging now (empty: it may merge)."""
+    at = at or clock.now()
+    blockers = []
+    if bump.state in DependencyBump.FINAL_STATES:
+        return [f"The bump is {bump.get_state_display()}."]
+    if bump.state == State.QUEUED:
+        blockers.append(f"Queued: {conf.bump_open_limit()} {bump.get_ecosystem_display()} bumps are open already.")
+    if bump.state == State.HELD:
+        blockers.append("Held: ask for its decision again first.")
+    if bump.state == State.OPEN and bump.path != Path.AUTO_MERGE:
+        blockers.append(f"Waits for its {get_gate_type(GATE_OF_PATH[bump.path]).label} gate.")
+    if bump.ci_status != DependencyBump.CiStatus.GREEN:
+        blockers.append(f"CI is {bump.get_ci_status_display()}: a bump merges on green CI only.")
+    if bump.scope == DependencyBump.Scope.PRODUCTION:
+        problem = production_calendar_problem(at)
+        if problem:
+            blockers.append(problem)
+    if bump.category == Category.DATABASE_MAJOR:
+        problem = backup_problem(at)
+        if problem:
+            blockers.append(problem)
+    return blockers
+
+
+def _merge_if_ready(bump: DependencyBump, user) -> bool:
+    blockers = merge_blockers(bump)
+    if blockers:
+        text = " ".join(blockers)
+        if bump.waiting_for != text[:300]:
+            _waiting(bump, text)
+            audit_record(action="bump.merge_waiting", target=bump, actor=user, changes={"blockers": blockers},
+                         message=text)
+        return False
+    _merge(bump, user)
+    return True
+
+
+def _changelog_line(bump: DependencyBump) -> tuple[str, str]:
+    text = f"Bump {bump.package} from {bump.from_version} to {bump.to_version}"
+    if bump.advisories:
+        text += f" ({', '.join(bump.advisories)})"
+    if bump.category == Category.SECURITY:
+        return Change.Type.SECURITY, text
+    if bump.category == Category.UPSTREAM_IMAGE:
+        return Change.Type.CHANGE, text
+    return Change.Type.CHORE, text
+
+
+def _merge(bump: DependencyBump, user) -> None:
+    bump.state, bump.merged_at, bump.waiting_for = State.MERGED, timezone.now(), ""
+    fields = ["state", "merged_at", "waiting_for"]
+    if bump.scope == DependencyBump.Scope.PRODUCTION:
+        kind, text = _changelog_line(bump)
+        bump.change = change_add(type=kind, text=text, reference=bump.pull_request_url[:200] or f"bump-{bump.pk}",
+                                 user=user, source=Change.Source.BUMP)
+        fields.append("change")
+    bump.save(update_fields=fields)
+    audit_record(action="bump.merged", target=bump, actor=user, actor_label="releases:bumps",
+                 changes={"category": bump.category, "automatic": user is None})
+    _promote(bump.ecosystem, user)
+
+
+@transaction.atomic
+def bump_merge(*, bump: DependencyBump, user) -> DependencyBump:
+    """Merge now, from the console: refused with every reason it may not."""
+    bump = _lock(bump)
+    blockers = merge_blockers(bump)
+    if blockers:
+        raise DomainError(f"{bump} cannot merge now. " + " ".join(blockers))
+    _merge(bump, user)
+    return bump
+
+
+@transaction.atomic
+def bump_ci_report(*, bump: DependencyBump, status: str, user=None) -> DependencyBump:
+    """CI's result on the bump's pull request; green merges a bump whose path is satisfied."""
+    if status not in DependencyBump.CiStatus.values:
+        raise DomainError(f"Unknown CI status '{status}': use one of {', '.join(DependencyBump.CiStatus.values)}.")
+    bump = _lock(bump)
+    if bump.state in DependencyBump.FINAL_STATES:
+        raise DomainError(f"{bump} is {bump.get_state_display()}: its CI no longer matters.")
+    bump.ci_status = status
+    bump.save(update_fields=["ci_status"])
+    audit_record(action="bump.ci_reported", target=bump, actor=user, actor_label="releases:ci",
+                 changes={"status": status})
+    ready = bump.state == State.APPROVED or (bump.state == State.OPEN and bump.path == Path.AUTO_MERGE)
+    if status == DependencyBump.CiStatus.GREEN and ready:
+        _merge_if_ready(bump, user)
+    return bump
+
+
+@transaction.atomic
+def bump_close(*, bump: DependencyBump, user, reason: str) -> DependencyBump:
+    bump = _lock(bump)
+    if bump.state in DependencyBump.FINAL_STATES:
+        raise DomainError(f"{bump} is already {bump.get_state_display()}.")
+    if not reason.strip():
+        raise DomainError("Say why the bump is closed.")
+    _close(bump, user, reason.strip())
+    return bump
+
+
+def _close(bump: DependencyBump, user, reason: str) -> None:
+    bump.state, bump.closed_at, bump.waiting_for = State.CLOSED, timezone.now(), ""
+    bump.save(update_fields=["state", "closed_at", "waiting_for"])
+    for gate_type in BUMP_GATES:
+        gate = pending_gate(target=bump, gate_type=gate_type)
+        if gate is not None:
+            gate_void(gate=gate, reason="bump closed")
+    audit_record(action="bump.closed", target=bump, actor=user, message=reason)
+    _promote(bump.ecosystem, user)
+
+
+@transaction.atomic
+def bump_ask_again(*, bump: DependencyBump, user) -> DependencyBump:
+    """A held bump goes back to its gate (a new decision, for example after a fix or a new changelog read)."""
+    bump = _lock(bump)
+    if bump.state != State.HELD:
+        raise DomainError(f"{bump} is {bump.get_state_display()}: only a held bump is asked again.")
+    bump.state = State.OPEN
+    bump.save(update_fields=["state"])
+    audit_record(action="bump.asked_again", target=bump, actor=user)
+    _start_path(bump, user)
+    return bump
+
+
+@transaction.atomic
+def bump_set_migration_note(*, bump: DependencyBump, note: str, user) -> DependencyBump:
+    bump = _lock(bump)
+    if bump.state in DependencyBump.FINAL_STATES:
+        raise DomainError(f"{bump} is {bump.get_state_display()}.")
+    bump.migration_note = note.strip()
+    bump.save(update_fields=["migration_note"])
+    audit_record(action="bump.migration_note_set", target=bump, actor=user, message=bump.migration_note[:500])
+    return bump
+
+
+@transaction.atomic
+def bump_pull_request_closed(*, bump: DependencyBump, merged: bool) -> DependencyBump:
+    """The pull request was merged or closed on the forge: follow it (a queued bump frees nothing)."""
+    bump = _lock(bump)
+    if bump.state in DependencyBump.FINAL_STATES:
+        return bump
+    if merged:
+        audit_record(action="bump.merged_on_forge", target=bump, actor_label="releases:webhook")
+        _merge(bump, None)
+    else:
+        _close(bump, None, "pull request closed on the forge")
+    return bump
+
+
+def _promote(ecosystem: str, user) -> None:
+    """Open queued bumps, oldest first, while the ecosystem has free slots."""
+    free = conf.bump_open_limit() - _open_count(ecosystem)
+    if free <= 0:
+        return
+    queued = DependencyBump.objects.select_for_update().filter(ecosystem=ecosystem, state=State.QUEUED)
+    for bump in queued.order_by("created_at", "id")[:free]:
+        bump.state = State.OPEN
+        bump.save(update_fields=["state"])
+        audit_record(action="bump.promoted", target=bump, actor_label="releases:bumps",
+                     message="A slot freed: out of the queue.")
+        _start_path(bump, user=None)
+
+
+# --- gate decisions -----------------------------------------------------------------------------------
+
+
+def _gate_bump(gate: Gate, bump: DependencyBump) -> DependencyBump:
+    bump = _lock(bump)
+    if bump.state != State.OPEN:
+        raise DomainError(f"{bump} is {bump.get_state_display()}: its gate no longer applies.")
+    return bump
+
+
+def _approve(bump: DependencyBump, gate: Gate) -> None:
+    bump.state = State.APPROVED
+    bump.save(update_fields=["state"])
+    audit_record(action="bump.approved", target=bump, actor=gate.decided_by, changes={"gate": gate.gate_type})
+    _merge_if_ready(bump, gate.decided_by)
+
+
+def _hold(bump: DependencyBump, gate: Gate) -> None:
+    bump.state = State.HELD
+    bump.save(update_fields=["state"])
+    _waiting(bump, f"held: {gate.reason}")
+    audit_record(action="bump.held", target=bump, actor=gate.decided_by, message=gate.reason)
+
+
+def _on_review_decided(gate: Gate, bump: DependencyBump) -> None:
+    bump = _gate_bump(gate, bump)
+    if gate.decision == "merge":
+        _approve(bump, gate)
+    elif gate.decision == "hold":
+        _hold(bump, gate)
+    else:
+        _close(bump, gate.decided_by, gate.reason)
+
+
+def _on_go_decided(gate: Gate, bump: DependencyBump) -> None:
+    bump = _gate_bump(gate, bump)
+    if gate.decision == "no_go":
+        _hold(bump, gate)
+        return
+    if not bump.migration_note.strip():
+        raise DomainError(f"A go on {bump} needs its migration note first (what changes and how to adapt).")
+    if bump.category == Category.DATABASE_MAJOR:
+        problem = backup_problem(clock.now())
+        if problem:
+            raise DomainError(problem)
+    _approve(bump, gate)
+
+
+def _on_staging_decided(gate: Gate, bump: DependencyBump) -> None:
+    bump = _gate_bump(gate, bump)
+    if gate.decision == "ok":
+        _approve(bump, gate)
+    else:
+        _hold(bump, gate)
+
+
+GATE_TYPES = (
+    GateType(name=REVIEW_GATE, label="bump review", decisions=("merge", "hold", "close"), group=RELEASE_APPROVER,
+             current_subject=lambda bump: bump.subject, on_decided=_on_review_decided,
+             reason_required_for=("hold", "close")),
+    GateType(name=GO_GATE, label="major bump go/no-go", decisions=("go", "no_go"), group=RELEASE_APPROVER,
+             current_subject=lambda bump: bump.subject, on_decided=_on_go_decided, reason_required_for=("no_go",)),
+    GateType(name=STAGING_GATE, label="upstream image staging test", decisions=("ok", "back"),
+             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
+             reason_required_for=("back",)),
+)
+
+
+def refused(action: str, *, target=None, user=None, message: str, changes: dict | None = None) -> None:
+    audit_record(action=action, target=target, actor=user, result=AuditEntry.Result.REFUSED, message=message,
+                 changes=changes)
