@@ -421,10 +421,12 @@ class Stack:
         self._wait_http(f"{self.baserow_url}/_sandbox/state", proc)
         return proc
 
-    def start_docmost(self) -> Proc:
+    def start_docmost(self, *, keep_state: bool = False) -> Proc:
+        """In memory, or with a state file that survives a stop and restart (chaos)."""
+        state = ["--state", str(self.tmp / "docmost-state.json")] if keep_state else []
+        module = "tests.bench.docmost_standin" if keep_state else "sandbox.docmost"
         proc = self._spawn("docmost", [
-            PYTHON, "-m", "sandbox.docmost", "--port", str(self.docmost_port), "--demo",
-            "--state", str(self.tmp / "docmost-state.json"), "--login-limit", "1000",
+            PYTHON, "-m", module, "--port", str(self.docmost_port), "--demo", *state,
         ])
         self._wait_http(f"{self.docmost_url}/_sandbox/state", proc)
         return proc
@@ -441,7 +443,8 @@ class Stack:
         return proc
 
     def start_workers(self, count: int, name: str = "workers") -> Proc:
-        proc = self._spawn(name, [PYTHON, "manage.py", "qcluster"], self.env(Q_WORKERS=str(count)))
+        # INFO: django-q2 logs each worker's pid ("ready for work at"), which chaos needs to kill one.
+        proc = self._spawn(name, [PYTHON, "manage.py", "qcluster"], self.env(Q_WORKERS=str(count), LOG_LEVEL="INFO"))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if not proc.alive():
