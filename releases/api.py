@@ -1,19 +1,30 @@
-"""POST /api/releases/{id}/checks/: CI reports CI, E2E and backup results with the RELEASE_CHECKS_TOKEN."""
+"""The releases API.
+
+- POST /api/releases/{id}/checks/: CI reports CI, E2E and backup results with the RELEASE_CHECKS_TOKEN.
+- POST /api/bumps/ and /api/bumps/{id}/ci/: CI records dependency bumps and their CI (token or session auth).
+- POST /api/stories/{S-01}/ci/: CI reports a story's pull-request run.
+- POST /api/webhooks/dependabot/: Dependabot pull requests from GitHub or Forgejo/Gitea, HMAC-signed.
+"""
 
 import hmac
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from formation_hub.errors import NotAllowed
 from releases import conf
-from releases.models import PrerequisiteReport, Release
+from releases.bump_services import bump_ci_report, bump_create, pull_request_webhook_receive
+from releases.bumps import Ecosystem, Severity
+from releases.models import DependencyBump, PrerequisiteReport, Release, Story
 from releases.selectors import release_evaluation
 from releases.services import report_receive
+from releases.stories import KEY, story_ci_report
 
 
 class CheckReportSerializer(serializers.Serializer):
@@ -64,3 +75,150 @@ class ReleaseChecks(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+# --- delivery: dependency bumps and stories (issue 8) ----------------------------------------------------
+
+
+class BumpSerializer(serializers.Serializer):
+    package = serializers.CharField(max_length=200)
+    ecosystem = serializers.ChoiceField(choices=Ecosystem.CHOICES)
+    from_version = serializers.CharField(max_length=100)
+    to_version = serializers.CharField(max_length=100)
+    advisories = serializers.ListField(child=serializers.CharField(max_length=60), required=False, default=list,
+                                       max_length=50, help_text="GHSA or CVE ids.")
+    severity = serializers.ChoiceField(choices=Severity.CHOICES, required=False, default=Severity.NONE)
+    scope = serializers.ChoiceField(choices=DependencyBump.Scope.choices, required=False,
+                                    default=DependencyBump.Scope.PRODUCTION)
+    pull_request_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="",
+                                            help_text="The same pull request never makes two bumps.")
+    ci_status = serializers.ChoiceField(choices=DependencyBump.CiStatus.choices, required=False, default="")
+
+
+class BumpStoredSerializer(serializers.ModelSerializer):
+    created = serializers.BooleanField(read_only=True, default=False)
+
+    class Meta:
+        model = DependencyBump
+        fields = ("id", "created", "package", "ecosystem", "from_version", "to_version", "advisories", "severity",
+                  "scope", "source", "pull_request_url", "category", "path", "explanation", "state", "ci_status",
+                  "waiting_for")
+
+
+class CiStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DependencyBump.CiStatus.choices)
+    head_sha = serializers.RegexField(r"^[0-9a-fA-F]{7,40}$", required=False, allow_blank=True, default="",
+                                      help_text="Stories only: the commit CI ran on.")
+    detail = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class MayAddBumps(BasePermission):
+    message = "Recording a bump needs the 'add dependency bump' permission (release approvers and admins)."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated
+                    and request.user.has_perm("releases.add_dependencybump"))
+
+
+class MayChangeStories(BasePermission):
+    message = "Reporting CI on a story needs the 'change story' permission (release approvers and admins)."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm("releases.change_story"))
+
+
+def _stored(bump: DependencyBump, created: bool) -> dict:
+    data = BumpStoredSerializer(bump).data
+    data["created"] = created
+    return data
+
+
+class BumpCreate(APIView):
+    """CI records a dependency bump (token or session auth); the same pull request answers the existing bump."""
+
+    permission_classes = [MayAddBumps]
+
+    @extend_schema(
+        operation_id="bump_create", request=BumpSerializer,
+        responses={
+            201: BumpStoredSerializer,
+            200: OpenApiResponse(BumpStoredSerializer, description="This pull request's bump, already known."),
+            400: OpenApiResponse(description="Bad input, or versions that cannot be compared safely."),
+        },
+    )
+    def post(self, request):
+        serializer = BumpSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        intake = bump_create(source=DependencyBump.Source.API, user=request.user, **serializer.validated_data)
+        return Response(_stored(intake.bump, intake.created),
+                        status=status.HTTP_201_CREATED if intake.created else status.HTTP_200_OK)
+
+
+class BumpCi(APIView):
+    permission_classes = [MayAddBumps]
+
+    @extend_schema(operation_id="bump_ci_report", request=CiStatusSerializer, responses=BumpStoredSerializer)
+    def post(self, request, pk):
+        bump = get_object_or_404(DependencyBump, pk=pk)
+        serializer = CiStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        bump = bump_ci_report(bump=bump, status=serializer.validated_data["status"], user=request.user)
+        return Response(_stored(bump, False))
+
+
+class StoryCi(APIView):
+    permission_classes = [MayChangeStories]
+
+    @extend_schema(operation_id="story_ci_report", request=CiStatusSerializer,
+                   responses=inline_serializer("StoryCiStored", {"id": serializers.CharField(),
+                                                                 "step": serializers.IntegerField(),
+                                                                 "ci_status": serializers.CharField()}))
+    def post(self, request, key):
+        match = KEY.match(key)
+        if match is None:
+            raise NotFound("No story with this id: story ids look like S-01.")
+        story = get_object_or_404(Story, number=int(match[1]))
+        serializer = CiStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        story = story_ci_report(story=story, status=data["status"], head_sha=data["head_sha"], user=request.user,
+                                detail=data["detail"])
+        return Response({"id": story.key, "step": story.step, "ci_status": story.ci_status})
+
+
+class PullRequestWebhook(APIView):
+    """Dependabot pull requests from GitHub or Forgejo/Gitea, signed with DEPENDABOT_WEBHOOK_SECRET."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = []
+    throttle_classes = []
+
+    @extend_schema(
+        operation_id="dependabot_webhook", request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("X-Hub-Signature-256", str, OpenApiParameter.HEADER, required=False,
+                             description="GitHub: sha256=<HMAC-SHA256 of the body>"),
+            OpenApiParameter("X-Forgejo-Signature", str, OpenApiParameter.HEADER, required=False,
+                             description="Forgejo: <HMAC-SHA256 of the body, hex>"),
+            OpenApiParameter("X-Gitea-Signature", str, OpenApiParameter.HEADER, required=False,
+                             description="Gitea: <HMAC-SHA256 of the body, hex>"),
+        ],
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT,
+                   401: OpenApiResponse(description="Missing or wrong signature."),
+                   413: OpenApiResponse(description="Body over BUMP_WEBHOOK_MAX_BYTES."),
+                   422: OpenApiResponse(description="A Dependabot pull request naming no bump that can be read.")},
+        auth=[],
+    )
+    def post(self, request):
+        limit = conf.bump_webhook_max_bytes()
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        body = b"" if declared > limit else request.body[: limit + 1]
+        if declared > limit or len(body) > limit:
+            return Response({"error": f"Body larger than {limit} bytes (BUMP_WEBHOOK_MAX_BYTES)."},
+                            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        answer = pull_request_webhook_receive(body=body, headers=request.headers)
+        return Response(answer.body, status=answer.status)

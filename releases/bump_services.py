@@ -8,6 +8,7 @@ for a database major, a verified backup (the release prerequisite). At most BUMP
 per ecosystem; the others are queued and promoted, oldest first, as open ones merge or close.
 """
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -20,9 +21,9 @@ from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type
 from formation_hub.models import AuditEntry, Gate
 from formation_hub.roles import RELEASE_APPROVER
 from formation_hub.timefmt import format_local
-from releases import clock, conf
+from releases import clock, conf, dependabot
 from releases.bumps import Category, Path, Severity, categorise
-from releases.models import Change, DependencyBump, PrerequisiteReport
+from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
 from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules
 from releases.services import change_add
@@ -246,7 +247,7 @@ def bump_ci_report(*, bump: DependencyBump, status: str, user=None) -> Dependenc
     audit_record(action="bump.ci_reported", target=bump, actor=user, actor_label="releases:ci",
                  changes={"status": status})
     ready = bump.state == State.APPROVED or (bump.state == State.OPEN and bump.path == Path.AUTO_MERGE)
-    if status == DependencyBump.CiStatus.GREEN and ready:
+    if ready:
         _merge_if_ready(bump, user)
     return bump
 
@@ -393,6 +394,84 @@ GATE_TYPES = (
 )
 
 
-def refused(action: str, *, target=None, user=None, message: str, changes: dict | None = None) -> None:
-    audit_record(action=action, target=target, actor=user, result=AuditEntry.Result.REFUSED, message=message,
-                 changes=changes)
+
+# --- pull-request webhook -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    status: int
+    body: dict
+
+
+def _finish(delivery: BumpWebhookDelivery, outcome: str, message: str, bump=None) -> None:
+    delivery.outcome, delivery.message, delivery.bump = outcome, message, bump
+    delivery.save(update_fields=["outcome", "message", "bump"])
+
+
+def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
+    """Store the call, check its signature, then create (once per pull request) or close the bump it names."""
+    signature = dependabot.signature_check(body=body, headers=headers)
+    provider = signature.provider
+    event = headers.get(dependabot.EVENT_HEADERS.get(provider, "X-GitHub-Event"), "")
+    delivery_id = headers.get(dependabot.DELIVERY_HEADERS.get(provider, "X-GitHub-Delivery"), "")
+    delivery = BumpWebhookDelivery.objects.create(
+        provider=provider, event=event[:60], delivery_id=delivery_id[:100],
+        signature_valid=signature.valid, body=body.decode("utf-8", errors="replace"),
+    )
+    if not signature.valid:
+        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, signature.problem)
+        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{provider}",
+                     result=AuditEntry.Result.REFUSED, message=signature.problem)
+        return WebhookAnswer(401, {"error": signature.problem})
+    if event == "ping":
+        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, "ping")
+        return WebhookAnswer(200, {"ignored": "ping"})
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        payload = None
+    pull_request = payload.get("pull_request") if isinstance(payload, dict) else None
+    if not isinstance(pull_request, dict):
+        message = "Not a pull-request event: the body has no pull_request object."
+        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
+        return WebhookAnswer(200, {"ignored": message})
+    if not dependabot.is_dependabot(pull_request):
+        message = "Not a Dependabot pull request (author dependabot[bot] or branch dependabot/...)."
+        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
+        return WebhookAnswer(200, {"ignored": message})
+    action = str(payload.get("action", ""))
+    try:
+        request = dependabot.bump_request_from(pull_request)
+        if action == "closed":
+            return _pull_request_closed(delivery, request, merged=bool(pull_request.get("merged")))
+        if action not in dependabot.OPENING_ACTIONS:
+            message = f"Action '{action}' changes no bump."
+            _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
+            return WebhookAnswer(200, {"ignored": message})
+        intake = bump_create(
+            package=request.package, ecosystem=request.ecosystem, from_version=request.from_version,
+            to_version=request.to_version, advisories=request.advisories, severity=request.severity,
+            scope=request.scope, source=DependencyBump.Source.DEPENDABOT, pull_request_url=request.pull_request_url,
+        )
+    except DomainError as error:
+        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, error.message)
+        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{provider}",
+                     result=AuditEntry.Result.REFUSED, message=error.message)
+        return WebhookAnswer(422, {"error": error.message})
+    bump = intake.bump
+    outcome = BumpWebhookDelivery.Outcome.CREATED if intake.created else BumpWebhookDelivery.Outcome.DUPLICATE
+    _finish(delivery, outcome, str(bump), bump)
+    return WebhookAnswer(201 if intake.created else 200, {
+        "id": bump.pk, "created": intake.created, "category": bump.category, "state": bump.state,
+    })
+
+
+def _pull_request_closed(delivery, request, *, merged: bool) -> WebhookAnswer:
+    bump = DependencyBump.objects.filter(pull_request_url=request.pull_request_url).first()
+    if bump is None:
+        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, "Closed pull request with no bump.")
+        return WebhookAnswer(200, {"ignored": "no bump for this pull request"})
+    bump = bump_pull_request_closed(bump=bump, merged=merged)
+    _finish(delivery, BumpWebhookDelivery.Outcome.UPDATED, f"pull request {'merged' if merged else 'closed'}", bump)
+    return WebhookAnswer(200, {"id": bump.pk, "created": False, "state": bump.state})

@@ -499,6 +499,7 @@ class BumpWebhookDelivery(models.Model):
     """A pull-request webhook call as received, kept before it is acted on (read-only evidence)."""
 
     class Outcome(models.TextChoices):
+        RECEIVED = "received", "received, not processed"
         CREATED = "created", "bump created"
         DUPLICATE = "duplicate", "bump already known"
         UPDATED = "updated", "bump updated"
@@ -510,7 +511,7 @@ class BumpWebhookDelivery(models.Model):
     event = models.CharField(max_length=60, blank=True)
     delivery_id = models.CharField(max_length=100, blank=True)
     signature_valid = models.BooleanField(default=False)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RECEIVED)
     message = models.TextField(blank=True)
     body = models.TextField(blank=True)
     bump = models.ForeignKey(DependencyBump, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
