@@ -9,6 +9,7 @@ from sync.models import Event
 from sync.selectors import event_story
 
 TIME = "%Y-%m-%d %H:%M:%S"
+STEP_TIME = "%H:%M:%S.%f"
 
 
 class Command(BaseCommand):
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         write("  trace (attempts, HTTP calls and audit entries, in order)")
         for step in story["trace"]:
             item = f" item #{step.item_id}" if step.item_id else ""
-            write(f"    {format_local(step.time, TIME)} {step.kind:<8} {step.actor} {step.what} [{step.result}]"
+            write(f"    {format_local(step.time, STEP_TIME)} {step.kind:<8} {step.actor} {step.what} [{step.result}]"
                   f"{item}{' ' + step.detail if step.detail else ''}")
         if with_payload:
             write("  payload")
