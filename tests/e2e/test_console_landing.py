@@ -114,3 +114,26 @@ def test_clocks_count_down_in_the_browser_and_turn_red(page, login, make_user, r
     assert page.evaluate("window.opsConsole.describe((2 * 60 + 14) * 60000 + 5000)") == {
         "text": "2 h 14 min left", "css": ""
     }
+
+
+@pytest.mark.parametrize("path", ["gate_decide", "/oncall/incidents/new/", "/admin/incidents/incident/",
+                                  "/admin/incidents/override/add/"])
+def test_console_and_oncall_forms_fit_a_phone(browser, live_server, make_user, roles, review_gate, path):
+    if path == "gate_decide":
+        path = f"/admin/formation_hub/gate/{review_gate.pk}/decide/"
+    user = make_user("olga", "oncall", "release-approver")
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url)
+    phone = context.new_page()
+    try:
+        phone.goto(f"/admin/login/?next={path}")
+        phone.fill("#id_username", user.username)
+        phone.fill("#id_password", "pw-for-tests")
+        with phone.expect_navigation():
+            phone.click("input[type=submit]")
+        assert phone.url.endswith(path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+        submit = phone.locator("main [type=submit], #content [type=submit]").first
+        box = submit.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], path
+    finally:
+        context.close()
