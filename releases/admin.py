@@ -1,7 +1,8 @@
 """The releases part of the ops console: the pipeline, its evidence and its actions.
 
 Every action is a logged-in POST to a view that calls one service; gates are decided on the core's
-gate page (formation_hub's decide view), so the same refusals apply everywhere.
+gate page (formation_hub's decide view), so the same refusals apply everywhere. Stories and dependency
+bumps (issue 8) are registered by releases.admin_delivery, imported here.
 """
 
 from datetime import datetime
@@ -23,7 +24,7 @@ from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from formation_hub.roles import ONCALL
 from formation_hub.timefmt import format_local
-from releases import clock, conf
+from releases import admin_delivery, clock, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
 from releases.models import (
     Change,
     CheckRun,

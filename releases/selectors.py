@@ -2,10 +2,20 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import CharField, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 
+from formation_hub.models import Gate
 from releases import clock, conf
-from releases.models import Change, FreezeWindow, PrerequisiteOverride, PrerequisiteReport, Release
+from releases.models import (
+    Change,
+    DependencyBump,
+    FreezeWindow,
+    PrerequisiteOverride,
+    PrerequisiteReport,
+    Release,
+    Story,
+)
 from releases.prerequisites import (
     Evaluation,
     OverrideFact,
@@ -144,3 +154,43 @@ def next_step(release: Release) -> str:
         status.ROLLED_BACK: "Rolled back.",
     }
     return steps[release.status]
+
+
+# --- delivery: stories and dependency bumps (issue 8) ------------------------------------------------------
+
+CATEGORY_URGENCY = ("security", "database_major", "upstream_image", "runtime_lts", "major", "minor", "patch")
+
+
+def with_pending_gate(queryset, gate_types):
+    """Annotate each row with the id and type of its pending gate (one subquery, not one query per row)."""
+    pending = Gate.objects.filter(
+        object_id=Cast(OuterRef("pk"), CharField()), gate_type__in=gate_types, state=Gate.State.PENDING
+    ).order_by("requested_at")
+    return queryset.annotate(pending_gate_id=Subquery(pending.values("pk")[:1]),
+                             pending_gate_type=Subquery(pending.values("gate_type")[:1]))
+
+
+def story_board(gate_types) -> list[tuple[int, str, list[Story]]]:
+    """Stories in a sprint or completed, by step (blocked ones are listed apart by the caller)."""
+    stories = with_pending_gate(Story.objects.exclude(state=Story.State.BLOCKED).select_related("author"),
+                                gate_types)
+    by_step: dict[int, list[Story]] = {step: [] for step in Story.Step.values}
+    for story in stories:
+        by_step[story.step].append(story)
+    return [(step, Story.Step(step).label, by_step[step]) for step in Story.Step.values]
+
+
+def blocked_stories():
+    return Story.objects.filter(state=Story.State.BLOCKED).select_related("author")
+
+
+def bump_review_queue(gate_types) -> dict[str, list[DependencyBump]]:
+    """Bumps not merged nor closed, production first then development, most urgent category first."""
+    bumps = with_pending_gate(
+        DependencyBump.objects.exclude(state__in=DependencyBump.FINAL_STATES).select_related("created_by"),
+        gate_types,
+    )
+    queue: dict[str, list[DependencyBump]] = {DependencyBump.Scope.PRODUCTION: [], DependencyBump.Scope.DEVELOPMENT: []}
+    for bump in sorted(bumps, key=lambda bump: (CATEGORY_URGENCY.index(bump.category), bump.created_at)):
+        queue[bump.scope].append(bump)
+    return queue

@@ -1,0 +1,435 @@
+"""The delivery part of the console: stories (board, actions, JSON import/export) and dependency bumps (weekly
+review queue, actions). Gates are decided on the core's gate page; every action calls one service."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.errors import DomainError
+from formation_hub.gates import can_decide, get_gate_type
+from formation_hub.models import Gate
+from releases import bump_services, stories
+from releases.bumps import Ecosystem, Severity
+from releases.models import BumpWebhookDelivery, DependencyBump, Story
+from releases.selectors import blocked_stories, bump_review_queue, story_board, with_pending_gate
+
+
+def _gates_of(target, gate_types, user) -> list[Gate]:
+    gates = list(
+        Gate.objects.filter(object_id=str(target.pk), gate_type__in=gate_types)
+        .select_related("requested_by", "decided_by").order_by("-requested_at")
+    )
+    for gate in gates:
+        gate.label = get_gate_type(gate.gate_type).label
+        gate.may_decide = gate.state == Gate.State.PENDING and can_decide(gate=gate, user=user)
+        gate.decide_url = reverse("admin:formation_hub_gate_decide", args=[gate.pk])
+    return gates
+
+
+def _decide_link(obj) -> str:
+    if not getattr(obj, "pending_gate_id", None):
+        return "-"
+    label = get_gate_type(obj.pending_gate_type).label
+    return format_html('<a class="gate-decide" href="{}">{}</a>',
+                       reverse("admin:formation_hub_gate_decide", args=[obj.pending_gate_id]), f"decide: {label}")
+
+
+# --- stories --------------------------------------------------------------------------------------------
+
+
+class StoryCreateForm(forms.ModelForm):
+    class Meta:
+        model = Story
+        fields = ("title", "user_story", "acceptance_criteria", "sprint", "change_type", "author")
+
+
+class StoryImportForm(forms.Form):
+    file = forms.FileField(required=False, help_text="A JSON list of stories, as exported.")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, label="or paste the JSON")
+
+
+@admin.action(description="Move the selected stories past their manual step")
+def advance_stories(modeladmin, request, queryset):
+    moved = 0
+    for story in queryset:
+        try:
+            stories.story_advance(story=story, user=request.user)
+            moved += 1
+        except DomainError as error:
+            modeladmin.message_user(request, error.message, messages.WARNING)
+    modeladmin.message_user(request, f"{moved} story(ies) moved on.", messages.SUCCESS)
+
+
+@admin.action(description="Export the selected stories as JSON")
+def export_stories(modeladmin, request, queryset):
+    data = [stories.story_as_dict(story) for story in queryset.select_related("completed_by")]
+    return _json_download(data, "stories.json")
+
+
+def _json_download(data, filename: str) -> HttpResponse:
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@admin.register(Story)
+class StoryAdmin(admin.ModelAdmin):
+    list_display = ("key_column", "title", "step", "state", "sprint", "ci_status", "coverage", "author", "gate")
+    list_filter = ("state", "step", "ci_status", "sprint")
+    search_fields = ("=number", "title", "=branch")
+    list_select_related = ("author",)
+    date_hierarchy = "created_at"
+    raw_id_fields = ("author",)
+    actions = [advance_stories, export_stories]
+    form = StoryCreateForm
+    change_form_template = "admin/releases/story/change_form.html"
+    change_list_template = "admin/releases/story/change_list.html"
+
+    @admin.display(description="id", ordering="number")
+    def key_column(self, story):
+        return story.key
+
+    @admin.display(description="pending gate")
+    def gate(self, story):
+        return _decide_link(story)
+
+    def get_queryset(self, request):
+        return with_pending_gate(super().get_queryset(request), stories.STORY_GATES)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return StoryCreateForm.Meta.fields
+        return ("title", "user_story", "acceptance_criteria", "change_type", "branch", "step", "state", "sprint",
+                "coverage", "ci_status", "head_sha", "pull_request_url", "revision", "author", "created_at",
+                "completed_at", "completed_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # Only the planning text is edited here; the step, state and CI move through the actions and gates.
+        editable = ("title", "user_story", "acceptance_criteria", "change_type")
+        if obj.state == Story.State.COMPLETED:
+            editable = ()
+        return [name for name in self.get_fields(request, obj) if name not in editable]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The form already refused what story_create refuses (a blank title, an unknown change type).
+        created = stories.story_create(
+            title=obj.title, user_story=obj.user_story, acceptance_criteria=obj.acceptance_criteria,
+            sprint=obj.sprint, change_type=obj.change_type, author=obj.author, user=request.user,
+        )
+        obj.pk, obj.number, obj.branch = created.pk, created.number, created.branch
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        story = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "show_delete_link": False}
+        if story is not None:
+            extra_context.update({
+                "story": story,
+                "gates": _gates_of(story, stories.STORY_GATES, request.user),
+                "events": list(story.events.select_related("actor")),
+                "steps": Story.Step.choices,
+                "manual_step": story.step in stories.MANUAL_STEPS and story.state == Story.State.ACTIVE,
+                "actions": {name: reverse(f"admin:releases_story_{name}", args=[story.pk]) for name in STORY_ACTIONS},
+                "may_act": self.has_change_permission(request, story),
+            })
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        actions = [
+            path(f"<int:story_id>/{name}/", self.admin_site.admin_view(self.action_view), {"action": name},
+                 name=f"releases_story_{name}")
+            for name in STORY_ACTIONS
+        ]
+        return [
+            path("board/", self.admin_site.admin_view(self.board_view), name="releases_story_board"),
+            path("import/", self.admin_site.admin_view(self.import_view), name="releases_story_import"),
+            path("export/", self.admin_site.admin_view(self.export_view), name="releases_story_export"),
+            path("build-state/", self.admin_site.admin_view(self.build_state_view), name="releases_story_build_state"),
+            *actions,
+            *super().get_urls(),
+        ]
+
+    def action_view(self, request, story_id, action):
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:releases_story_change", args=[story_id]))
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        story = get_object_or_404(Story, pk=story_id)
+        try:
+            message = STORY_ACTIONS[action](story=story, user=request.user, data=request.POST)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:releases_story_change", args=[story_id]))
+
+    def board_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Story board",
+            "opts": self.model._meta,
+            "columns": story_board(stories.STORY_GATES),
+            "blocked": list(blocked_stories()),
+        }
+        return TemplateResponse(request, "admin/releases/story/board.html", context)
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StoryImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            text = upload.read().decode("utf-8", errors="replace") if upload else form.cleaned_data["text"]
+            try:
+                summary = stories.stories_import(items=stories.parse_stories_json(text), user=request.user)
+            except DomainError as error:
+                form.add_error(None, f"Import refused: {error.message}")
+            else:
+                self.message_user(request, summary, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:releases_story_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Import stories (JSON)",
+                   "opts": self.model._meta, "form": form}
+        return TemplateResponse(request, "admin/releases/story/import.html", context)
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return _json_download(stories.stories_export(), "stories.json")
+
+    def build_state_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return _json_download(stories.build_state_export(), "build-state.json")
+
+
+def _advance(*, story, user, data):
+    coverage = data.get("coverage", "").strip() or None
+    story = stories.story_advance(story=story, user=user, note=data.get("note", ""), coverage=coverage,
+                                  pull_request_url=data.get("pull_request_url", ""), head_sha=data.get("head_sha", ""))
+    return f"{story.key} is now at {story.get_step_display()}."
+
+
+def _ci(*, story, user, data):
+    story = stories.story_ci_report(story=story, status=data.get("status", ""), head_sha=data.get("head_sha", ""),
+                                    user=user, detail=data.get("detail", ""))
+    return f"CI {story.ci_status} recorded; {story.key} is at {story.get_step_display()}."
+
+
+def _return_to_sprint(*, story, user, data):
+    story = stories.story_return_to_sprint(story=story, sprint=data.get("sprint", ""), user=user,
+                                           note=data.get("note", ""))
+    return f"{story.key} is back in {story.sprint}, at the code step."
+
+
+STORY_ACTIONS = {"advance": _advance, "ci": _ci, "return": _return_to_sprint}
+
+
+# --- dependency bumps -----------------------------------------------------------------------------------
+
+
+class BumpCreateForm(forms.Form):
+    package = forms.CharField(max_length=200, help_text="The package, image (postgres, docmost/docmost) or action.")
+    ecosystem = forms.ChoiceField(choices=Ecosystem.CHOICES)
+    from_version = forms.CharField(max_length=100)
+    to_version = forms.CharField(max_length=100)
+    scope = forms.ChoiceField(choices=DependencyBump.Scope.choices, initial=DependencyBump.Scope.PRODUCTION)
+    advisories = forms.CharField(max_length=500, required=False, help_text="GHSA / CVE ids, separated by spaces.")
+    severity = forms.ChoiceField(choices=Severity.CHOICES, initial=Severity.NONE)
+    pull_request_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
+
+@admin.action(description="Merge the selected bumps that may merge now")
+def merge_bumps(modeladmin, request, queryset):
+    merged = 0
+    for bump in queryset:
+        try:
+            bump_services.bump_merge(bump=bump, user=request.user)
+            merged += 1
+        except DomainError as error:
+            modeladmin.message_user(request, error.message, messages.WARNING)
+    modeladmin.message_user(request, f"{merged} bump(s) merged.", messages.SUCCESS)
+
+
+@admin.action(description="Ask again for the decision on the selected held bumps")
+def ask_again(modeladmin, request, queryset):
+    for bump in queryset:
+        try:
+            bump_services.bump_ask_again(bump=bump, user=request.user)
+        except DomainError as error:
+            modeladmin.message_user(request, error.message, messages.WARNING)
+
+
+@admin.register(DependencyBump)
+class DependencyBumpAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "ecosystem", "scope", "category", "state", "ci_status", "severity", "waiting",
+                    "gate", "created_at")
+    list_filter = ("state", "category", "scope", "ecosystem", "severity", "source")
+    search_fields = ("package", "=pull_request_url")
+    list_select_related = ("created_by",)
+    date_hierarchy = "created_at"
+    actions = [merge_bumps, ask_again]
+    change_form_template = "admin/releases/dependencybump/change_form.html"
+    change_list_template = "admin/releases/dependencybump/change_list.html"
+
+    @admin.display(description="waiting for")
+    def waiting(self, bump):
+        return bump.waiting_for[:100] or "-"
+
+    @admin.display(description="pending gate")
+    def gate(self, bump):
+        return _decide_link(bump)
+
+    def get_queryset(self, request):
+        return with_pending_gate(super().get_queryset(request), bump_services.BUMP_GATES)
+
+    def get_fields(self, request, obj=None):
+        return ("package", "ecosystem", "from_version", "to_version", "scope", "advisories", "severity", "source",
+                "pull_request_url", "category", "path", "explanation", "state", "ci_status", "waiting_for",
+                "migration_note", "created_by", "created_at", "merged_at", "closed_at", "change")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BumpCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                intake = bump_services.bump_create(
+                    package=data["package"], ecosystem=data["ecosystem"], from_version=data["from_version"],
+                    to_version=data["to_version"], scope=data["scope"], advisories=data["advisories"],
+                    severity=data["severity"], pull_request_url=data["pull_request_url"], user=request.user,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                bump = intake.bump
+                note = "recorded" if intake.created else "already recorded for this pull request"
+                self.message_user(request, f"{bump} {note}: {bump.get_category_display()}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:releases_dependencybump_change", args=[bump.pk]))
+        context = {**self.admin_site.each_context(request), "title": "Record a dependency bump",
+                   "opts": self.model._meta, "form": form}
+        return TemplateResponse(request, "admin/releases/dependencybump/add_form.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        bump = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete_link": False}
+        if bump is not None:
+            extra_context.update({
+                "bump": bump,
+                "gates": _gates_of(bump, bump_services.BUMP_GATES, request.user),
+                "blockers": bump_services.merge_blockers(bump),
+                "actions": {name: reverse(f"admin:releases_dependencybump_{name}", args=[bump.pk])
+                            for name in BUMP_ACTIONS},
+                "may_act": self.has_change_permission(request, bump),
+            })
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        actions = [
+            path(f"<int:bump_id>/{name}/", self.admin_site.admin_view(self.action_view), {"action": name},
+                 name=f"releases_dependencybump_{name}")
+            for name in BUMP_ACTIONS
+        ]
+        return [
+            path("review-queue/", self.admin_site.admin_view(self.review_queue_view),
+                 name="releases_dependencybump_review_queue"),
+            *actions,
+            *super().get_urls(),
+        ]
+
+    def action_view(self, request, bump_id, action):
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:releases_dependencybump_change", args=[bump_id]))
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        bump = get_object_or_404(DependencyBump, pk=bump_id)
+        try:
+            message = BUMP_ACTIONS[action](bump=bump, user=request.user, data=request.POST)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:releases_dependencybump_change", args=[bump_id]))
+
+    def review_queue_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        queue = bump_review_queue(bump_services.BUMP_GATES)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Weekly review of dependency bumps",
+            "opts": self.model._meta,
+            "groups": [("production", "Production dependencies", queue["production"]),
+                       ("development", "Development dependencies", queue["development"])],
+            "now": timezone.now(),
+        }
+        return TemplateResponse(request, "admin/releases/dependencybump/review_queue.html", context)
+
+
+def _bump_ci(*, bump, user, data):
+    bump = bump_services.bump_ci_report(bump=bump, status=data.get("status", ""), user=user)
+    return f"CI {bump.ci_status} recorded; the bump is {bump.get_state_display()}."
+
+
+def _bump_merge(*, bump, user, data):
+    bump_services.bump_merge(bump=bump, user=user)
+    return "Merged."
+
+
+def _bump_close(*, bump, user, data):
+    bump_services.bump_close(bump=bump, user=user, reason=data.get("reason", ""))
+    return "Closed."
+
+
+def _bump_ask_again(*, bump, user, data):
+    bump_services.bump_ask_again(bump=bump, user=user)
+    return "Its gate is open again."
+
+
+def _bump_note(*, bump, user, data):
+    bump_services.bump_set_migration_note(bump=bump, note=data.get("migration_note", ""), user=user)
+    return "Migration note saved."
+
+
+BUMP_ACTIONS = {"ci": _bump_ci, "merge": _bump_merge, "close": _bump_close, "again": _bump_ask_again,
+                "note": _bump_note}
+
+
+@admin.register(BumpWebhookDelivery)
+class BumpWebhookDeliveryAdmin(ReadOnlyEvidenceAdmin):
+    list_display = ("received_at", "provider", "event", "delivery_id", "signature_valid", "outcome", "bump",
+                    "message_short")
+    list_filter = ("outcome", "provider", "signature_valid")
+    search_fields = ("=delivery_id",)
+    list_select_related = ("bump",)
+    date_hierarchy = "received_at"
+    readonly_fields = [field.name for field in BumpWebhookDelivery._meta.fields]
+
+    @admin.display(description="message")
+    def message_short(self, delivery):
+        return delivery.message[:120]
