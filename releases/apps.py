@@ -17,3 +17,4 @@ class ReleasesConfig(AppConfig):
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)
         register_panel(panels.release_in_flight_panel)
         register_demo_loader("releases", demo.load_demo_releases)
+        register_demo_loader("delivery", demo.load_demo_delivery)
