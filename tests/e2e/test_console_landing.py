@@ -17,6 +17,14 @@ from formation_hub.roles import ensure_roles
 PHONE = {"width": 375, "height": 740}
 
 
+def sign_in(login, user):
+    """Sign in and wait for the landing page, its deferred script run (login() does not wait)."""
+    page = login(user)
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.wait_for_function("window.opsConsole !== undefined")
+    return page
+
+
 @pytest.fixture
 def roles():
     ensure_roles()  # the live server's database is flushed between tests: give the groups their permissions
@@ -38,8 +46,7 @@ def review_gate(roles, make_user):
 
 
 def test_landing_page_shows_each_apps_panel_and_what_needs_the_user_first(page, login, make_user, review_gate):
-    ben = make_user("ben", "release-approver")
-    login(ben)
+    sign_in(login, make_user("ben", "release-approver"))
     titles = page.locator(".ops-panel h2").all_inner_texts()
     assert titles[0].startswith("Gates waiting for you")  # the one thing waiting for ben comes first
     for panel in ("gates", "incidents_open", "incidents_oncall", "sync_health", "releases", "health"):
@@ -49,7 +56,7 @@ def test_landing_page_shows_each_apps_panel_and_what_needs_the_user_first(page, 
 
 
 def test_a_release_approver_decides_a_gate_from_the_landing_page(page, login, make_user, review_gate):
-    login(make_user("ben", "release-approver"))
+    sign_in(login, make_user("ben", "release-approver"))
     with page.expect_navigation():
         page.locator("#panel-gates a", has_text="review").click()
     assert page.locator("#gate-subject").inner_text() == "abc123def"
@@ -84,7 +91,7 @@ def test_landing_page_fits_a_phone_without_sideways_scrolling(browser, live_serv
 
 
 def test_the_keyboard_reaches_the_content_first_and_sees_where_it_is(page, login, make_user, roles):
-    login(make_user("vera", "viewer"))
+    sign_in(login, make_user("vera", "viewer"))
     page.keyboard.press("Tab")
     focused = page.evaluate("[document.activeElement.className, document.activeElement.innerText]")
     assert focused == ["skip-to-content-link", "Skip to main content"]
@@ -102,7 +109,7 @@ def test_clocks_count_down_in_the_browser_and_turn_red(page, login, make_user, r
         name="e2e_clock", title="A clock", template="admin/panels/console_countdown.html", order=1,
         context=lambda request: {"countdown": countdown(deadline, prefix="update due, ")},
     ))
-    login(make_user("vera", "viewer"))
+    sign_in(login, make_user("vera", "viewer"))
     clock = page.locator("#panel-e2e_clock [data-deadline]")
     assert clock.inner_text() in ("update due, 50 min left", "update due, 49 min left")
     assert "ops-amber" in clock.get_attribute("class")

@@ -25,7 +25,7 @@ def _dead_event() -> Event:
 def test_admin_replays_a_dead_event_from_the_console(page, login, make_user):
     ensure_roles()  # the live server's database is flushed between tests: give the groups their permissions
     event = _dead_event()
-    login(make_user("ada", "admin"))
+    login(make_user("ada", "admin")).wait_for_url(lambda url: "/login/" not in url)
 
     dead = page.locator("#panel-sync_health a[href$='state__exact=dead']")
     assert dead.inner_text() == "1"
@@ -47,6 +47,7 @@ def test_admin_replays_a_dead_event_from_the_console(page, login, make_user):
 def test_a_viewer_sees_the_dead_event_but_no_replay_button(page, login, make_user):
     ensure_roles()
     event = _dead_event()
-    login(make_user("vera", "viewer"), next_path=f"/admin/sync/event/{event.pk}/change/")
+    page = login(make_user("vera", "viewer"), next_path=f"/admin/sync/event/{event.pk}/change/")
+    page.wait_for_url(lambda url: "/login/" not in url)
     assert "Docmost answered 500 five times" in page.locator("#content-main").inner_text()
     assert page.locator("button:has-text('Replay what did not succeed')").count() == 0

@@ -1,5 +1,6 @@
 """The landing page: panels ordered by what needs the signed-in user, each linked to its list."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from formation_hub import dashboard, gates
 from formation_hub.dashboard import Panel, panels_for
+from formation_hub.demo import load_demo_data
 from formation_hub.gates import GateType, gate_request, register_gate_type
 from formation_hub.health import FAILING, CheckResult
 
@@ -126,3 +128,17 @@ def test_the_landing_page_runs_a_bounded_number_of_queries(client, make_user, re
     client.force_login(make_user("decider", "viewer"))
     with django_assert_max_num_queries(60):
         assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("username", ["admin", "bruno", "victor"])
+def test_every_time_in_every_apps_panel_carries_the_zone_with_the_demo_data(client, django_user_model, username):
+    load_demo_data()
+    client.force_login(django_user_model.objects.get(username=username))
+    page = client.get("/admin/").content.decode()
+    panels = page[page.index('<div class="ops-panels">'):page.index('<details class="ops-apps">')]
+    panels = re.sub(r"<svg.*?</svg>", "", panels, flags=re.S)  # chart axes: their caption names the zone
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", panels))
+    times = list(re.finditer(r"(?<![\d.:])\d{2}:\d{2}(?![\d:])", text))
+    assert times
+    for time in times:
+        assert text[time.end():].startswith(" (Europe/Paris)"), text[max(0, time.start() - 60):time.end() + 30]
