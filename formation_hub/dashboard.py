@@ -11,10 +11,13 @@ Two context keys are understood by the landing page itself (docs/console.md):
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
+# A panel slower than this is logged: the landing page must stay under 300 ms with a million rows.
+SLOW_PANEL_MS = 100
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class RenderedPanel:
     attention: int = 0
     list_url: str = ""
     failed: bool = False
+    elapsed_ms: float = 0.0
 
 
 _panels: dict[str, Panel] = {}
@@ -54,18 +58,22 @@ def panels_for(request) -> list[RenderedPanel]:
     """
     rendered = []
     for panel in panels():
+        started = time.perf_counter()
         try:
             context = panel.context(request)
         except Exception:  # noqa: BLE001 - one broken panel must not hide the others
             logger.exception("console panel %s failed", panel.name)
             rendered.append(RenderedPanel(panel=panel, context={}, failed=True))
             continue
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if elapsed_ms > SLOW_PANEL_MS:
+            logger.warning("console panel %s took %.0f ms", panel.name, elapsed_ms)
         if context is None:
             continue
         rendered.append(
             RenderedPanel(
                 panel=panel, context=context, attention=int(context.get("attention") or 0),
-                list_url=context.get("list_url", ""),
+                list_url=context.get("list_url", ""), elapsed_ms=elapsed_ms,
             )
         )
     # Stable sort: within each group the registration order holds.

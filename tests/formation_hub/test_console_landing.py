@@ -142,3 +142,13 @@ def test_every_time_in_every_apps_panel_carries_the_zone_with_the_demo_data(clie
     assert times
     for time in times:
         assert text[time.end():].startswith(" (Europe/Paris)"), text[max(0, time.start() - 60):time.end() + 30]
+
+
+def test_a_slow_panel_is_logged_with_its_time(rf, admin_user, isolated_panels, monkeypatch, caplog):
+    monkeypatch.setattr(dashboard, "SLOW_PANEL_MS", -1)
+    isolated_panels(_panel("sluggish", 10, lambda request: {}))
+    request = rf.get("/admin/")
+    request.user = admin_user
+    [item] = panels_for(request)
+    assert item.elapsed_ms >= 0
+    assert "console panel sluggish took" in caplog.text
