@@ -47,3 +47,11 @@ bench: install
 ## incidents; prints each console page's median/p95 time and query count, then drops the database.
 bench-console: install
 	$(PY) -m tests.bench.console_bench
+
+## Fault scenarios, outside the test suite (~10 min, loopback only): task workers killed with -9, the Docmost
+## stand-in stopped for 2 minutes, PostgreSQL restarted during ingest; prints what was lost (must be nothing).
+## PostgreSQL is started again at the end whatever happens.
+chaos: install
+	$(PY) -m tests.bench.run_chaos; status=$$?; \
+	pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; \
+	exit $$status

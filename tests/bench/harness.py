@@ -259,7 +259,8 @@ class MemorySampler:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(2)
+        if self._thread.is_alive():
+            self._thread.join(2)
 
     def _run(self) -> None:
         while not self._stop.wait(0.25):
@@ -314,7 +315,7 @@ class Stack:
             if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "Q_", "SYNC_", "BASEROW_", "DOCMOST_"))
         }
         env.update({
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("BENCH_EXTRA_PYTHONPATH")])),
             "DJANGO_SETTINGS_MODULE": self.settings_module,
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": "bench-" + "k" * 60,
@@ -433,7 +434,7 @@ class Stack:
 
     def start_web(self) -> Proc:
         proc = self._spawn("web", [
-            PYTHON, "-m", "gunicorn", "formation_hub.wsgi:application",
+            PYTHON, "-m", "gunicorn", os.environ.get("BENCH_WSGI_APP", "formation_hub.wsgi:application"),
             "--bind", f"127.0.0.1:{self.web_port}", "--workers", str(self.web_workers),
             "--worker-class", "sync", "--backlog", "2048", "--timeout", "30", "--graceful-timeout", "5",
             "--log-level", "warning",
