@@ -2,12 +2,15 @@
 events of source "docmost" (a second poll stores nothing), then flow through the same pipeline."""
 
 import pytest
+from django_q.models import Schedule
 
 from formation_hub.audit import audit_entries_for
 from formation_hub.models import Notification
+from formation_hub.schedules import ensure_schedules
 from sync.docmost_poll import docmost_poll
 from sync.models import Event, EventItem, PageLink, PollCursor
 from sync.rules.docmost_changes import alert_public_share, record_compte_rendu
+from sync.tasks import poll_docmost, watch_baserow_webhooks
 from tests.sync.conftest import process_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,3 +89,12 @@ def test_the_poll_waits_when_docmost_is_down_and_catches_up_after(bridge):
     assert not Event.objects.filter(source="docmost").exists()
     bridge.docmost.server.start()
     assert docmost_poll().stored == 1
+
+
+def test_the_poll_and_the_watchdog_are_schedules_whose_tasks_report_what_they_did(bridge):
+    ensure_schedules()
+    names = set(Schedule.objects.values_list("func", flat=True))
+    assert {"sync.tasks.poll_docmost", "sync.tasks.watch_baserow_webhooks", "sync.tasks.sweep_events"} <= names
+    write_compte_rendu(bridge)
+    assert poll_docmost().endswith("1 event(s) stored")
+    assert watch_baserow_webhooks() == "every webhook active"
