@@ -343,6 +343,8 @@ class DependencyBumpAdmin(admin.ModelAdmin):
                 "bump": bump,
                 "gates": _gates_of(bump, bump_services.BUMP_GATES, request.user),
                 "blockers": bump_services.merge_blockers(bump),
+                "severities": Severity.CHOICES,
+                "recategorisable": bump.state in bump_services.RECATEGORISABLE,
                 "actions": {name: reverse(f"admin:releases_dependencybump_{name}", args=[bump.pk])
                             for name in BUMP_ACTIONS},
                 "may_act": self.has_change_permission(request, bump),
@@ -416,8 +418,15 @@ def _bump_note(*, bump, user, data):
     return "Migration note saved."
 
 
+def _bump_severity(*, bump, user, data):
+    advisories = data.get("advisories")
+    bump = bump_services.bump_set_severity(bump=bump, severity=data.get("severity", ""), user=user,
+                                           advisories=advisories if advisories is not None else None)
+    return f"Severity set: the bump is now {bump.get_category_display()}."
+
+
 BUMP_ACTIONS = {"ci": _bump_ci, "merge": _bump_merge, "close": _bump_close, "again": _bump_ask_again,
-                "note": _bump_note}
+                "note": _bump_note, "severity": _bump_severity}
 
 
 @admin.register(BumpWebhookDelivery)

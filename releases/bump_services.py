@@ -128,6 +128,61 @@ def _lock(bump: DependencyBump) -> DependencyBump:
     return DependencyBump.objects.select_for_update().get(pk=bump.pk)
 
 
+RECATEGORISABLE = (State.QUEUED, State.OPEN, State.HELD)
+
+
+def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> DependencyBump:
+    """Apply new versions or a new severity: the category is computed again and a gate asked on the old
+    subject is void; an open bump starts its (maybe other) path again."""
+    if bump.state not in RECATEGORISABLE:
+        raise DomainError(
+            f"{bump} is {bump.get_state_display()}: its versions and severity are settled (close it and record "
+            "a new bump instead)."
+        )
+    values = {name: getattr(bump, name) for name in ("from_version", "to_version", "severity", "advisories")}
+    values.update(changes)
+    categorisation = categorise(package=bump.package, ecosystem=bump.ecosystem, from_version=values["from_version"],
+                                to_version=values["to_version"], severity=values["severity"],
+                                advisories=tuple(values["advisories"]))
+    old = {"category": bump.category, **{name: getattr(bump, name) for name in changes}}
+    for name, value in values.items():
+        setattr(bump, name, value)
+    bump.category, bump.path = categorisation.category, categorisation.path
+    bump.explanation = categorisation.explanation
+    bump.save(update_fields=[*values, "category", "path", "explanation"])
+    audit_record(action=action, target=bump, actor=user, changes={"old": old, "new": {**changes,
+                                                                                       "category": bump.category}},
+                 message=bump.explanation)
+    for gate_type in BUMP_GATES:
+        gate = pending_gate(target=bump, gate_type=gate_type)
+        if gate is not None:
+            gate_void(gate=gate, reason=f"recategorised: {bump.subject}, {bump.category}")
+    if bump.state == State.OPEN:
+        _start_path(bump, user)
+    return bump
+
+
+@transaction.atomic
+def bump_set_severity(*, bump: DependencyBump, severity: str, user, advisories=None) -> DependencyBump:
+    """Set the advisory severity (and ids) once known: high or critical may make it a security bump."""
+    if severity not in dict(Severity.CHOICES):
+        raise DomainError(f"Unknown severity '{severity}': use one of {', '.join(dict(Severity.CHOICES))}.")
+    changes = {"severity": severity}
+    if advisories is not None:
+        changes["advisories"] = _clean_advisories(advisories)
+    return _recategorise(_lock(bump), user, action="bump.severity_set", **changes)
+
+
+@transaction.atomic
+def bump_update_versions(*, bump: DependencyBump, from_version: str, to_version: str, user=None) -> DependencyBump:
+    """The pull request now bumps to other versions (Dependabot rebased it on a newer release)."""
+    bump = _lock(bump)
+    if (bump.from_version, bump.to_version) == (from_version.strip(), to_version.strip()):
+        return bump
+    return _recategorise(bump, user, action="bump.versions_changed", from_version=from_version.strip(),
+                         to_version=to_version.strip())
+
+
 # --- merge rules --------------------------------------------------------------------------------------
 
 
@@ -449,6 +504,13 @@ def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
             message = f"Action '{action}' changes no bump."
             _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
             return WebhookAnswer(200, {"ignored": message})
+        known = DependencyBump.objects.filter(pull_request_url=request.pull_request_url).first()
+        if known is not None and (known.from_version, known.to_version) != (request.from_version, request.to_version):
+            bump = bump_update_versions(bump=known, from_version=request.from_version,
+                                        to_version=request.to_version)
+            _finish(delivery, BumpWebhookDelivery.Outcome.UPDATED, f"versions now {bump.subject}", bump)
+            return WebhookAnswer(200, {"id": bump.pk, "created": False, "category": bump.category,
+                                       "state": bump.state})
         intake = bump_create(
             package=request.package, ecosystem=request.ecosystem, from_version=request.from_version,
             to_version=request.to_version, advisories=request.advisories, severity=request.severity,

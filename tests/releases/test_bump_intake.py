@@ -258,3 +258,19 @@ def test_the_endpoints_are_in_the_schema(client):
 def test_fixtures_are_valid_json():
     for path in FIXTURES.glob("*.json"):
         json.loads(path.read_text())
+
+
+def test_a_pull_request_rebased_on_a_newer_version_updates_its_bump_and_voids_the_old_gate(client, secret, db):
+    from formation_hub.models import Gate
+
+    deliver(client, "github__pull_request.opened__vitest_dev")
+    payload = json.loads(fixture("github__pull_request.opened__vitest_dev"))
+    payload["action"] = "synchronize"
+    payload["pull_request"]["title"] = "chore(deps-dev): bump vitest from 1.2.0 to 2.0.0"
+    response = deliver(client, "github__pull_request.opened__vitest_dev", body=json.dumps(payload).encode())
+    assert response.status_code == 200
+    bump = DependencyBump.objects.get()
+    assert (bump.to_version, bump.category) == ("2.0.0", "major")
+    assert list(Gate.objects.order_by("id").values_list("gate_type", "state")) == [
+        ("delivery.bump_review", "void"), ("delivery.bump_go", "pending")]
+    assert BumpWebhookDelivery.objects.order_by("-id").first().outcome == "updated"

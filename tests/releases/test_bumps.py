@@ -287,3 +287,23 @@ def test_the_database_constraint_refuses_a_second_bump_for_one_pull_request(db):
     make(package="manual-one")
     make(package="manual-two")
     assert DependencyBump.objects.filter(pull_request_url="").count() == 2
+
+
+def test_setting_a_critical_severity_turns_a_patch_into_a_security_bump(db, lead):
+    from releases.bump_services import bump_set_severity
+
+    bump = make(advisories=["CVE-2024-12345"], ci_status="green")
+    review = pending_gate(target=bump, gate_type=REVIEW_GATE)
+    bump_set_severity(bump=bump, severity="critical", user=lead)
+    bump.refresh_from_db()
+    review.refresh_from_db()
+    assert (bump.category, bump.state, review.state) == ("security", "merged", "void")
+
+
+def test_a_merged_bump_keeps_its_category(db, lead):
+    from releases.bump_services import bump_set_severity
+
+    bump = make(severity="critical", ci_status="green")
+    assert bump.state == "merged"
+    with pytest.raises(DomainError, match="settled"):
+        bump_set_severity(bump=DependencyBump.objects.get(pk=bump.pk), severity="low", user=lead)
