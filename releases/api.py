@@ -26,6 +26,17 @@ from releases.selectors import release_evaluation
 from releases.services import report_receive
 from releases.stories import KEY, story_ci_report
 
+ERROR = inline_serializer("ReleasesError", {"error": serializers.CharField(), "detail": serializers.JSONField(
+    required=False)})
+
+
+def errors(*codes: int) -> dict:
+    """The error answers of an endpoint, each a JSON {"error": ...} (formation_hub.api.exception_handler)."""
+    meaning = {400: "Bad input, named in the message.", 401: "Not signed in (token or session).",
+               403: "Signed in without the permission, or a wrong token.", 404: "No such object.",
+               409: "Refused in the current state; the message says why.", 415: "Not JSON."}
+    return {code: OpenApiResponse(ERROR, description=meaning[code]) for code in codes}
+
 
 class CheckReportSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=PrerequisiteReport.Kind.choices)
@@ -59,7 +70,7 @@ class ReleaseChecks(APIView):
         responses={201: inline_serializer("CheckReportStored", {
             "id": serializers.IntegerField(), "kind": serializers.CharField(), "outcome": serializers.CharField(),
             "sha": serializers.CharField(), "prerequisites": serializers.DictField(),
-        })},
+        }), **errors(400, 403, 404, 409, 415)},
     )
     def post(self, request, pk):
         ChecksTokenRequired.check(request)
@@ -143,7 +154,7 @@ class BumpCreate(APIView):
         responses={
             201: BumpStoredSerializer,
             200: OpenApiResponse(BumpStoredSerializer, description="This pull request's bump, already known."),
-            400: OpenApiResponse(description="Bad input, or versions that cannot be compared safely."),
+            **errors(400, 401, 403, 409, 415),
         },
     )
     def post(self, request):
@@ -157,7 +168,8 @@ class BumpCreate(APIView):
 class BumpCi(APIView):
     permission_classes = [MayAddBumps]
 
-    @extend_schema(operation_id="bump_ci_report", request=CiStatusSerializer, responses=BumpStoredSerializer)
+    @extend_schema(operation_id="bump_ci_report", request=CiStatusSerializer,
+                   responses={200: BumpStoredSerializer, **errors(400, 401, 403, 404, 409, 415)})
     def post(self, request, pk):
         bump = get_object_or_404(DependencyBump, pk=pk)
         serializer = CiStatusSerializer(data=request.data)
@@ -170,9 +182,10 @@ class StoryCi(APIView):
     permission_classes = [MayChangeStories]
 
     @extend_schema(operation_id="story_ci_report", request=CiStatusSerializer,
-                   responses=inline_serializer("StoryCiStored", {"id": serializers.CharField(),
-                                                                 "step": serializers.IntegerField(),
-                                                                 "ci_status": serializers.CharField()}))
+                   responses={200: inline_serializer("StoryCiStored", {"id": serializers.CharField(),
+                                                                      "step": serializers.IntegerField(),
+                                                                      "ci_status": serializers.CharField()}),
+                              **errors(400, 401, 403, 404, 409, 415)})
     def post(self, request, key):
         match = KEY.match(key)
         if match is None:
@@ -204,10 +217,11 @@ class PullRequestWebhook(APIView):
             OpenApiParameter("X-Gitea-Signature", str, OpenApiParameter.HEADER, required=False,
                              description="Gitea: <HMAC-SHA256 of the body, hex>"),
         ],
-        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT,
-                   401: OpenApiResponse(description="Missing or wrong signature."),
-                   413: OpenApiResponse(description="Body over BUMP_WEBHOOK_MAX_BYTES."),
-                   422: OpenApiResponse(description="A Dependabot pull request naming no bump that can be read.")},
+        responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="Bump created."),
+                   200: OpenApiResponse(OpenApiTypes.OBJECT, description="Known bump, updated bump, or ignored."),
+                   401: OpenApiResponse(ERROR, description="Missing or wrong signature."),
+                   413: OpenApiResponse(ERROR, description="Body over BUMP_WEBHOOK_MAX_BYTES."),
+                   422: OpenApiResponse(ERROR, description="A Dependabot pull request whose bump cannot be read.")},
         auth=[],
     )
     def post(self, request):

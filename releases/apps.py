@@ -16,5 +16,6 @@ class ReleasesConfig(AppConfig):
             register_gate_type(gate_type)
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)
         register_panel(panels.release_in_flight_panel)
+        register_panel(panels.delivery_panel)
         register_demo_loader("releases", demo.load_demo_releases)
         register_demo_loader("delivery", demo.load_demo_delivery)

@@ -1,10 +1,14 @@
+from django.db.models import Count
 from django.urls import reverse
 
 from formation_hub.dashboard import Panel
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from releases.models import Release
+from formation_hub.roles import RELEASE_APPROVER
+from releases.bump_services import BUMP_GATES
+from releases.models import DependencyBump, Release
 from releases.selectors import next_step, release_in_flight
+from releases.stories import STORY_GATES
 
 
 def _context(request):
@@ -30,4 +34,32 @@ def _context(request):
 release_in_flight_panel = Panel(
     name="releases", title="Release in flight", template="admin/panels/releases_in_flight.html", context=_context,
     order=400,
+)
+
+
+def _delivery_context(request):
+    """Delivery at a glance: story and bump gates waiting, bumps queued over the limit."""
+    gate_types = (*STORY_GATES, *BUMP_GATES)
+    pending = Gate.objects.filter(state=Gate.State.PENDING, gate_type__in=gate_types)
+    counts = dict(pending.values_list("gate_type").annotate(count=Count("pk")).values_list("gate_type", "count"))
+    mine = 0
+    if request.user.groups.filter(name=RELEASE_APPROVER).exists():
+        mine = pending.exclude(requested_by=request.user).count()
+    bumps = dict(DependencyBump.objects.exclude(state__in=DependencyBump.FINAL_STATES).values_list("state")
+                 .annotate(count=Count("pk")).values_list("state", "count"))
+    return {
+        "story_gates": sum(counts.get(name, 0) for name in STORY_GATES),
+        "bump_gates": sum(counts.get(name, 0) for name in BUMP_GATES),
+        "bumps_approved": bumps.get(DependencyBump.State.APPROVED, 0),
+        "bumps_queued": bumps.get(DependencyBump.State.QUEUED, 0),
+        "board_url": reverse("admin:releases_story_board"),
+        "queue_url": reverse("admin:releases_dependencybump_review_queue"),
+        "attention": mine,
+        "list_url": reverse("admin:releases_dependencybump_review_queue"),
+    }
+
+
+delivery_panel = Panel(
+    name="releases_delivery", title="Delivery: stories and bumps", template="admin/panels/releases_delivery.html",
+    context=_delivery_context, order=410,
 )

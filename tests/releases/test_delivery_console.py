@@ -175,3 +175,10 @@ def test_bump_actions_call_the_services(approver_client, bumps):
     approver_client.post(reverse("admin:releases_dependencybump_close", args=[bump.pk]), {"reason": "later"})
     bump.refresh_from_db()
     assert bump.state == "closed" and pending_gate(target=bump, gate_type=BUMP_REVIEW_GATE) is None
+
+
+def test_the_landing_page_shows_the_delivery_panel(approver_client, board, bumps):
+    response = approver_client.get(reverse("admin:index"))
+    text = response.content.decode()
+    assert "Delivery: stories and bumps" in text
+    assert "<strong>3</strong> story gates waiting" in text and "<strong>3</strong> bump decisions waiting" in text
