@@ -38,6 +38,7 @@ SECRET_HEADER = "X-Formation-Hub-Secret"
 WEBHOOK_SECRET = "bench-" + secrets.token_hex(24)
 BASEROW_TOKEN = "demo-baserow-token"
 PROJET_TABLE, CLIENT_TABLE = 601, 607
+OWNER_KEY = "formation-hub-bench:owner"
 # Sync workers for 2 cores: 2 per core, so a worker waiting on a PostgreSQL commit or on Redis does not
 # leave a core idle; more only adds context switches and memory on a machine where PostgreSQL, Redis and
 # the load generator share the same two cores (BENCH_WEB_WORKERS overrides it).
@@ -382,8 +383,23 @@ class Stack:
                 log(f"could not drop database {name}: {error}")
         self.databases.clear()
 
+    def claim_redis_db(self) -> int:
+        """An empty Redis database from `redis_db` up to 15, marked as this run's (two runs sharing one would
+        take each other's tasks); only that one is ever flushed."""
+        for number in range(self.redis_db, 16):
+            client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number)
+            if client.dbsize() == 0 and client.set(OWNER_KEY, f"{self.label}:{os.getpid()}", nx=True):
+                self.redis_db = number
+                return number
+        raise RuntimeError(f"no empty Redis database between {self.redis_db} and 15: another benchmark running?")
+
     def flush_redis(self) -> None:
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=self.redis_db).flushdb()
+        """Empty this run's Redis database, keeping the mark that it is this run's."""
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=self.redis_db)
+        if client.get(OWNER_KEY) != f"{self.label}:{os.getpid()}".encode():
+            raise RuntimeError(f"Redis database {self.redis_db} is not this run's: not flushing it")
+        client.flushdb()
+        client.set(OWNER_KEY, f"{self.label}:{os.getpid()}")
 
     def sql(self, query: str, params=()) -> list[tuple]:
         database = self.db_url.rsplit("/", 1)[1]
@@ -474,11 +490,18 @@ class Stack:
             self.stop(name)
 
     def close(self) -> None:
+        """Stops everything started, drops every database created, empties the Redis database; each step
+        runs even when an earlier one failed."""
         self.memory.stop()
-        self.stop_all()
+        for name in list(self.procs):
+            try:
+                self.stop(name)
+            except Exception as error:  # noqa: BLE001 - keep stopping the others
+                log(f"could not stop {name}: {error}")
         self.drop_databases()
-        with contextlib.suppress(redis.RedisError):
+        with contextlib.suppress(redis.RedisError, RuntimeError):
             self.flush_redis()
+            redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=self.redis_db).delete(OWNER_KEY)
 
     # ------------------------------------------------------------ stand-ins
     def baserow(self, method: str, path: str, body=None):

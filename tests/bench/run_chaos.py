@@ -8,8 +8,8 @@
 Every scenario creates projet rows through the Baserow stand-in's API, which sends the real webhooks, and
 ends by checking that every row holds the id of exactly one Docmost page of its own, that every stored
 event reached a final state (processed, ignored or dead) and that the Baserow webhook is still active.
-Loopback only, bounded in count and time (about 8 minutes). Redis database CHAOS_REDIS_DB (default 13);
-CHAOS_ONLY=kill_workers,docmost_outage,postgres_restart runs a subset.
+Loopback only, bounded in count and time (about 8 minutes). Redis: the first empty database from
+CHAOS_REDIS_DB (default 14). CHAOS_ONLY=kill_workers,docmost_outage,postgres_restart runs a subset.
 """
 
 import contextlib
@@ -240,7 +240,7 @@ def postgres_restart(stack: Stack, client_id: int) -> Outcome:
 def main() -> int:
     print(f"make chaos: {machine_line()}")
     print("Other engineers may be running test suites on this machine at the same time.")
-    stack = Stack("chaos", redis_db=int(os.environ.get("CHAOS_REDIS_DB", "13")), extra_env=CHAOS_ENV)
+    stack = Stack("chaos", redis_db=int(os.environ.get("CHAOS_REDIS_DB", "14")), extra_env=CHAOS_ENV)
     outcomes: list[Outcome] = []
 
     def interrupted(signum, frame):
@@ -248,6 +248,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, interrupted)
     try:
+        stack.claim_redis_db()
         stack.prepare_template()
         stack.fresh_database("run")
         stack.flush_redis()
