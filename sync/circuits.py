@@ -66,10 +66,14 @@ def circuits_probe_due() -> list[str]:
             circuit_close(service=circuit.service, detail=detail)
             closed.append(circuit.service)
         else:
+            next_probe = now + timedelta(seconds=conf.circuit_probe_seconds())
             ServiceCircuit.objects.filter(pk=circuit.pk).update(
-                probes=circuit.probes + 1, last_error=detail[:500],
-                next_probe_at=now + timedelta(seconds=conf.circuit_probe_seconds()),
+                probes=circuit.probes + 1, last_error=detail[:500], next_probe_at=next_probe,
             )
+            # The waiting items are not due before the next probe: the sweeper leaves them alone.
+            EventItem.objects.filter(
+                state=EventItem.State.WAITING, reason__startswith=waiting_reason(circuit.service)
+            ).update(next_attempt_at=next_probe)
     return closed
 
 

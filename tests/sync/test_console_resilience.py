@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.audit import audit_entries_for
+from sync.circuits import circuits_probe_due
 from sync.models import DocmostConnection, HttpCall, LoopAlert, PageLink, Reconciliation, ServiceCircuit
 from sync.processing import events_due_for_sweep
 from tests.sync.factories import EventFactory, EventItemFactory
@@ -91,3 +92,16 @@ def test_the_sweeper_enqueues_due_waiting_items_oldest_first():
                      created_at=now - timedelta(minutes=5))
     EventItemFactory(state="waiting", next_attempt_at=now + timedelta(minutes=1), event__state="failed")
     assert list(events_due_for_sweep()) == [older.pk, newer.pk]
+
+
+def test_a_failed_probe_moves_the_waiting_items_to_the_next_probe(demo_mappings, monkeypatch):
+    monkeypatch.setenv("SYNC_HEALTH_TIMEOUT_SECONDS", "0.5")
+    DocmostConnection.objects.update(url="http://127.0.0.1:9")
+    ServiceCircuit.objects.create(service="docmost", state="open", opened_at=timezone.now(),
+                                  next_probe_at=timezone.now() - timedelta(seconds=1))
+    item = EventItemFactory(state="waiting", reason="waiting for Docmost: refused", event__state="failed",
+                            next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert circuits_probe_due() == []
+    item.refresh_from_db()
+    assert item.next_attempt_at == ServiceCircuit.objects.get().next_probe_at > timezone.now()
+    assert list(events_due_for_sweep()) == []
