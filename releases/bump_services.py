@@ -9,10 +9,11 @@ per ecosystem; the others are queued and promoted, oldest first, as open ones me
 """
 
 import json
+import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
@@ -53,11 +54,17 @@ def _clean_advisories(advisories) -> list[str]:
     return sorted({item.strip().upper() for item in advisories if item.strip()})
 
 
+def _lock_ecosystem(ecosystem: str) -> None:
+    """Serialise the intakes and promotions of one ecosystem until the transaction ends, so two of them never
+    both take the last open slot. Locking the open rows would not do: a row inserted meanwhile by the other
+    transaction is not seen (PostgreSQL READ COMMITTED). SQLite serialises every write transaction anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"releases.bumps:{ecosystem}".encode())])
+
+
 def _open_count(ecosystem: str) -> int:
-    # Locking the open rows of the ecosystem serialises two intakes that would both take the last slot
-    # (SQLite serialises every write transaction anyway).
-    return len(list(DependencyBump.objects.select_for_update().filter(
-        ecosystem=ecosystem, state__in=DependencyBump.OPEN_STATES).values_list("pk", flat=True)))
+    return DependencyBump.objects.filter(ecosystem=ecosystem, state__in=DependencyBump.OPEN_STATES).count()
 
 
 def bump_create(
@@ -84,6 +91,7 @@ def bump_create(
                                 to_version=to_version, severity=severity, advisories=tuple(advisories))
     try:
         with transaction.atomic():
+            _lock_ecosystem(ecosystem)
             full = _open_count(ecosystem) >= conf.bump_open_limit()
             bump = DependencyBump.objects.create(
                 package=package.strip()[:200], ecosystem=ecosystem, from_version=from_version.strip(),
@@ -369,6 +377,7 @@ def bump_pull_request_closed(*, bump: DependencyBump, merged: bool) -> Dependenc
 
 def _promote(ecosystem: str, user) -> None:
     """Open queued bumps, oldest first, while the ecosystem has free slots."""
+    _lock_ecosystem(ecosystem)
     free = conf.bump_open_limit() - _open_count(ecosystem)
     if free <= 0:
         return

@@ -101,7 +101,7 @@ def story_create(
         raise DomainError("A story needs a title.")
     if change_type not in Change.Type.values:
         raise DomainError(f"Unknown change type '{change_type}': use one of {', '.join(Change.Type.values)}.")
-    for _attempt in range(5):
+    for _attempt in range(10):
         number = _next_number()
         try:
             with transaction.atomic():
