@@ -23,7 +23,7 @@ from formation_hub.models import AuditEntry, Gate
 from formation_hub.roles import RELEASE_APPROVER
 from formation_hub.timefmt import format_local
 from releases import clock, conf, dependabot
-from releases.bumps import Category, Path, Severity, categorise
+from releases.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
 from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
 from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules
@@ -429,7 +429,7 @@ def _on_go_decided(gate: Gate, bump: DependencyBump) -> None:
     if gate.decision == "no_go":
         _hold(bump, gate)
         return
-    if not bump.migration_note.strip():
+    if bump.category in NEEDS_MIGRATION_NOTE and not bump.migration_note.strip():
         raise DomainError(f"A go on {bump} needs its migration note first (what changes and how to adapt).")
     if bump.category == Category.DATABASE_MAJOR:
         problem = backup_problem(clock.now())

@@ -290,14 +290,6 @@ class Categorisation:
     level: Level
     explanation: str
 
-    @property
-    def needs_migration_note(self) -> bool:
-        return self.category in NEEDS_MIGRATION_NOTE
-
-    @property
-    def needs_backup(self) -> bool:
-        return self.category == Category.DATABASE_MAJOR
-
 
 def _line_changed(old: BumpVersion, new: BumpVersion, numbers: int) -> bool:
     return _padded(old.release, numbers)[:numbers] != _padded(new.release, numbers)[:numbers]

@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import GateType, gate_request, gate_void, pending_gate
+from formation_hub.gates import GateType, gate_request
 from formation_hub.models import Gate
 from formation_hub.roles import RELEASE_APPROVER
 from releases import conf
@@ -46,8 +46,6 @@ MANUAL_STEPS = {
 }
 KEY = re.compile(r"^S-(\d{1,6})$")
 BRANCH_SLUG_LENGTH = 60
-EXPORT_FIELDS = ("id", "title", "user_story", "acceptance_criteria", "branch", "step", "state", "sprint",
-                 "change_type", "coverage", "ci_status", "completed_at", "completed_by")
 
 
 def story_subject(story: Story) -> str:
@@ -309,13 +307,6 @@ def _complete(story: Story, user) -> None:
 def _check_decider(gate: Gate, story: Story, user) -> None:
     if story.author_id is not None and story.author_id == user.pk:
         raise NotAllowed(f"You are the author of {story.key}: another release approver decides its gates.")
-
-
-def story_gates_void(*, story: Story, reason: str) -> None:
-    for gate_type in STORY_GATES:
-        gate = pending_gate(target=story, gate_type=gate_type)
-        if gate is not None:
-            gate_void(gate=gate, reason=reason)
 
 
 GATE_TYPES = (

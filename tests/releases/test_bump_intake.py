@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from formation_hub.models import AuditEntry
+from formation_hub.models import AuditEntry, Gate
 from releases.models import BumpWebhookDelivery, DependencyBump
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dependabot"
@@ -261,8 +261,6 @@ def test_fixtures_are_valid_json():
 
 
 def test_a_pull_request_rebased_on_a_newer_version_updates_its_bump_and_voids_the_old_gate(client, secret, db):
-    from formation_hub.models import Gate
-
     deliver(client, "github__pull_request.opened__vitest_dev")
     payload = json.loads(fixture("github__pull_request.opened__vitest_dev"))
     payload["action"] = "synchronize"

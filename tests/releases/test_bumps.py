@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from formation_hub.errors import DomainError
 from formation_hub.gates import gate_decide, pending_gate
@@ -18,6 +19,7 @@ from releases.bump_services import (
     bump_create,
     bump_merge,
     bump_set_migration_note,
+    bump_set_severity,
     merge_blockers,
 )
 from releases.bumps import UnclearVersion
@@ -277,8 +279,6 @@ def test_the_same_pull_request_never_makes_two_bumps(db):
 
 
 def test_the_database_constraint_refuses_a_second_bump_for_one_pull_request(db):
-    from django.db import IntegrityError, transaction
-
     url = "https://github.com/org/app/pull/8"
     make(pull_request_url=url)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -290,8 +290,6 @@ def test_the_database_constraint_refuses_a_second_bump_for_one_pull_request(db):
 
 
 def test_setting_a_critical_severity_turns_a_patch_into_a_security_bump(db, lead):
-    from releases.bump_services import bump_set_severity
-
     bump = make(advisories=["CVE-2024-12345"], ci_status="green")
     review = pending_gate(target=bump, gate_type=REVIEW_GATE)
     bump_set_severity(bump=bump, severity="critical", user=lead)
@@ -301,8 +299,6 @@ def test_setting_a_critical_severity_turns_a_patch_into_a_security_bump(db, lead
 
 
 def test_a_merged_bump_keeps_its_category(db, lead):
-    from releases.bump_services import bump_set_severity
-
     bump = make(severity="critical", ci_status="green")
     assert bump.state == "merged"
     with pytest.raises(DomainError, match="settled"):

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from formation_hub.gates import pending_gate
+from formation_hub.models import AuditEntry
 from releases.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE
 from releases.bump_services import bump_create
 from releases.models import DependencyBump, Story
@@ -182,3 +183,16 @@ def test_the_landing_page_shows_the_delivery_panel(approver_client, board, bumps
     text = response.content.decode()
     assert "Delivery: stories and bumps" in text
     assert "<strong>3</strong> story gates waiting" in text and "<strong>3</strong> bump decisions waiting" in text
+
+
+def test_editing_a_story_s_planning_text_is_audited_and_leaves_its_step_alone(approver_client, board):
+    story = board[3]
+    response = approver_client.post(reverse("admin:releases_story_change", args=[story.pk]), {
+        "title": "Story three, renamed", "user_story": "", "acceptance_criteria": "Scenario: y",
+        "change_type": "fix",
+    })
+    assert response.status_code == 302
+    story.refresh_from_db()
+    assert (story.title, story.change_type, story.step) == ("Story three, renamed", "fix", Story.Step.REVIEW)
+    entry = AuditEntry.objects.get(action="story.planning_edited")
+    assert set(entry.changes) == {"title", "acceptance_criteria", "change_type"}

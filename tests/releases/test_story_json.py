@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 
 import pytest
+from rest_framework.authtoken.models import Token
 
 from formation_hub.errors import DomainError
 from formation_hub.gates import gate_decide, pending_gate
@@ -115,8 +116,6 @@ def test_a_bad_file_is_refused_with_what_to_fix_and_creates_nothing(db, people, 
 
 
 def test_story_ci_is_reported_by_the_api(client, people):
-    from rest_framework.authtoken.models import Token
-
     story = story_create(title="CI story", user=people["coder"], author=people["coder"])
     Story.objects.filter(pk=story.pk).update(step=Story.Step.CI)
     token = Token.objects.create(user=people["approver"]).key
