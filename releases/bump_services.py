@@ -36,6 +36,7 @@ BUMP_GATES = (REVIEW_GATE, GO_GATE, STAGING_GATE)
 GATE_OF_PATH = {Path.REVIEW: REVIEW_GATE, Path.GO_NO_GO: GO_GATE, Path.STAGING_TEST: STAGING_GATE}
 State = DependencyBump.State
 BACKUP_REPORTS = 20
+CI_PHRASES = {"unknown": "CI has not run", "pending": "CI is running", "red": "CI is red", "green": "CI is green"}
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def merge_blockers(bump: DependencyBump, *, at: datetime | None = None) -> list[
     if bump.state == State.OPEN and bump.path != Path.AUTO_MERGE:
         blockers.append(f"Waits for its {get_gate_type(GATE_OF_PATH[bump.path]).label} gate.")
     if bump.ci_status != DependencyBump.CiStatus.GREEN:
-        blockers.append(f"CI is {bump.get_ci_status_display()}: a bump merges on green CI only.")
+        blockers.append(f"{CI_PHRASES[bump.ci_status]}: a bump merges on green CI only.")
     if bump.scope == DependencyBump.Scope.PRODUCTION:
         problem = production_calendar_problem(at)
         if problem:

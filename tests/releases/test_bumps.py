@@ -60,7 +60,7 @@ def test_a_security_bump_merges_by_itself_once_ci_is_green(db):
     bump = make(severity="critical", advisories=["ghsa-35jh-r3h4-6jhm"])
     assert (bump.category, bump.path, bump.state) == ("security", "auto_merge", "open")
     assert pending_gate(target=bump, gate_type=REVIEW_GATE) is None
-    assert "CI is not run" in bump.waiting_for
+    assert "CI has not run" in bump.waiting_for
     bump_ci_report(bump=bump, status="green")
     bump.refresh_from_db()
     assert bump.state == "merged"
