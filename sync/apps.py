@@ -32,14 +32,22 @@ class SyncConfig(AppConfig):
         demo.register_demo_loader("sync", load_demo_sync)
         if settings.DEBUG:
             baserow_port, docmost_port = conf.standin_baserow_port(), conf.standin_docmost_port()
+            # The stand-ins keep their rows and pages in var/ so a restart of `make run` keeps them in
+            # step with the page links stored in the app's database.
+            state_dir = settings.BASE_DIR / "var"
             devprocesses.register_companion_process(
                 "baserow stand-in",
                 [
                     sys.executable, "-m", "sandbox.baserow", "--port", str(baserow_port), "--demo",
+                    "--state", str(state_dir / "baserow-standin.json"),
                     "--webhook-url", f"{conf.dev_app_url()}/api/webhooks/baserow/",
                     "--webhook-header", f"{conf.webhook_secret_header()}={conf.webhook_secrets()[0]}",
                 ],
             )
             devprocesses.register_companion_process(
-                "docmost stand-in", [sys.executable, "-m", "sandbox.docmost", "--port", str(docmost_port), "--demo"]
+                "docmost stand-in",
+                [
+                    sys.executable, "-m", "sandbox.docmost", "--port", str(docmost_port), "--demo",
+                    "--state", str(state_dir / "docmost-standin.json"),
+                ],
             )

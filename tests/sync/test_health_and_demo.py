@@ -75,11 +75,16 @@ def test_demo_secrets_fill_in_only_in_debug(settings, monkeypatch):
     assert BaserowConnection.objects.get().token() == ""
 
 
-def test_make_run_starts_both_stand_ins_configured_for_the_app():
+def test_make_run_starts_both_stand_ins_configured_for_the_app(settings):
     processes = dict(companion_processes())
+    var = settings.BASE_DIR / "var"
     assert processes["baserow stand-in"] == [
         sys.executable, "-m", "sandbox.baserow", "--port", "8010", "--demo",
+        "--state", str(var / "baserow-standin.json"),
         "--webhook-url", "http://127.0.0.1:8000/api/webhooks/baserow/",
         "--webhook-header", "X-Formation-Hub-Secret=demo-webhook-secret-0123456789abcdef0123456789abcdef",
     ]
-    assert processes["docmost stand-in"] == [sys.executable, "-m", "sandbox.docmost", "--port", "8020", "--demo"]
+    assert processes["docmost stand-in"] == [
+        sys.executable, "-m", "sandbox.docmost", "--port", "8020", "--demo",
+        "--state", str(var / "docmost-standin.json"),
+    ]
