@@ -53,6 +53,8 @@ def test_landing_page_shows_each_apps_panel_and_what_needs_the_user_first(page, 
         assert page.locator(f"#panel-{panel}").is_visible(), panel
     assert "Gates waiting for you (1)" in page.locator(".ops-summary").inner_text()
     assert "(Europe/Paris)" in page.locator("#panel-gates").inner_text()
+    columns = {round(panel.bounding_box()["x"]) for panel in page.locator(".ops-panel").all()}
+    assert len(columns) >= 3  # a wide screen uses its width (not Django's 600 px dashboard column)
 
 
 def test_a_release_approver_decides_a_gate_from_the_landing_page(page, login, make_user, review_gate):
