@@ -41,16 +41,27 @@ def rejected_call_counts() -> dict[str, int]:
     return {"total": totals["total"] or 0, "last_hour": totals["last_hour"] or 0}
 
 
+BUSY_STATES = (Event.State.FAILED, Event.State.DEAD, Event.State.RECEIVED, Event.State.PROCESSING)
+
+
 def sync_health() -> dict:
     """The numbers of the landing page's "Sync health" panel (a handful of queries)."""
     hour_ago = timezone.now() - timedelta(hours=1)
-    events = Event.objects.aggregate(
-        last_hour=Count("id", filter=Q(received_at__gte=hour_ago)),
-        failed=Count("id", filter=Q(state=Event.State.FAILED)),
-        dead=Count("id", filter=Q(state=Event.State.DEAD)),
-        ignored_last_hour=Count("id", filter=Q(state=Event.State.IGNORED, received_at__gte=hour_ago)),
-        waiting=Count("id", filter=Q(state__in=[Event.State.RECEIVED, Event.State.PROCESSING])),
+    # Two grouped counts the indexes answer (state, -received_at) and (-received_at), instead of one
+    # aggregate over the whole table: the processed and ignored events are the bulk of a million rows.
+    busy = dict(
+        Event.objects.filter(state__in=BUSY_STATES).order_by().values_list("state").annotate(n=Count("id"))
     )
+    recent = dict(
+        Event.objects.filter(received_at__gte=hour_ago).order_by().values_list("state").annotate(n=Count("id"))
+    )
+    events = {
+        "last_hour": sum(recent.values()),
+        "failed": busy.get(Event.State.FAILED, 0),
+        "dead": busy.get(Event.State.DEAD, 0),
+        "ignored_last_hour": recent.get(Event.State.IGNORED, 0),
+        "waiting": busy.get(Event.State.RECEIVED, 0) + busy.get(Event.State.PROCESSING, 0),
+    }
     mappings = list(mappings_with_last_delivery())
     return {
         **events,
