@@ -16,6 +16,7 @@ KNOWN_EVENT_TYPES = ROW_EVENT_TYPES | {
     "view.created", "view.updated", "view.deleted", "view.rows_entered",
 }
 DOCMOST_TABLE = "docmost"
+DOCMOST_EVENT_TYPES = frozenset({"page.created", "share.created"})
 
 Handler = Callable[..., str | None]
 _handlers: dict[tuple[str, str], Handler] = {}

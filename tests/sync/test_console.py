@@ -56,10 +56,31 @@ def test_events_list_filters_and_search(admin_client, demo_mappings):
     assert list(admin_client.get(url, {"table": "607"}).context["cl"].result_list) == [other]
     assert list(admin_client.get(url, {"event_type": "rows.deleted"}).context["cl"].result_list) == [failed]
     assert list(admin_client.get(url, {"q": failed.event_id}).context["cl"].result_list) == [failed]
-    day = timezone.now()
-    by_date = admin_client.get(url, {"received_at__day": day.day, "received_at__month": day.month,
-                                     "received_at__year": day.year})
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    by_date = admin_client.get(url, {"received_at__gte": str(midnight),
+                                     "received_at__lt": str(midnight + timedelta(days=1))})
     assert by_date.context["cl"].result_count == 2
+
+
+def test_events_list_counts_only_the_states_someone_acts_on_and_items_per_row(admin_client, demo_mappings):
+    event = make_events(1, state=Event.State.FAILED)[0]
+    EventItemFactory(event=event, position=1, state=EventItem.State.PROCESSED)
+    make_events(2, state=Event.State.PROCESSED)
+    response = admin_client.get(reverse("admin:sync_event_changelist"))
+    text = response.content.decode()
+    assert "failed, will retry: <strong>1</strong>" in text
+    assert "received, waiting for a worker: <strong>0</strong>" in text
+    assert "processed: <strong>" not in text
+    assert "1/2 done" in text and "0/1 done" in text
+    assert response.context["cl"].date_hierarchy is None
+
+
+def test_events_list_offers_the_known_event_types_without_reading_the_table(admin_client, demo_mappings):
+    make_events(1, event_type="rows.created")
+    response = admin_client.get(reverse("admin:sync_event_changelist"))
+    type_filter = next(spec for spec in response.context["cl"].filter_specs if spec.title == "event type")
+    offered = [choice["display"] for choice in type_filter.choices(response.context["cl"])]
+    assert {"rows.created", "rows.deleted", "field.updated", "page.created", "share.created"} <= set(offered)
 
 
 def test_event_page_shows_the_payload_items_and_audit_entries_read_only(admin_client, post_webhook, demo_mappings):
