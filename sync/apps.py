@@ -14,7 +14,7 @@ class SyncConfig(AppConfig):
         from sync import conf
         from sync import health as sync_health_checks
         from sync.demo import load_demo_sync
-        from sync.panels import sync_health_panel
+        from sync.panels import sync_events_per_hour_panel, sync_health_panel
 
         import_module("sync.rules")
         schedules.register_schedule(
@@ -27,6 +27,7 @@ class SyncConfig(AppConfig):
             "sync: Baserow webhook watchdog", "sync.tasks.watch_baserow_webhooks", minutes=conf.watchdog_minutes()
         )
         dashboard.register_panel(sync_health_panel)
+        dashboard.register_panel(sync_events_per_hour_panel())
         health.register_check("baserow", sync_health_checks.check_baserow)
         health.register_check("docmost", sync_health_checks.check_docmost)
         demo.register_demo_loader("sync", load_demo_sync)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.dashboard import panels
-from sync.models import Event, EventItem, TableMapping
+from sync.models import Event, EventItem, LoopAlert, TableMapping
 from sync.processing import event_process
 from tests.sync.factories import EventFactory, EventItemFactory
 
@@ -177,7 +177,7 @@ def test_sync_health_panel_counts_with_a_bounded_number_of_queries(demo_mappings
     make_events(2, state=Event.State.DEAD)
     make_events(3, state=Event.State.FAILED, received_at=timezone.now() - timedelta(hours=2))
     panel = next(panel for panel in panels() if panel.name == "sync_health")
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         context = panel.context(rf.get("/admin/"))
     assert (context["last_hour"], context["dead"], context["failed"]) == (2, 2, 3)
     assert context["rejected"] == {"total": 1, "last_hour": 1}
@@ -215,3 +215,52 @@ def test_items_list_has_no_query_per_row(admin_client, demo_mappings, django_ass
     with django_assert_max_num_queries(8):
         response = admin_client.get(reverse("admin:sync_eventitem_changelist"), {"state__exact": "failed"})
     assert response.context["cl"].result_count == 15
+
+
+def test_sync_health_panel_links_its_list_and_needs_attention_for_dead_events_silent_tables_and_loops(
+        admin_client, demo_mappings):
+    make_events(2, state=Event.State.DEAD)
+    make_events(3, state=Event.State.FAILED)
+    make_events(1, state=Event.State.RECEIVED)
+    LoopAlert.objects.create(entity_key="baserow:601:1", event_count=40, first_event_at=timezone.now(),
+                             detected_at=timezone.now())
+    LoopAlert.objects.create(entity_key="baserow:601:2", event_count=40, first_event_at=timezone.now(),
+                             detected_at=timezone.now(), resolved_at=timezone.now())
+    response = admin_client.get(reverse("admin:index"))
+    panel = next(item for item in response.context["panels"] if item.panel.name == "sync_health")
+    silent = len(panel.context["silent_tables"])
+    assert silent == 7  # every demo table but projet (601), which just received the events
+    assert panel.attention == 2 + silent + 1  # failed events retry by themselves: not counted
+    events_url = reverse("admin:sync_event_changelist")
+    text = response.content.decode()
+    assert f'<h2 id="panel-sync_health-title"><a href="{events_url}">Sync health</a>' in text
+    assert f'title="needs you now">{2 + silent + 1}</span>' in text
+    assert f'<a href="{events_url}?state__exact=received">1 event(s)</a>' in text
+
+
+def test_sync_health_panel_needs_nothing_when_all_is_well(rf, admin_user):
+    TableMapping.objects.all().delete()
+    make_events(3, state=Event.State.PROCESSED)
+    make_events(1, state=Event.State.FAILED)
+    request = rf.get("/admin/")
+    request.user = admin_user
+    context = next(panel for panel in panels() if panel.name == "sync_health").context(request)
+    assert context["attention"] == 0
+    assert context["list_url"] == reverse("admin:sync_event_changelist")
+
+
+def test_events_per_hour_chart_counts_the_last_24_hours_by_state(admin_client):
+    make_events(2, state=Event.State.PROCESSED)
+    make_events(1, state=Event.State.DEAD)
+    make_events(4, state=Event.State.PROCESSED, received_at=timezone.now() - timedelta(hours=30))
+    response = admin_client.get(reverse("admin:index"))
+    panel = next(item for item in response.context["panels"] if item.panel.name == "sync_events_per_hour")
+    assert panel.list_url == reverse("admin:sync_event_changelist")
+    assert len(panel.context["rows"]) == 24
+    segments = panel.context["segments"]
+    totals = [sum(row[1][index] or 0 for row in panel.context["rows"]) for index in range(len(segments))]
+    assert dict(zip(segments, totals, strict=True))["processed"] == 2
+    assert dict(zip(segments, totals, strict=True))["dead"] == 1
+    text = response.content.decode()
+    assert "Sync events per hour (24 h)" in text and "<svg" in text
+    assert "(Europe/Paris)</th>" in text  # each hour of the figures table names the zone
