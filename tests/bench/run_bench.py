@@ -33,6 +33,8 @@ SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 INGEST_LEVELS = [(1, 400), (16, 2000), (64, 2000)]
 E2E_WORKERS = [1, 2, 4]
 E2E_ROWS, E2E_RATE = 300, 100.0
+# Also measured below capacity, so the latency is the pipeline's and not a backlog's age.
+SUSTAINED_WORKERS, SUSTAINED_ROWS, SUSTAINED_RATE = 2, 60, 4.0
 DUPLICATE_ROWS = 100
 SYNC_TIMEOUT = 120.0
 
@@ -113,11 +115,11 @@ def rules_available(stack: Stack) -> bool:
     return out.strip().endswith("True")
 
 
-def e2e_run(stack: Stack, workers: int, client_id: int) -> list:
-    names = unique_names("E2E", scaled(E2E_ROWS))
+def e2e_run(stack: Stack, workers: int, client_id: int, rows: int = E2E_ROWS, rate: float = E2E_RATE) -> list:
+    names = unique_names("E2E", scaled(rows))
     since = stack.sql("SELECT coalesce(max(id), 0) FROM sync_event")[0][0]
     started = time.monotonic()
-    created = create_projet_rows(stack, names, client_id, rate=E2E_RATE)
+    created = create_projet_rows(stack, names, client_id, rate=rate)
     load_seconds = time.monotonic() - started
     check, _ = wait_for_sync(stack, names, SYNC_TIMEOUT)
     total = time.monotonic() - started
@@ -198,6 +200,8 @@ def main() -> int:
                 stack.start_workers(workers, name=f"workers{workers}")
                 client_id = demo_client(stack)
                 e2e_rows.append(e2e_run(stack, workers, client_id))
+                if workers == SUSTAINED_WORKERS:
+                    e2e_rows.append(e2e_run(stack, workers, client_id, SUSTAINED_ROWS, SUSTAINED_RATE))
                 if workers == 2:
                     duplicate_rows.append(duplicates_run(stack, distinct_webhooks=False))
                     duplicate_rows.append(duplicates_run(stack, distinct_webhooks=True))
@@ -219,8 +223,8 @@ def main() -> int:
     )
     if e2e_rows:
         print_table(
-            f"End-to-end: projet rows created in the Baserow stand-in at {E2E_RATE:.0f}/s -> page in Docmost, "
-            "page id written back",
+            f"End-to-end: projet rows created in the Baserow stand-in (at {E2E_RATE:.0f}/s, and at "
+            f"{SUSTAINED_RATE:.0f}/s with {SUSTAINED_WORKERS} workers) -> page in Docmost, page id written back",
             ["workers", "rows", "created/s", "all synced after s", "events/s", "p50 receipt->processed s",
              "p95 receipt->processed s", "event states", "lost", "webhook active"],
             e2e_rows,
@@ -244,6 +248,9 @@ def main() -> int:
               f"p99 < 50 ms at c=16: {'met' if p99 < 50 else 'MISSED'} ({p99:.1f} ms)")
     for row in e2e_rows:
         p95 = float(row[6])
+        if float(row[2]) < E2E_RATE / 2:
+            print(f"Below the target's rate ({row[2]} rows/s, {row[0]} workers): p95 {p95:.2f} s (for comparison)")
+            continue
         print(f"Target e2e p95 < 2 s at {row[2]} rows/s created, {row[0]} worker(s): "
               f"{'met' if p95 < 2 else 'MISSED'} ({p95:.2f} s)")
     return 0
