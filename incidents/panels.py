@@ -6,7 +6,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.dashboard import Panel
+from formation_hub.panels import countdown
+from formation_hub.timefmt import format_local
+from incidents.clock import clock_view, uses_business_hours
+from incidents.models import OPEN_STATUSES, Incident
 from incidents.selectors import (
+    IncidentRow,
     breach_counts,
     local_today,
     on_call_summary,
@@ -17,12 +22,39 @@ from incidents.selectors import (
 )
 
 PANEL_ROWS = 10
+# Clocks looked at for the attention count: far more than ever run at once, and still one bounded query.
+CLOCKS_WATCHED = 200
+
+
+def _panel_row(row: IncidentRow, now) -> dict:
+    """An open incident with its clocks; the wall-clock ones (SEV1 response, next update) count down in
+    the browser, the business-hour ones keep the server's text (docs/console.md)."""
+    incident = row.incident
+    response = None
+    if row.clock.running and not uses_business_hours(incident.severity):
+        response = countdown(incident.respond_by, now=now,
+                             prefix=f"respond by {format_local(incident.respond_by, '%a %H:%M')}, ")
+    update = None
+    if row.update_due_in is not None:
+        update = countdown(incident.next_update_due_at, now=now,
+                           prefix=f"next update by {format_local(incident.next_update_due_at, '%H:%M')}, ")
+    return {"incident": incident, "clock": row.clock, "response": response, "update": update}
+
+
+def _open_incidents_attention(now) -> int:
+    """Running response clocks that are red or breached, plus open incidents whose update is overdue."""
+    running = Incident.objects.filter(status__in=OPEN_STATUSES, acknowledged_at__isnull=True).order_by(
+        "respond_by")[:CLOCKS_WATCHED]
+    urgent = sum(1 for incident in running if clock_view(incident, now).level in ("red", "breached"))
+    late_updates = Incident.objects.filter(status__in=OPEN_STATUSES, next_update_due_at__lt=now).count()
+    return urgent + late_updates
 
 
 def _open_incidents_context(request):
     now = timezone.now()
     return {
-        "rows": open_incidents(now, limit=PANEL_ROWS),
+        "rows": [_panel_row(row, now) for row in open_incidents(now, limit=PANEL_ROWS)],
+        "attention": _open_incidents_attention(now),
         "breaches": breach_counts(now - timedelta(days=30)),
         "list_url": reverse("admin:incidents_incident_changelist") + "?open=yes",
         "new_url": reverse("incidents:new"),
@@ -30,8 +62,11 @@ def _open_incidents_context(request):
 
 
 def _on_call_context(request):
+    summary = on_call_summary(timezone.now())
     return {
-        "summary": on_call_summary(timezone.now()),
+        "summary": summary,
+        "attention": len(summary.now.problems),
+        "list_url": reverse("incidents:home"),
         "rotation_url": reverse("admin:incidents_rotation_changelist"),
         "oncall_url": reverse("incidents:home"),
     }
@@ -42,14 +77,20 @@ def _overdue_context(request):
     now = timezone.now()
     post_mortems = overdue_postmortems(now)
     action_items = overdue_action_items(now)
+    post_mortem_count, action_item_count = post_mortems.count(), action_items.count()
+    post_mortems_url = reverse("admin:incidents_postmortem_changelist") + "?overdue=yes"
+    action_items_url = reverse("admin:incidents_actionitem_changelist") + "?overdue=yes"
     return {
         "post_mortems": list(post_mortems[:PANEL_ROWS]),
-        "post_mortem_count": post_mortems.count(),
+        "post_mortem_count": post_mortem_count,
         "action_items": list(action_items[:PANEL_ROWS]),
-        "action_item_count": action_items.count(),
+        "action_item_count": action_item_count,
+        "attention": post_mortem_count + action_item_count,
+        # The title opens the overdue post-mortems, or the overdue action items when only those are late.
+        "list_url": action_items_url if action_item_count and not post_mortem_count else post_mortems_url,
         "today": local_today(now),
-        "post_mortems_url": reverse("admin:incidents_postmortem_changelist") + "?overdue=yes",
-        "action_items_url": reverse("admin:incidents_actionitem_changelist") + "?overdue=yes",
+        "post_mortems_url": post_mortems_url,
+        "action_items_url": action_items_url,
         "metrics_url": reverse("admin:incidents_incident_metrics"),
     }
 
