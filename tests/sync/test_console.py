@@ -6,11 +6,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.dashboard import panels
+from sync.admin import EstimatedCountPaginator
 from sync.models import Event, EventItem, LoopAlert, TableMapping
 from sync.processing import event_process
 from tests.sync.factories import EventFactory, EventItemFactory
@@ -264,3 +266,20 @@ def test_events_per_hour_chart_counts_the_last_24_hours_by_state(admin_client):
     text = response.content.decode()
     assert "Sync events per hour (24 h)" in text and "<svg" in text
     assert "(Europe/Paris)</th>" in text  # each hour of the figures table names the zone
+
+
+@pytest.mark.postgres
+def test_events_list_takes_an_unfiltered_count_from_the_planner_and_counts_filtered_lists(admin_client,
+                                                                                        demo_mappings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("reads PostgreSQL's statistics")
+    make_events(3, state=Event.State.FAILED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sync_event")
+    make_events(2)
+    monkeypatch.setattr(EstimatedCountPaginator, "estimate_over", 0)
+    url = reverse("admin:sync_event_changelist")
+    assert admin_client.get(url).context["cl"].result_count == 3  # the planner's figure, not a count(*)
+    assert admin_client.get(url, {"state__exact": "received"}).context["cl"].result_count == 2
+    monkeypatch.setattr(EstimatedCountPaginator, "estimate_over", 10_000)
+    assert admin_client.get(url).context["cl"].result_count == 5  # a small table is counted
