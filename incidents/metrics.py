@@ -1,10 +1,12 @@
 """Incident metrics per severity and month: time to acknowledge, time to resolve, breaches, post-mortems on time.
 
-One selector, `incident_metrics`, answers for the console page and the landing page, in two queries
-whatever the number of incidents. Months are calendar months in the organisation's zone, by
-detection time (post-mortems by due time). Durations are wall clock from detection. The median of an
-even count is the mean of the two middle values; p90 is the nearest-rank 90th percentile (the
-smallest value with at least 90 % of the values at or below it).
+One selector, `incident_metrics`, answers for the console page and the landing page in a fixed number
+of queries whatever the number of incidents: on PostgreSQL the database computes the figures (grouped
+ordered-set aggregates, three queries, no incident row read into Python); elsewhere (SQLite) two
+queries read the durations and Python computes the same figures. Months are calendar months in the
+organisation's zone, by detection time (post-mortems by due time). Durations are wall clock from
+detection. The median of an even count is the mean of the two middle values; p90 is the nearest-rank
+90th percentile (the smallest value with at least 90 % of the values at or below it).
 """
 
 import math
@@ -12,6 +14,9 @@ import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from formation_hub.timefmt import organisation_zone, to_local
@@ -43,6 +48,66 @@ def duration_stats(values: list[timedelta]) -> DurationStats:
         median=timedelta(seconds=statistics.median(seconds)),
         p90=percentile_nearest_rank(values, 0.9),
     )
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont (interpolated: the median of an even count is the mean of the two middle
+    values) or percentile_disc (nearest rank), over durations."""
+
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, *, fraction: float, discrete: bool = False, **extra):
+        super().__init__(
+            expression, function="PERCENTILE_DISC" if discrete else "PERCENTILE_CONT", fraction=float(fraction),
+            output_field=DurationField(), **extra,
+        )
+
+
+ACKNOWLEDGE = ExpressionWrapper(F("acknowledged_at") - F("detected_at"), output_field=DurationField())
+RESOLVE = ExpressionWrapper(F("resolved_at") - F("detected_at"), output_field=DurationField())
+
+
+def _stats_in_sql(prefix: str, duration) -> dict:
+    return {
+        f"{prefix}_count": Count(duration),
+        f"{prefix}_mean": Avg(duration),
+        f"{prefix}_median": Percentile(duration, fraction=0.5),
+        f"{prefix}_p90": Percentile(duration, fraction=0.9, discrete=True),
+    }
+
+
+def _stats_of(row: dict, prefix: str) -> DurationStats:
+    return DurationStats(row[f"{prefix}_count"], row[f"{prefix}_mean"], row[f"{prefix}_median"], row[f"{prefix}_p90"])
+
+
+def _incident_figures_in_sql(since: datetime, until: datetime, months: list[date]):
+    """(rows, totals) computed by PostgreSQL: one grouped query per month and severity, one per month."""
+    incidents = (
+        Incident.objects.filter(detected_at__gte=since, detected_at__lt=until)
+        .annotate(month=TruncMonth("detected_at", tzinfo=organisation_zone()))
+        .order_by()
+    )
+    figures = {
+        "incidents": Count("id"), "breaches": Count("id", filter=Q(breached=True)),
+        **_stats_in_sql("acknowledge", ACKNOWLEDGE), **_stats_in_sql("resolve", RESOLVE),
+    }
+    by_severity = {(month_of(row["month"]), row["severity"]): row
+                   for row in incidents.values("month", "severity").annotate(**figures)}
+    by_month = {month_of(row["month"]): row for row in incidents.values("month").annotate(**figures)}
+    empty = DurationStats(0, None, None, None)
+
+    def figures_of(row, cls, **key):
+        if row is None:
+            return cls(**key, incidents=0, acknowledge=empty, resolve=empty, breaches=0)
+        return cls(**key, incidents=row["incidents"], acknowledge=_stats_of(row, "acknowledge"),
+                   resolve=_stats_of(row, "resolve"), breaches=row["breaches"])
+
+    rows = [
+        figures_of(by_severity.get((month, severity.value)), SeverityMonth, month=month, severity=severity.value)
+        for month in months
+        for severity in Severity
+    ]
+    return rows, [figures_of(by_month.get(month), Month, month=month) for month in months]
 
 
 @dataclass(frozen=True)
@@ -111,7 +176,10 @@ def incident_metrics(*, months: list[date], now: datetime | None = None) -> Inci
     if not months:
         return IncidentMetrics([], [], [], [])
     since, until = month_start(months[0]), month_start(add_months(months[-1], 1))
-    wanted = set(months)
+    if connection.vendor == "postgresql":
+        rows, totals = _incident_figures_in_sql(since, until, months)
+        return IncidentMetrics(months=list(months), rows=rows,
+                               post_mortems=_post_mortem_months(since, until, months, now), totals=totals)
     acknowledge: dict[tuple[date, str], list[timedelta]] = {}
     resolve: dict[tuple[date, str], list[timedelta]] = {}
     counts: dict[tuple[date, str], int] = {}
@@ -151,6 +219,12 @@ def incident_metrics(*, months: list[date], now: datetime | None = None) -> Inci
         )
         for month in months
     ]
+    return IncidentMetrics(months=list(months), rows=rows,
+                           post_mortems=_post_mortem_months(since, until, months, now), totals=totals)
+
+
+def _post_mortem_months(since: datetime, until: datetime, months: list[date], now: datetime) -> list[PostMortemMonth]:
+    wanted = set(months)
     tallies = {month: {"due": 0, "on_time": 0, "late": 0, "overdue": 0, "pending": 0} for month in months}
     post_mortems = PostMortem.objects.filter(due_at__gte=since, due_at__lt=until).values_list(
         "due_at", "published_at", "state"
@@ -167,7 +241,4 @@ def incident_metrics(*, months: list[date], now: datetime | None = None) -> Inci
             tally["overdue"] += 1
         else:
             tally["pending"] += 1
-    return IncidentMetrics(
-        months=list(months), rows=rows,
-        post_mortems=[PostMortemMonth(month=month, **tallies[month]) for month in months], totals=totals,
-    )
+    return [PostMortemMonth(month=month, **tallies[month]) for month in months]

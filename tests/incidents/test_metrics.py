@@ -4,8 +4,10 @@ post-mortems on time; the console page; few queries."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
+from incidents import metrics
 from incidents.metrics import duration_stats, incident_metrics, last_months, percentile_nearest_rank
 from tests.incidents.factories import IncidentFactory, PostMortemFactory
 
@@ -82,9 +84,24 @@ def test_post_mortems_on_time_late_overdue_and_pending():
     assert (december.due, december.pending) == (1, 1)
 
 
-def test_metrics_take_two_queries_whatever_the_volume(known_data, django_assert_num_queries):
-    with django_assert_num_queries(2):
+def test_metrics_take_a_fixed_number_of_queries_whatever_the_volume(known_data, django_assert_num_queries):
+    # PostgreSQL computes the figures in two grouped queries (per severity, per month); SQLite reads the durations.
+    with django_assert_num_queries(3 if connection.vendor == "postgresql" else 2):
         incident_metrics(months=last_months(12, NOW), now=NOW)
+
+
+@pytest.mark.postgres
+def test_postgresql_computes_the_figures_the_python_path_computes(known_data, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("compares PostgreSQL's ordered-set aggregates with the Python path")
+    for ack in (7, 7, 13, 50, 51, 52, 53, 54, 55, 400):  # an even count, ties: median and p90 must agree
+        incident(datetime(2026, 12, 3, 9, 0, tzinfo=UTC), "SEV3", ack, ack * 3)
+    in_sql = incident_metrics(months=last_months(3, NOW), now=NOW)
+    monkeypatch.setattr(metrics.connection, "vendor", "sqlite")
+    in_python = incident_metrics(months=last_months(3, NOW), now=NOW)
+    assert in_sql == in_python
+    assert in_sql.row(date(2026, 12, 1), "SEV3").acknowledge.median == timedelta(minutes=51.5)
+    assert in_sql.row(date(2026, 12, 1), "SEV3").acknowledge.p90 == timedelta(minutes=55)
 
 
 def test_the_console_page_shows_the_table_and_the_charts(known_data, client, admin_user,
