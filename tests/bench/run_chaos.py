@@ -106,8 +106,10 @@ def wait_until_final(stack: Stack, names: list[str], since_id: int, timeout: flo
         time.sleep(2)
     items = item_states(stack, since_id)
     webhook = stack.projet_webhook()
-    failed_deliveries = [d for d in stack.control("baserow", "GET", f"deliveries?table_id={PROJET_TABLE}")["deliveries"]
-                         if not d.get("ok")]
+    deliveries = stack.control("baserow", "GET", f"deliveries?table_id={PROJET_TABLE}")["deliveries"]
+    failed_deliveries = [d for d in deliveries if not d.get("ok")]
+    switched_off = sum(1 for d in deliveries if d.get("deactivated"))
+    reenabled = stack.sql("SELECT count(*) FROM formation_hub_auditentry WHERE action = 'sync.webhook.reenabled'")[0][0]
     lost = []
     if check.lost() != "nothing":
         lost.append(check.lost())
@@ -120,7 +122,8 @@ def wait_until_final(stack: Stack, names: list[str], since_id: int, timeout: flo
     details = [
         f"events {dict(sorted(states.items()))}, items {dict(sorted(items.items()))}",
         f"Baserow webhook active={webhook['active']} failed_triggers={webhook.get('failed_triggers')}, "
-        f"failed delivery attempts (retried by Baserow) {len(failed_deliveries)}",
+        f"failed delivery attempts (retried by Baserow) {len(failed_deliveries)}, "
+        f"switched off by Baserow {switched_off} time(s), re-enabled by the watchdog {reenabled} time(s) so far",
     ]
     return waited, "; ".join(lost) or "nothing", details
 
