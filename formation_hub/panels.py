@@ -89,12 +89,14 @@ def chart_panel(
     permission: str = "",
     caption: str = "",
     colors: dict[str, str] | None = None,
+    labels_are_times: bool = False,
 ) -> Panel:
     """A landing-page panel drawing `bars(request)` as a stacked (or, grouped=True, side-by-side) SVG
     bar chart, with its figures in a table for screen readers and people who want the numbers.
 
     `permission` ("app.view_model") hides the panel from users who may not see the data behind it;
-    `list_url` (a URL or a function returning one) is the list the panel's title links to.
+    `list_url` (a URL or a function returning one) is the list the panel's title links to;
+    `labels_are_times` names the organisation's zone after each label of the figures table.
     """
     draw = grouped_bar_chart if grouped else stacked_bar_chart
 
@@ -108,6 +110,7 @@ def chart_panel(
             "rows": [(bar.label, [bar.values.get(segment) for segment in segments]) for bar in drawn],
             "unit": unit,
             "caption": caption,
+            "label_zone": labels_are_times,
             "list_url": list_url() if callable(list_url) else list_url,
         }
 

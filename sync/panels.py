@@ -1,5 +1,3 @@
-from dataclasses import replace
-
 from django.urls import reverse
 
 from formation_hub.dashboard import Panel
@@ -28,10 +26,8 @@ sync_health_panel = Panel(
 
 
 def sync_events_per_hour_panel() -> Panel:
-    """Events received per hour over 24 hours by their current state (one range scan of `sync_event_received`).
-
-    Its own template names the zone after each hour of the figures table, as every time on the landing page."""
-    chart = chart_panel(
+    """Events received per hour over 24 hours by their current state (one range scan of `sync_event_received`)."""
+    return chart_panel(
         name="sync_events_per_hour", title="Sync events per hour (24 h)", order=210,
         segments=[Event.State.PROCESSED, Event.State.IGNORED, Event.State.FAILED, Event.State.DEAD,
                   Event.State.RECEIVED, Event.State.PROCESSING],
@@ -39,5 +35,5 @@ def sync_events_per_hour_panel() -> Panel:
         colors={"processed": "#1a7f37", "ignored": "#667085", "failed": "#b54708", "dead": "#b42318",
                 "received": "#2f6f9f", "processing": "#6e59a5"},
         list_url=lambda: reverse("admin:sync_event_changelist"), permission="sync.view_event",
+        labels_are_times=True,
     )
-    return replace(chart, template="admin/panels/sync_events_per_hour.html")
