@@ -469,8 +469,13 @@ class WebhookAnswer:
     body: dict
 
 
+def _without_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL characters; the evidence keeps everything else as received."""
+    return text.replace("\x00", "")
+
+
 def _finish(delivery: BumpWebhookDelivery, outcome: str, message: str, bump=None) -> None:
-    delivery.outcome, delivery.message, delivery.bump = outcome, message, bump
+    delivery.outcome, delivery.message, delivery.bump = outcome, _without_nul(message), bump
     delivery.save(update_fields=["outcome", "message", "bump"])
 
 
@@ -481,8 +486,8 @@ def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
     event = headers.get(dependabot.EVENT_HEADERS.get(provider, "X-GitHub-Event"), "")
     delivery_id = headers.get(dependabot.DELIVERY_HEADERS.get(provider, "X-GitHub-Delivery"), "")
     delivery = BumpWebhookDelivery.objects.create(
-        provider=provider, event=event[:60], delivery_id=delivery_id[:100],
-        signature_valid=signature.valid, body=body.decode("utf-8", errors="replace"),
+        provider=provider, event=_without_nul(event)[:60], delivery_id=_without_nul(delivery_id)[:100],
+        signature_valid=signature.valid, body=_without_nul(body.decode("utf-8", errors="replace")),
     )
     if not signature.valid:
         _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, signature.problem)

@@ -130,6 +130,8 @@ def bump_request_from(pull_request: dict) -> BumpRequest:
     """What a Dependabot pull request bumps, or InvalidPullRequest saying what is missing."""
     title = str(pull_request.get("title") or "")
     url = str(pull_request.get("html_url") or "").strip()
+    if "\x00" in title or "\x00" in url:
+        raise InvalidPullRequest("pull_request.title and html_url must not contain NUL characters.")
     if not url.startswith(("https://", "http://")):
         raise InvalidPullRequest("pull_request.html_url is missing: it identifies the bump.")
     match = TITLE.search(title)

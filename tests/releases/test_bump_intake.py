@@ -272,3 +272,15 @@ def test_a_pull_request_rebased_on_a_newer_version_updates_its_bump_and_voids_th
     assert list(Gate.objects.order_by("id").values_list("gate_type", "state")) == [
         ("delivery.bump_review", "void"), ("delivery.bump_go", "pending")]
     assert BumpWebhookDelivery.objects.order_by("-id").first().outcome == "updated"
+
+
+def test_nul_characters_in_a_delivery_never_cause_a_server_error(client, secret, db):
+    unsigned = deliver(client, "github__pull_request.opened__lodash", signature=None, body=b'{"a": "\x00"}')
+    assert unsigned.status_code == 401
+    assert "\x00" not in BumpWebhookDelivery.objects.get().body
+    payload = json.loads(fixture("github__pull_request.opened__lodash"))
+    payload["pull_request"]["title"] = "Bump lodash\u0000 from 4.17.20 to 4.17.21"
+    signed = deliver(client, "github__pull_request.opened__lodash", body=json.dumps(payload).encode())
+    assert signed.status_code == 422
+    assert "NUL" in signed.json()["error"]
+    assert not DependencyBump.objects.exists()
