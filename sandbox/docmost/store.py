@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from sandbox.docmost.content import render
 from sandbox.docmost.nest import NestError
 from sandbox.tokens import IdMaker
+
+_save_lock = threading.Lock()
 
 CASL_ADMIN_RULES = [
     {"action": "manage", "subject": "Settings"},
@@ -61,12 +64,15 @@ class DocmostStore:
         """Write everything to the state file (after each call): session tokens stay valid across restarts."""
         if not self.state_file:
             return
-        with self.lock:
-            snapshot = json.dumps({key: getattr(self, key) for key in self.PERSISTED})
-        temporary = f"{self.state_file}.tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(snapshot)
-        os.replace(temporary, self.state_file)
+        # One save at a time: two calls finishing together would race on the temporary file, and an
+        # older snapshot could be written last.
+        with _save_lock:
+            with self.lock:
+                snapshot = json.dumps({key: getattr(self, key) for key in self.PERSISTED})
+            temporary = f"{self.state_file}.tmp"
+            with open(temporary, "w", encoding="utf-8") as handle:
+                handle.write(snapshot)
+            os.replace(temporary, self.state_file)
 
     def _empty(self) -> None:
         self.workspace = {"id": self.ids.uuid7(), "name": "formation-hub", "hostname": None}

@@ -441,9 +441,8 @@ class Stack:
     def start_docmost(self, *, keep_state: bool = False) -> Proc:
         """In memory, or with a state file that survives a stop and restart (chaos)."""
         state = ["--state", str(self.tmp / "docmost-state.json")] if keep_state else []
-        module = "tests.bench.docmost_standin" if keep_state else "sandbox.docmost"
         proc = self._spawn("docmost", [
-            PYTHON, "-m", module, "--port", str(self.docmost_port), "--demo", *state,
+            PYTHON, "-m", "sandbox.docmost", "--port", str(self.docmost_port), "--demo", *state,
         ])
         self._wait_http(f"{self.docmost_url}/_sandbox/state", proc)
         return proc
