@@ -277,6 +277,9 @@ class EventItem(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a worker runs the item (two workers never run the same item)."
+    )
 
     class Meta:
         ordering = ["event_id", "position"]

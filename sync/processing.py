@@ -245,8 +245,9 @@ def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logic
         result = AuditEntry.Result.FAILED
         item.state, item.reason = EventItem.State.FAILED, f"{type(error).__name__}: {error}"[:300]
         item.next_attempt_at = now + _retry_delay(item.attempts)
-    item.processed_at = timezone.now()
-    item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at"])
+    item.processed_at, item.claimed_at = timezone.now(), None
+    item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at",
+                             "claimed_at"])
     recorder.save(event, item)
     audit_record(
         action=f"sync.item.{item.state}", target=event, actor_label=WORKER, result=result,
@@ -326,12 +327,43 @@ def _process(event: Event) -> Event:
         )
         return _finish(event, reason)
     logical_table = mapping.logical_table if mapping else DOCMOST_TABLE
-    due = Q(state=EventItem.State.PENDING) | Q(
+    for item in event.items.filter(_item_due()).order_by("position"):
+        if not _claim_item(item):
+            continue
+        _run_item(event, item, mapping, logical_table)
+        if not _renew_claim(event):
+            logger.warning("Event #%s was taken over by another worker; this one stops", event.pk)
+            return event
+    return _finish(event)
+
+
+def _item_due() -> Q:
+    return Q(state=EventItem.State.PENDING) | Q(
         state__in=[EventItem.State.FAILED, EventItem.State.WAITING], next_attempt_at__lte=timezone.now()
     )
-    for item in event.items.filter(due).order_by("position"):
-        _run_item(event, item, mapping, logical_table)
-    return _finish(event)
+
+
+def _claim_item(item: EventItem) -> bool:
+    """Take the item if it is still due and no other worker runs it (a conditional UPDATE), then reload it."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=conf.stuck_after_seconds())
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+    if not EventItem.objects.filter(_item_due(), free, pk=item.pk).update(claimed_at=now):
+        return False
+    item.refresh_from_db()
+    return True
+
+
+def _renew_claim(event: Event) -> bool:
+    """Keep the event's claim fresh while it runs, so the sweeper does not hand it to a second worker;
+    False when another worker took it over (this one must stop)."""
+    now = timezone.now()
+    renewed = Event.objects.filter(pk=event.pk, state=Event.State.PROCESSING, claimed_at=event.claimed_at).update(
+        claimed_at=now
+    )
+    if renewed:
+        event.claimed_at = now
+    return bool(renewed)
 
 
 def event_process(*, event_id: int) -> Event | None:

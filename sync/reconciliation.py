@@ -19,13 +19,21 @@ RECONCILED_TABLES = (LogicalTable.PROJET, LogicalTable.FORMATION)
 
 
 def rows_without_page(*, baserow: BaserowClient) -> list[dict]:
-    """[{table_id, logical_table, row_id, title, row}] of every reconciled row with no live page link."""
+    """[{table_id, logical_table, row_id, title, row}] of every reconciled row with no live page link and
+    no unfinished item (a row still being synced gets its page from that item)."""
     found = []
     for mapping in TableMapping.objects.filter(logical_table__in=RECONCILED_TABLES, enabled=True):
         linked = set(
             PageLink.objects.filter(baserow_table_id=mapping.baserow_table_id, archived_at__isnull=True)
             .values_list("row_id", flat=True)
         )
+        prefix = f"baserow:{mapping.baserow_table_id}:"
+        linked |= {
+            int(key.removeprefix(prefix))
+            for key in EventItem.objects.filter(entity_key__startswith=prefix, state__in=EventItem.NOT_DONE)
+            .values_list("entity_key", flat=True).distinct()
+            if key.removeprefix(prefix).isdigit()
+        }
         for row in baserow.iter_rows(mapping.baserow_table_id):
             if row["id"] not in linked:
                 found.append({

@@ -237,3 +237,48 @@ def test_with_the_redis_broker_the_job_is_enqueued_once_the_event_is_committed(
 def test_the_sweeper_is_a_registered_schedule():
     ensure_schedules()
     assert Schedule.objects.get(name="sync: sweep stored events").func == "sync.tasks.sweep_events"
+
+
+def test_a_long_event_renews_its_claim_after_each_item_so_the_sweeper_does_not_hand_it_on(demo_mappings,
+                                                                                            without_rules):
+    seen = []
+
+    def handler(item, mapping):
+        seen.append(Event.objects.get(pk=item.event_id).claimed_at)
+        return "ok"
+
+    register_handler("projet", "rows.created", handler)
+    event = make_event("a", "b", "c")
+    event_process(event_id=event.pk)
+    assert seen[0] < seen[1] < seen[2]
+
+
+def test_an_item_another_worker_claimed_or_finished_meanwhile_is_not_run_again(demo_mappings, without_rules):
+    calls = []
+
+    def handler(item, mapping):
+        calls.append(item.row_id)
+        if item.row_id == 100:  # meanwhile a second worker finished row 101 and is running row 102
+            EventItem.objects.filter(event=item.event, row_id=101).update(state=EventItem.State.PROCESSED)
+            EventItem.objects.filter(event=item.event, row_id=102).update(claimed_at=timezone.now())
+        return "ok"
+
+    register_handler("projet", "rows.created", handler)
+    event = make_event("a", "b", "c", "d")
+    event_process(event_id=event.pk)
+    assert calls == [100, 103]
+
+
+def test_a_worker_whose_event_was_taken_over_stops_after_its_current_item(demo_mappings, without_rules):
+    calls = []
+
+    def handler(item, mapping):
+        calls.append(item.row_id)
+        Event.objects.filter(pk=item.event_id).update(claimed_at=timezone.now() + timedelta(seconds=1))
+        return "ok"
+
+    register_handler("projet", "rows.created", handler)
+    event = make_event("a", "b")
+    event_process(event_id=event.pk)
+    assert calls == [100]
+    assert EventItem.objects.get(event=event, row_id=101).state == EventItem.State.PENDING

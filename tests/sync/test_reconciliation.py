@@ -5,9 +5,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from formation_hub.models import Notification
-from sync.models import BaserowConnection, Event, HttpCall, PageLink, Reconciliation
+from sync.models import BaserowConnection, Event, EventItem, HttpCall, PageLink, Reconciliation
 from sync.watchdog import baserow_webhooks_watch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +102,17 @@ def test_the_trace_shows_every_attempt_call_and_audit_entry_in_order_without_sec
     call_command("trace_event", event.event_id, stdout=out)
     assert "call     docmost POST /api/pages/info [503]" in out.getvalue()
     assert PageLink.objects.filter(row_id=row["id"]).exists()
+
+
+def test_reconciliation_skips_rows_that_still_have_an_unfinished_item(bridge):
+    rows = import_projects(bridge, "Import Busy", "Import Free")
+    busy = rows[0]
+    event = Event.objects.create(source="reconcile", event_id="busy", event_type="rows.created", table_id=601,
+                                 row_count=1, received_at=timezone.now(), state=Event.State.PROCESSING,
+                                 claimed_at=timezone.now())
+    EventItem.objects.create(event=event, position=0, row_id=busy["id"], entity_key=f"baserow:601:{busy['id']}",
+                             data=busy, created_at=timezone.now())
+    out = StringIO()
+    call_command("resync_unmapped", "--dry-run", stdout=out)
+    assert "Import Free" in out.getvalue()
+    assert "Import Busy" not in out.getvalue()
