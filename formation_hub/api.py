@@ -3,11 +3,41 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from formation_hub.errors import DomainError
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The shape of every API error."""
+
+    error = serializers.CharField(help_text="What is wrong, for a person.")
+    detail = serializers.JSONField(required=False, help_text="Per-field messages, when there are several.")
+
+
+ERROR_MEANINGS = {
+    400: "Bad input, named in the message.",
+    401: "Not signed in (token or session), or a missing or wrong secret.",
+    403: "Signed in without the permission, or a wrong token.",
+    404: "No such object.",
+    409: "Refused in the current state; the message says why.",
+    413: "Body over the size limit.",
+    415: "Not JSON.",
+    422: "Well-formed but unusable; the message says why.",
+    503: "A service it depends on is unavailable; try again.",
+}
+
+
+def error_responses(*codes: int, **descriptions: str) -> dict:
+    """OpenAPI answers for an endpoint's error codes, each a JSON {"error": ...}; `_401="..."` overrides
+    a description."""
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=descriptions.get(f"_{code}", ERROR_MEANINGS[code]))
+        for code in codes
+    }
 
 
 def _message_from(detail) -> str:

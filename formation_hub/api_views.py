@@ -4,6 +4,7 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from formation_hub.api import error_responses
 from formation_hub.gates import gate_decide, gates_waiting_for
 from formation_hub.models import Gate
 from formation_hub.serializers import GateDecisionSerializer, GateSerializer
@@ -29,7 +30,10 @@ class GateList(generics.ListAPIView):
 class GateDecide(APIView):
     """Decide a gate: the same service as the console, with the same refusals."""
 
-    @extend_schema(request=GateDecisionSerializer, responses=GateSerializer)
+    @extend_schema(
+        request=GateDecisionSerializer,
+        responses={200: GateSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def post(self, request, pk):
         gate = get_object_or_404(Gate, pk=pk)
         serializer = GateDecisionSerializer(data=request.data)

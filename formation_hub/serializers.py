@@ -21,3 +21,4 @@ class GateDecisionSerializer(serializers.Serializer):
     decision = serializers.CharField(max_length=30)
     subject = serializers.CharField(max_length=200, help_text="The subject you reviewed (SHA, version).")
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+

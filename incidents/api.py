@@ -11,14 +11,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from formation_hub.api import error_responses
 from incidents import conf
 from incidents.alerts import alert_receive
 from incidents.clock import clock_view
 from incidents.models import OPEN_STATUSES, Alert, Incident, Severity, Source, Status
 from incidents.oncall import on_call_at
 from incidents.services import can_respond, incident_acknowledge, incident_open
-
-ERROR = inline_serializer("IncidentError", {"error": serializers.CharField()})
 
 
 class PersonSerializer(serializers.Serializer):
@@ -121,7 +120,7 @@ class IncidentListView(APIView):
     @extend_schema(
         summary="File an incident (on-call people and admins)",
         request=IncidentCreateSerializer,
-        responses={201: IncidentSerializer, 400: ERROR, 403: ERROR, 409: ERROR},
+        responses={201: IncidentSerializer, **error_responses(400, 403, 409, 415)},
     )
     def post(self, request):
         _require_responder(request)
@@ -134,7 +133,7 @@ class IncidentListView(APIView):
 class IncidentDetailView(APIView):
     @extend_schema(
         summary="One incident with its response clock and who is on call",
-        responses={200: IncidentSerializer, 404: ERROR},
+        responses={200: IncidentSerializer, **error_responses(404)},
     )
     def get(self, request, incident_id):
         incident = get_object_or_404(Incident, pk=incident_id)
@@ -144,7 +143,7 @@ class IncidentDetailView(APIView):
 class IncidentAckView(APIView):
     @extend_schema(
         summary="Acknowledge an incident (stops its response clock)", request=None,
-        responses={200: IncidentSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={200: IncidentSerializer, **error_responses(403, 404, 409)},
     )
     def post(self, request, incident_id):
         _require_responder(request)
@@ -197,7 +196,7 @@ class UptimeRobotAlertView(_AlertView):
             "monitorURL": serializers.CharField(required=False), "alertType": serializers.CharField(),
             "alertDetails": serializers.CharField(required=False),
         }),
-        responses={202: ALERT_RESPONSE, 400: ERROR, 401: ERROR, 403: ERROR},
+        responses={202: ALERT_RESPONSE, **error_responses(400, 401, 403, 415)},
     )
     def post(self, request):
         return super().post(request)
@@ -213,7 +212,7 @@ class GenericAlertView(_AlertView):
             "monitor": serializers.CharField(), "state": serializers.ChoiceField(choices=["down", "up"]),
             "name": serializers.CharField(required=False), "details": serializers.CharField(required=False),
         }),
-        responses={202: ALERT_RESPONSE, 400: ERROR, 401: ERROR, 403: ERROR},
+        responses={202: ALERT_RESPONSE, **error_responses(400, 401, 403, 415)},
     )
     def post(self, request):
         return super().post(request)

@@ -26,6 +26,9 @@ from incidents.postmortems import postmortem_open_if_required
 from incidents.recurrence import recurrence_check
 from incidents.timeline import timeline_add
 
+# An incident filed with an older detection time is a typo, not an incident to respond to.
+DETECTION_MAX_AGE = timedelta(days=5 * 365)
+
 __all__ = [
     "incident_open", "oncall_page", "incident_acknowledge", "incident_transition", "incident_change_severity",
     "incident_add_note", "incident_set_flags", "incident_create", "can_respond", "require_responder",
@@ -123,6 +126,11 @@ def incident_create(
     detected_at = detected_at.astimezone(UTC)
     if detected_at > now + timedelta(minutes=5):
         raise DomainError("The detection time is in the future: give the time the problem was noticed.")
+    if detected_at < now - DETECTION_MAX_AGE:
+        raise DomainError(
+            f"The detection time is more than {DETECTION_MAX_AGE.days} days ago: record an incident that is still "
+            "relevant, or check the date."
+        )
     reported_by = _actor(reported_by)
     incident = Incident(
         title=title.strip()[:200], severity=severity, source=source, service=service.strip()[:100],

@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from formation_hub.api import error_responses
 from formation_hub.errors import NotAllowed
 from releases import conf
 from releases.bump_services import bump_ci_report, bump_create, pull_request_webhook_receive
@@ -25,17 +26,6 @@ from releases.models import DependencyBump, PrerequisiteReport, Release, Story
 from releases.selectors import release_evaluation
 from releases.services import report_receive
 from releases.stories import KEY, story_ci_report
-
-ERROR = inline_serializer("ReleasesError", {"error": serializers.CharField(), "detail": serializers.JSONField(
-    required=False)})
-
-
-def errors(*codes: int) -> dict:
-    """The error answers of an endpoint, each a JSON {"error": ...} (formation_hub.api.exception_handler)."""
-    meaning = {400: "Bad input, named in the message.", 401: "Not signed in (token or session).",
-               403: "Signed in without the permission, or a wrong token.", 404: "No such object.",
-               409: "Refused in the current state; the message says why.", 415: "Not JSON."}
-    return {code: OpenApiResponse(ERROR, description=meaning[code]) for code in codes}
 
 
 class CheckReportSerializer(serializers.Serializer):
@@ -70,7 +60,7 @@ class ReleaseChecks(APIView):
         responses={201: inline_serializer("CheckReportStored", {
             "id": serializers.IntegerField(), "kind": serializers.CharField(), "outcome": serializers.CharField(),
             "sha": serializers.CharField(), "prerequisites": serializers.DictField(),
-        }), **errors(400, 403, 404, 409, 415)},
+        }), **error_responses(400, 403, 404, 409, 415)},
     )
     def post(self, request, pk):
         ChecksTokenRequired.check(request)
@@ -172,7 +162,7 @@ class BumpCreate(APIView):
         responses={
             201: BumpStoredSerializer,
             200: OpenApiResponse(BumpStoredSerializer, description="This pull request's bump, already known."),
-            **errors(400, 401, 403, 409, 415),
+            **error_responses(400, 401, 403, 409, 415),
         },
     )
     def post(self, request):
@@ -187,7 +177,7 @@ class BumpCi(APIView):
     permission_classes = [MayAddBumps]
 
     @extend_schema(operation_id="bump_ci_report", request=CiStatusSerializer,
-                   responses={200: BumpStoredSerializer, **errors(400, 401, 403, 404, 409, 415)})
+                   responses={200: BumpStoredSerializer, **error_responses(400, 401, 403, 404, 409, 415)})
     def post(self, request, pk):
         bump = get_object_or_404(DependencyBump, pk=pk)
         serializer = CiStatusSerializer(data=request.data)
@@ -203,7 +193,7 @@ class StoryCi(APIView):
                    responses={200: inline_serializer("StoryCiStored", {"id": serializers.CharField(),
                                                                       "step": serializers.IntegerField(),
                                                                       "ci_status": serializers.CharField()}),
-                              **errors(400, 401, 403, 404, 409, 415)})
+                              **error_responses(400, 401, 403, 404, 409, 415)})
     def post(self, request, key):
         match = KEY.match(key)
         if match is None:
@@ -237,9 +227,9 @@ class PullRequestWebhook(APIView):
         ],
         responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="Bump created."),
                    200: OpenApiResponse(OpenApiTypes.OBJECT, description="Known bump, updated bump, or ignored."),
-                   401: OpenApiResponse(ERROR, description="Missing or wrong signature."),
-                   413: OpenApiResponse(ERROR, description="Body over BUMP_WEBHOOK_MAX_BYTES."),
-                   422: OpenApiResponse(ERROR, description="A Dependabot pull request whose bump cannot be read.")},
+                   **error_responses(401, 413, 422, _401="Missing or wrong signature.",
+                                     _413="Body over BUMP_WEBHOOK_MAX_BYTES.",
+                                     _422="A Dependabot pull request whose bump cannot be read.")},
         auth=[],
     )
     def post(self, request):

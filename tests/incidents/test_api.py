@@ -204,3 +204,14 @@ def test_reopening_is_refused_while_the_monitor_has_another_open_incident(alert_
     second = Incident.objects.exclude(pk=first.pk).get()
     with pytest.raises(DomainError, match=f"already has open incident #{second.pk}"):
         incident_transition(incident=first, to_status="investigating", user=responder)
+
+
+def test_a_detection_time_years_ago_is_refused_with_a_clear_message(make_user):
+    client = APIClient()
+    client.force_authenticate(make_user("olivia", "oncall"))
+    response = client.post("/api/incidents/", {
+        "title": "Typo in the year", "severity": "SEV3", "service": "wiki", "category": "bug",
+        "detected_at": "0957-01-01T10:00:00Z",
+    }, format="json")
+    assert response.status_code in (400, 409)
+    assert "days ago" in response.json()["error"]
