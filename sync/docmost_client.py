@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -39,6 +40,8 @@ PAGE_LIMIT = 100
 CONTENT_FORMATS = frozenset({"json", "markdown", "html"})
 OPERATIONS = frozenset({"append", "prepend", "replace"})
 RENEW_MARGIN = 60.0
+# How far before `since` a marker search still looks (the clocks of Docmost and the bridge may differ).
+CLOCK_SKEW_MARGIN = timedelta(minutes=5)
 
 PAGINATION = frozenset({"limit", "cursor", "beforeCursor"})
 
@@ -172,11 +175,13 @@ class DocmostClient:
         content: str = "",
         lookback: int = 200,
         settle: float = 1.0,
+        since: datetime | None = None,
     ) -> tuple[dict, bool]:
         """The page carrying `marker`, created only when no such page exists yet: (page, created).
 
-        The marker line ends the page's markdown. Before creating, the newest `lookback` pages of the
-        space with this title (and parent) are checked for it. When the create itself fails in a way
+        The marker line ends the page's markdown. Before creating, the pages of the space with this title
+        (and parent) are checked for it: every page changed since `since` (when an earlier create of this
+        page was attempted at that time), else the newest `lookback`. When the create itself fails in a way
         that may have reached Docmost (timeout, 5xx, dropped connection), the page is looked for again
         after `settle` seconds; if it is still not there the error is raised, so the caller's next
         attempt looks again instead of creating blindly.
@@ -187,7 +192,7 @@ class DocmostClient:
                 service=SERVICE,
             )
         found = self.find_page_by_marker(space_id=space_id, title=title, marker=marker,
-                                         parent_page_id=parent_page_id, lookback=lookback)
+                                         parent_page_id=parent_page_id, lookback=lookback, since=since)
         if found:
             return found, False
         body = f"{content.rstrip()}\n\n{marker_line(marker)}\n" if content.strip() else f"{marker_line(marker)}\n"
@@ -199,19 +204,24 @@ class DocmostClient:
                 raise
             self.transport.sleep(settle)
             found = self.find_page_by_marker(space_id=space_id, title=title, marker=marker,
-                                             parent_page_id=parent_page_id, lookback=lookback)
+                                             parent_page_id=parent_page_id, lookback=lookback, since=since)
             if found:
                 return found, False
             raise
         return page, True
 
     def find_page_by_marker(
-        self, *, space_id: str, title: str, marker: str, parent_page_id: str | None = None, lookback: int = 200
+        self, *, space_id: str, title: str, marker: str, parent_page_id: str | None = None, lookback: int = 200,
+        since: datetime | None = None,
     ) -> dict | None:
-        """A page of the space titled `title` whose content holds `marker`'s line, among the newest
-        `lookback` pages (recently changed first); None when there is none."""
+        """A page of the space titled `title` whose content holds `marker`'s line, among the pages changed
+        since `since` (following the cursor as far back as that, whatever their number), or without it
+        among the newest `lookback` pages; None when there is none."""
         line = marker_line(marker)
-        for candidate in self.iter_recent_pages(space_id=space_id, max_items=lookback):
+        oldest = since - CLOCK_SKEW_MARGIN if since is not None else None
+        for candidate in self.iter_recent_pages(space_id=space_id, max_items=None if since else lookback):
+            if oldest is not None and _older_than(candidate, oldest):
+                return None
             if candidate.get("title") != title:
                 continue
             if parent_page_id is not None and candidate.get("parentPageId") != parent_page_id:
@@ -410,6 +420,14 @@ class DocmostClient:
                 service=SERVICE, method="POST", path="/api/auth/login", status=response.status_code,
             )
         return _Session(token, jwt_expiry(token))
+
+
+def _older_than(page: dict, moment: datetime) -> bool:
+    """The page was last changed before `moment` (False when Docmost gave no readable `updatedAt`)."""
+    try:
+        return datetime.fromisoformat(str(page.get("updatedAt"))) < moment
+    except ValueError:
+        return False
 
 
 def _compact(body: dict[str, Any]) -> dict[str, Any]:

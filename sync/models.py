@@ -294,6 +294,23 @@ class EventItem(models.Model):
         return f"{what} of event #{self.event_id}"
 
 
+class PageCreation(models.Model):
+    """A page create sent to Docmost for a row and not yet linked: stored (and committed) before the call,
+    so that after a lost answer the next attempt looks for the page among every page changed since."""
+
+    baserow_table_id = models.PositiveIntegerField()
+    row_id = models.BigIntegerField()
+    started_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["baserow_table_id", "row_id"], name="sync_pagecreation_row"),
+        ]
+
+    def __str__(self):
+        return f"page create for row {self.row_id} of table {self.baserow_table_id} since {self.started_at}"
+
+
 class PageLink(models.Model):
     """The mapping between a Baserow row and its Docmost page (both sides link: the page id is also
     written into the row). Deletes carry only row ids: this finds the page."""

@@ -17,7 +17,7 @@ from formation_hub.audit import audit_record
 from sync.baserow_client import BaserowClient
 from sync.docmost_client import DocmostClient
 from sync.http import NotFound
-from sync.models import BaserowConnection, DocmostConnection, Event, PageLink, TableMapping
+from sync.models import BaserowConnection, DocmostConnection, Event, PageCreation, PageLink, TableMapping
 
 ACTOR = "sync-rules"
 
@@ -71,17 +71,33 @@ def page_ensure(
         link.save(update_fields=["archived_at", "synced_state", "updated_at"])
         _audit(event, "sync.page.restored", link, f"page {link.page_id} restored (row back from Baserow's trash)")
         return link, "archived page restored"
+    since = _creation_started(mapping.baserow_table_id, row_id)
     page, created = docmost.create_page_once(
         space_id=spec.space_id, title=spec.title, marker=row_marker(mapping.baserow_table_id, row_id),
-        icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content,
+        icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content, since=since,
     )
     link = PageLink.objects.create(
         baserow_table_id=mapping.baserow_table_id, row_id=row_id, logical_table=mapping.logical_table,
         page_id=page["id"], page_slug_id=page.get("slugId") or "", parent=parent, synced_state=spec.state,
     )
+    PageCreation.objects.filter(baserow_table_id=mapping.baserow_table_id, row_id=row_id).delete()
     what = "page created" if created else "page found by its marker (an earlier create got no answer)"
     _audit(event, "sync.page.created" if created else "sync.page.found", link, f"{what}: {spec.title}")
     return link, what
+
+
+def _creation_started(table_id: int, row_id: int):
+    """When an earlier create of this row's page was sent (None for a first attempt, recorded now).
+
+    The record is committed before the create is sent (rule handlers run in autocommit): the create's
+    answer may be lost, and the next attempt then looks for the page among every page changed since.
+    """
+    earlier = PageCreation.objects.filter(baserow_table_id=table_id, row_id=row_id).first()
+    if earlier is not None:
+        return earlier.started_at
+    PageCreation.objects.get_or_create(baserow_table_id=table_id, row_id=row_id,
+                                       defaults={"started_at": timezone.now()})
+    return None
 
 
 def page_update_title(*, docmost: DocmostClient, event: Event, link: PageLink, spec: PageSpec) -> bool:

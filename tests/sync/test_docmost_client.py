@@ -2,8 +2,10 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from sandbox.docmost import BOT_PASSWORD
 from sandbox.httpbase import free_port
@@ -468,3 +470,35 @@ def test_client_from_the_connection_row_prefers_its_api_key(db, docmost, monkeyp
     DocmostClient.from_connection(connection).space_by_slug("agence")
 
     assert logins(docmost) == []
+
+
+def test_create_page_once_since_an_earlier_attempt_finds_the_page_behind_more_than_200_newer_ones(
+    docmost, make_client, space_id
+):
+    title = "Projet Enfoui - Acme"
+    since = timezone.now()
+    client = make_client(timeout=(1.0, 0.2))
+    docmost.fault(delay=0.6, count=1, path_prefix="/api/pages/create")
+    with pytest.raises(ServiceTimeout):
+        client.create_page_once(space_id=space_id, title=title, marker="projet-601-14", settle=0.0)
+    wait_for_page(docmost, title)
+    for number in range(210):
+        docmost.create_page(space_id, f"Autre page {number}")
+
+    assert client.find_page_by_marker(space_id=space_id, title=title, marker="projet-601-14") is None
+    page, created = client.create_page_once(space_id=space_id, title=title, marker="projet-601-14", since=since)
+
+    assert not created
+    assert [found["id"] for found in pages_titled(docmost, title)] == [page["id"]]
+    assert len(docmost.calls("/api/pages/create")) == 1
+
+
+def test_a_marker_search_since_a_moment_stops_at_the_pages_older_than_it(docmost, make_client, space_id):
+    client = make_client()
+    client.create_page_once(space_id=space_id, title="Projet Ancien", marker="projet-601-15")
+    later = timezone.now() + timedelta(minutes=10)
+    before = len(docmost.calls("/api/pages/"))
+
+    assert client.find_page_by_marker(space_id=space_id, title="Projet Ancien", marker="projet-601-15",
+                                      since=later) is None
+    assert len(docmost.calls("/api/pages/")) - before == 1  # one listing, no page read

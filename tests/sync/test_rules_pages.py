@@ -1,11 +1,17 @@
 """projet and formation rules end to end: the stand-in Baserow sends real webhooks to a live server of
 the app, the rules call the stand-in Docmost and write back into Baserow."""
 
+import time
+
 import pytest
 
-from sync.models import BaserowConnection, Event, EventItem, PageLink, TableMapping
+from sync.docmost_client import DocmostClient
+from sync.http import ServiceTimeout
+from sync.models import BaserowConnection, DocmostConnection, Event, EventItem, PageCreation, PageLink, TableMapping
+from sync.pages import PageSpec, page_ensure
 from sync.rules.formation import create_formation_pages
 from sync.rules.projet import archive_project_page, create_project_page, update_project_page_title
+from tests.sync.factories import EventFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -139,3 +145,28 @@ def test_every_page_rule_run_twice_on_the_same_item_changes_nothing_more(bridge)
     with pytest.raises(Exception, match="page already archived"):
         archive_project_page(deleted, projet)
     assert course and Event.objects.filter(state="dead").count() == 0
+
+
+def test_a_page_create_whose_answer_was_lost_is_found_on_retry_behind_more_than_200_newer_pages(bridge):
+    mapping = TableMapping.objects.get(baserow_table_id=601)
+    event = EventFactory()
+    space_id = bridge.docmost.demo_ids["space_agence_id"]
+    client = DocmostClient.from_connection(DocmostConnection.objects.get(), timeout=(1.0, 0.2))
+    client.transport.sleep = lambda seconds: None
+    spec = PageSpec(title="Projet Perdu - Acme Formation", icon="", space_id=space_id)
+    bridge.docmost.fault(delay=0.6, count=1, path_prefix="/api/pages/create")
+
+    with pytest.raises(ServiceTimeout):
+        page_ensure(docmost=client, event=event, mapping=mapping, row_id=9001, spec=spec)
+    assert PageCreation.objects.filter(baserow_table_id=601, row_id=9001).exists()
+    deadline = time.monotonic() + 3
+    while not bridge.pages("Projet Perdu") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for number in range(210):
+        bridge.docmost.create_page(space_id, f"Page plus récente {number}")
+    link, what = page_ensure(docmost=client, event=event, mapping=mapping, row_id=9001, spec=spec)
+
+    assert "found by its marker" in what
+    assert [page["id"] for page in bridge.pages("Projet Perdu")] == [link.page_id]
+    assert len(bridge.docmost.calls("/api/pages/create")) == 1
+    assert not PageCreation.objects.exists()
