@@ -5,6 +5,8 @@ its token or password. In DEBUG only, the demo values of the local stand-ins fil
 variables so `make run` works from a fresh clone.
 """
 
+import os
+
 import environ
 from django.conf import settings
 
@@ -20,7 +22,9 @@ DEMO_SECRETS = {
 
 def webhook_secrets() -> list[str]:
     """Every secret currently accepted in the webhook header (several during a rotation)."""
-    secrets = [secret.strip() for secret in env.list("BASEROW_WEBHOOK_SECRETS", default=[]) if secret.strip()]
+    # Read as is: django-environ would take a value starting with '$' for a reference to another variable.
+    raw = os.environ.get("BASEROW_WEBHOOK_SECRETS", "")
+    secrets = [secret.strip() for secret in raw.split(",") if secret.strip()]
     if not secrets and settings.DEBUG:
         return [DEMO_WEBHOOK_SECRET]
     return secrets

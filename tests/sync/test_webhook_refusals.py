@@ -178,3 +178,8 @@ def test_concurrent_duplicate_deliveries_store_one_event(settings):
 def test_the_endpoint_is_in_the_api_schema(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/webhooks/baserow/" in schema and "SyncWebhookAccepted" in schema
+
+
+def test_a_secret_starting_with_a_dollar_sign_is_taken_literally(post_webhook, monkeypatch):
+    monkeypatch.setenv("BASEROW_WEBHOOK_SECRETS", "$ecret-with-dollar")
+    assert post_webhook("rows.created__projet", secret="$ecret-with-dollar").status_code == 202
