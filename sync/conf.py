@@ -58,6 +58,12 @@ def stuck_after_seconds() -> int:
     return env.int("SYNC_STUCK_AFTER_SECONDS", default=300)
 
 
+def webhook_db_retry_seconds() -> float:
+    """How long the webhook endpoint keeps retrying to store a delivery while the database is unreachable
+    (Baserow gives up on a call after 5 s) before it answers 503."""
+    return env.float("SYNC_WEBHOOK_DB_RETRY_SECONDS", default=3.0)
+
+
 def sweep_minutes() -> int:
     return env.int("SYNC_SWEEP_MINUTES", default=1)
 

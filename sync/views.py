@@ -1,5 +1,10 @@
 """The Baserow webhook endpoint: thin, the work is in sync.receive."""
 
+import contextlib
+import logging
+import time
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -11,7 +16,10 @@ from sync import conf
 from sync.models import Event
 from sync.receive import InvalidDelivery, event_receive, parse_delivery, rejected_call_record, secret_is_valid
 
+logger = logging.getLogger(__name__)
+
 _error = inline_serializer("SyncWebhookError", {"error": serializers.CharField()})
+DB_RETRY_PAUSE = 0.2
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - the 413 answer
@@ -33,6 +41,22 @@ def _read_body(request, limit: int) -> bytes:
     if len(body) > limit:
         raise BodyTooLarge
     return body
+
+
+def _receive_with_retries(**delivery):
+    """event_receive, tried again on a fresh connection while the database is unreachable (a restart),
+    for at most SYNC_WEBHOOK_DB_RETRY_SECONDS; the last error is raised once that budget is spent."""
+    deadline = time.monotonic() + conf.webhook_db_retry_seconds()
+    while True:
+        try:
+            return event_receive(**delivery)
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() + DB_RETRY_PAUSE > deadline:
+                raise
+            logger.warning("Storing a Baserow delivery failed (%s); retrying on a new connection", error)
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+            time.sleep(DB_RETRY_PAUSE)
 
 
 class BaserowWebhookView(APIView):
@@ -59,6 +83,7 @@ class BaserowWebhookView(APIView):
             413: OpenApiResponse(
                 _error, description="Body over SYNC_WEBHOOK_MAX_BYTES, or more rows than SYNC_WEBHOOK_MAX_ROWS."
             ),
+            503: OpenApiResponse(_error, description="The database stayed unreachable; Baserow should retry."),
         },
         auth=[],
     )
@@ -82,7 +107,14 @@ class BaserowWebhookView(APIView):
             )
         except InvalidDelivery as error:
             return Response({"error": error.message}, status=error.status)
-        received = event_receive(raw_body=raw, payload=payload, headers=request.headers)
+        try:
+            received = _receive_with_retries(raw_body=raw, payload=payload, headers=request.headers)
+        except (OperationalError, InterfaceError):
+            logger.exception("Baserow delivery not stored: the database stayed unreachable")
+            return Response(
+                {"error": "The database is unreachable right now; the delivery was not stored. Retry later."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"},
+            )
         if received.duplicate:
             return Response({"duplicate": True, "id": received.event.pk}, status=status.HTTP_200_OK)
         return Response({"id": received.event.pk}, status=status.HTTP_202_ACCEPTED)

@@ -1,12 +1,16 @@
 """Each real payload shape of contracts/README.md section 1, posted as Baserow sends it."""
 
 import json
+import time
 
 import pytest
+from django.db import InterfaceError, OperationalError
 from django_q.models import OrmQ
 
+from sync import conf, views
 from sync.models import Event, EventItem
 from sync.processing import event_process
+from sync.receive import event_receive
 from tests.sync.conftest import fixture_body, fixture_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]
@@ -136,3 +140,46 @@ def test_non_ascii_escaped_body_is_kept_byte_for_byte(post_webhook, demo_mapping
     event = Event.objects.get(pk=response.json()["id"])
     assert "\\u00e9" in event.raw_body
     assert json.loads(event.raw_body)["items"][0]["nom"].endswith("é")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_restart_while_storing_is_retried_on_a_new_connection_and_the_delivery_accepted(
+    post_webhook, monkeypatch
+):
+    calls = []
+
+    def receive_during_restart(**delivery):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OperationalError("terminating connection due to administrator command")
+        return event_receive(**delivery)
+
+    monkeypatch.setattr(views, "event_receive", receive_during_restart)
+    response = post_webhook("rows.created__projet")
+    assert response.status_code == 202
+    assert len(calls) == 3
+    assert Event.objects.filter(pk=response.json()["id"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_down_past_the_retry_budget_is_a_503_json_answer(post_webhook, monkeypatch):
+    calls = []
+
+    def receive_while_down(**delivery):
+        calls.append(time.monotonic())
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setenv("SYNC_WEBHOOK_DB_RETRY_SECONDS", "0.7")
+    monkeypatch.setattr(views, "event_receive", receive_while_down)
+    started = time.monotonic()
+    response = post_webhook("rows.created__projet")
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "The database is unreachable right now; the delivery was not stored. Retry later."
+    }
+    assert 2 <= len(calls) <= 5
+    assert time.monotonic() - started < 1.5
+
+
+def test_the_webhook_retries_the_database_for_three_seconds_by_default():
+    assert conf.webhook_db_retry_seconds() == 3.0
