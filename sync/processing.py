@@ -7,12 +7,13 @@ workers given the same event (a re-enqueue by the sweeper, a replay) never both 
 import logging
 import traceback
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from formation_hub.audit import audit_record
@@ -50,8 +51,14 @@ def _queue_commits_with_the_event() -> bool:
     return not cluster.get("redis") and cluster.get("orm") == "default"
 
 
+@cache
+def _broker():
+    """One django-q2 broker per process: with Redis, each new broker would open a new connection."""
+    return get_broker()
+
+
 def _enqueue_now(event_id: int) -> None:
-    async_task(PROCESS_TASK, event_id, group="sync")
+    async_task(PROCESS_TASK, event_id, group="sync", broker=_broker())
     Event.objects.filter(pk=event_id).update(enqueued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1)
 
 

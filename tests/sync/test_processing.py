@@ -282,3 +282,32 @@ def test_a_worker_whose_event_was_taken_over_stops_after_its_current_item(demo_m
     event_process(event_id=event.pk)
     assert calls == [100]
     assert EventItem.objects.get(event=event, row_id=101).state == EventItem.State.PENDING
+
+
+@pytest.fixture
+def counted_brokers(monkeypatch):
+    from sync import processing
+
+    made = []
+
+    def get_broker():
+        made.append(real_get_broker())
+        return made[-1]
+
+    real_get_broker = processing.get_broker
+    processing._broker.cache_clear()
+    monkeypatch.setattr(processing, "get_broker", get_broker)
+    monkeypatch.setattr("django_q.tasks.get_broker", get_broker)
+    yield made
+    processing._broker.cache_clear()
+
+
+def test_every_enqueue_of_the_process_reuses_one_broker(demo_mappings, counted_brokers):
+    from sync.processing import event_enqueue
+
+    before = OrmQ.objects.count()
+    for event in (EventFactory(), EventFactory(), EventFactory()):
+        event_enqueue(event=event)
+    assert len(counted_brokers) == 1
+    assert OrmQ.objects.count() == before + 3
+    assert {task.func() for task in OrmQ.objects.order_by("pk")[before:]} == {"sync.tasks.process_event"}
