@@ -23,19 +23,19 @@ def rows_without_page(*, baserow: BaserowClient) -> list[dict]:
     no unfinished item (a row still being synced gets its page from that item)."""
     found = []
     for mapping in TableMapping.objects.filter(logical_table__in=RECONCILED_TABLES, enabled=True):
-        linked = set(
+        skipped = set(
             PageLink.objects.filter(baserow_table_id=mapping.baserow_table_id, archived_at__isnull=True)
             .values_list("row_id", flat=True)
         )
         prefix = f"baserow:{mapping.baserow_table_id}:"
-        linked |= {
+        skipped |= {
             int(key.removeprefix(prefix))
             for key in EventItem.objects.filter(entity_key__startswith=prefix, state__in=EventItem.NOT_DONE)
             .values_list("entity_key", flat=True).distinct()
             if key.removeprefix(prefix).isdigit()
         }
         for row in baserow.iter_rows(mapping.baserow_table_id):
-            if row["id"] not in linked:
+            if row["id"] not in skipped:
                 found.append({
                     "table_id": mapping.baserow_table_id, "logical_table": mapping.logical_table,
                     "row_id": row["id"], "title": cell_text(row.get(mapping.field_name("nom"))), "row": row,
