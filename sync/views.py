@@ -6,19 +6,19 @@ import time
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from formation_hub.api import error_responses
 from sync import conf
 from sync.models import Event
 from sync.receive import InvalidDelivery, event_receive, parse_delivery, rejected_call_record, secret_is_valid
 
 logger = logging.getLogger(__name__)
 
-_error = inline_serializer("SyncWebhookError", {"error": serializers.CharField()})
 DB_RETRY_PAUSE = 0.2
 
 
@@ -78,12 +78,13 @@ class BaserowWebhookView(APIView):
             200: inline_serializer(
                 "SyncWebhookDuplicate", {"duplicate": serializers.BooleanField(), "id": serializers.IntegerField()}
             ),
-            400: OpenApiResponse(_error, description="Not JSON, or an envelope key is missing or malformed."),
-            401: OpenApiResponse(_error, description="Missing or wrong secret header."),
-            413: OpenApiResponse(
-                _error, description="Body over SYNC_WEBHOOK_MAX_BYTES, or more rows than SYNC_WEBHOOK_MAX_ROWS."
+            **error_responses(
+                400, 401, 413, 503,
+                _400="Not JSON, or an envelope key is missing or malformed.",
+                _401="Missing or wrong secret header.",
+                _413="Body over SYNC_WEBHOOK_MAX_BYTES, or more rows than SYNC_WEBHOOK_MAX_ROWS.",
+                _503="The database stayed unreachable; Baserow should retry.",
             ),
-            503: OpenApiResponse(_error, description="The database stayed unreachable; Baserow should retry."),
         },
         auth=[],
     )
