@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = "Create a projet row in the connected Baserow (the stand-in in `make run`) and wait for its webhook."
 
     def add_arguments(self, parser):
-        parser.add_argument("--nom", default="", help="the project's name (default: 'Projet test <time>')")
+        parser.add_argument("--nom", default="", help="the project's name (default: 'Démo <time>')")
         parser.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the webhook (0: no wait)")
 
     def handle(self, *args, nom, wait, **options):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         token = connection.token()
         if not token:
             raise CommandError(f"No Baserow database token: set the environment variable {connection.token_env_var}.")
-        name = nom or f"Projet test {timezone.now():%H:%M:%S}"
+        name = nom or f"Démo {timezone.now():%H:%M:%S}"
         url = f"{connection.api_url}/api/database/rows/table/{mapping.baserow_table_id}/?user_field_names=true"
         started = timezone.now()
         try:
