@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -25,6 +24,7 @@ from formation_hub.models import Gate
 from formation_hub.roles import ONCALL
 from formation_hub.timefmt import format_local
 from releases import admin_delivery, clock, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
+from releases.admin_actions import ObjectActionsMixin
 from releases.models import (
     Change,
     CheckRun,
@@ -84,7 +84,8 @@ class ChangeInline(admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
+    object_argument = "release"
     list_display = ("__str__", "kind", "status", "sha_short", "author", "created_at", "released_at", "imported")
     list_filter = ("status", "kind", "imported")
     search_fields = ("=version", "title", "sha")
@@ -93,6 +94,9 @@ class ReleaseAdmin(admin.ModelAdmin):
     inlines = [ChangeInline]
     change_form_template = "admin/releases/release/change_form.html"
     change_list_template = "admin/releases/release/change_list.html"
+
+    def get_object_actions(self):
+        return ACTIONS
 
     @admin.display(description="SHA")
     def sha_short(self, release):
@@ -185,42 +189,21 @@ class ReleaseAdmin(admin.ModelAdmin):
             "check_runs": list(release.check_runs.all()[:50]),
             "watch_ends_at": watch_ends_at(release),
             "prerequisite_labels": LABELS,
-            "actions": {name: reverse(f"admin:releases_release_{name}", args=[release.pk]) for name in ACTIONS},
+            "actions": self.object_action_links(release),
             "changelog_url": reverse("admin:releases_release_changelog"),
             "commit_status_configured": bool(conf.commit_status_url()),
         }
 
     def get_urls(self):
-        urls = [
-            path(f"<int:release_id>/{name}/", self.admin_site.admin_view(self.action_view),
-                 {"action": name}, name=f"releases_release_{name}")
-            for name in ACTIONS
-        ]
         return [
             path("changelog/", self.admin_site.admin_view(self.changelog_view), name="releases_release_changelog"),
             path("changelog/download/", self.admin_site.admin_view(self.changelog_download),
                  name="releases_release_changelog_download"),
-            *urls,
+            *self.object_action_urls(),
             *super().get_urls(),
         ]
 
-    def action_view(self, request, release_id, action):
-        """One POST per pipeline action; each calls one service and shows its refusal as it is."""
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release_id]))
-        if not self._may_run(request, action):
-            raise PermissionDenied
-        release = get_object_or_404(Release, pk=release_id)
-        post = request.POST
-        try:
-            message = ACTIONS[action](release=release, user=request.user, data=post)
-        except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
-        else:
-            self.message_user(request, message, messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release_id]))
-
-    def _may_run(self, request, action: str) -> bool:
+    def may_run_object_action(self, request, action: str) -> bool:
         """Release approvers (change permission) run every action; on-call people, who get paged when a
         deploy goes wrong, may also roll back."""
         if self.has_change_permission(request):

@@ -7,7 +7,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -19,6 +18,7 @@ from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from releases import bump_services, stories
+from releases.admin_actions import ObjectActionsMixin
 from releases.bumps import Ecosystem, Severity
 from releases.models import BumpWebhookDelivery, DependencyBump, Story
 from releases.selectors import blocked_stories, bump_review_queue, story_board, with_pending_gate
@@ -83,7 +83,9 @@ def _json_download(data, filename: str) -> HttpResponse:
 
 
 @admin.register(Story)
-class StoryAdmin(admin.ModelAdmin):
+class StoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
+    object_argument = "story"
+
     list_display = ("key_column", "title", "step", "state", "sprint", "ci_status", "coverage", "author", "gate")
     list_filter = ("state", "step", "ci_status", "sprint")
     search_fields = ("=number", "title", "=branch")
@@ -94,6 +96,9 @@ class StoryAdmin(admin.ModelAdmin):
     form = StoryCreateForm
     change_form_template = "admin/releases/story/change_form.html"
     change_list_template = "admin/releases/story/change_list.html"
+
+    def get_object_actions(self):
+        return STORY_ACTIONS
 
     @admin.display(description="id", ordering="number")
     def key_column(self, story):
@@ -148,39 +153,20 @@ class StoryAdmin(admin.ModelAdmin):
                 "events": list(story.events.select_related("actor")),
                 "steps": Story.Step.choices,
                 "manual_step": story.step in stories.MANUAL_STEPS and story.state == Story.State.ACTIVE,
-                "actions": {name: reverse(f"admin:releases_story_{name}", args=[story.pk]) for name in STORY_ACTIONS},
+                "actions": self.object_action_links(story),
                 "may_act": self.has_change_permission(request, story),
             })
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
-        actions = [
-            path(f"<int:story_id>/{name}/", self.admin_site.admin_view(self.action_view), {"action": name},
-                 name=f"releases_story_{name}")
-            for name in STORY_ACTIONS
-        ]
         return [
             path("board/", self.admin_site.admin_view(self.board_view), name="releases_story_board"),
             path("import/", self.admin_site.admin_view(self.import_view), name="releases_story_import"),
             path("export/", self.admin_site.admin_view(self.export_view), name="releases_story_export"),
             path("build-state/", self.admin_site.admin_view(self.build_state_view), name="releases_story_build_state"),
-            *actions,
+            *self.object_action_urls(),
             *super().get_urls(),
         ]
-
-    def action_view(self, request, story_id, action):
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:releases_story_change", args=[story_id]))
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        story = get_object_or_404(Story, pk=story_id)
-        try:
-            message = STORY_ACTIONS[action](story=story, user=request.user, data=request.POST)
-        except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
-        else:
-            self.message_user(request, message, messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:releases_story_change", args=[story_id]))
 
     def board_view(self, request):
         if not self.has_view_permission(request):
@@ -281,7 +267,9 @@ def ask_again(modeladmin, request, queryset):
 
 
 @admin.register(DependencyBump)
-class DependencyBumpAdmin(admin.ModelAdmin):
+class DependencyBumpAdmin(ObjectActionsMixin, admin.ModelAdmin):
+    object_argument = "bump"
+
     list_display = ("__str__", "ecosystem", "scope", "category", "state", "ci_status", "severity", "waiting",
                     "gate", "created_at")
     list_filter = ("state", "category", "scope", "ecosystem", "severity", "source")
@@ -291,6 +279,9 @@ class DependencyBumpAdmin(admin.ModelAdmin):
     actions = [merge_bumps, ask_again]
     change_form_template = "admin/releases/dependencybump/change_form.html"
     change_list_template = "admin/releases/dependencybump/change_list.html"
+
+    def get_object_actions(self):
+        return BUMP_ACTIONS
 
     @admin.display(description="waiting for")
     def waiting(self, bump):
@@ -348,38 +339,18 @@ class DependencyBumpAdmin(admin.ModelAdmin):
                 "blockers": bump_services.merge_blockers(bump),
                 "severities": Severity.CHOICES,
                 "recategorisable": bump.state in bump_services.RECATEGORISABLE,
-                "actions": {name: reverse(f"admin:releases_dependencybump_{name}", args=[bump.pk])
-                            for name in BUMP_ACTIONS},
+                "actions": self.object_action_links(bump),
                 "may_act": self.has_change_permission(request, bump),
             })
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
-        actions = [
-            path(f"<int:bump_id>/{name}/", self.admin_site.admin_view(self.action_view), {"action": name},
-                 name=f"releases_dependencybump_{name}")
-            for name in BUMP_ACTIONS
-        ]
         return [
             path("review-queue/", self.admin_site.admin_view(self.review_queue_view),
                  name="releases_dependencybump_review_queue"),
-            *actions,
+            *self.object_action_urls(),
             *super().get_urls(),
         ]
-
-    def action_view(self, request, bump_id, action):
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:releases_dependencybump_change", args=[bump_id]))
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        bump = get_object_or_404(DependencyBump, pk=bump_id)
-        try:
-            message = BUMP_ACTIONS[action](bump=bump, user=request.user, data=request.POST)
-        except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
-        else:
-            self.message_user(request, message, messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:releases_dependencybump_change", args=[bump_id]))
 
     def review_queue_view(self, request):
         if not self.has_view_permission(request):
