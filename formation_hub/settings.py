@@ -165,7 +165,9 @@ Q_CLUSTER = {
     "retry": env.int("Q_RETRY", default=180),
     "max_attempts": 1,
     "catch_up": False,
-    "save_limit": env.int("Q_SAVE_LIMIT", default=1000),
+    # -1: successful task results are not stored (the sync keeps its own evidence on each event); with a
+    # positive limit the monitor locks and prunes up to that many stored results after every task.
+    "save_limit": env.int("Q_SAVE_LIMIT", default=-1),
     "ack_failures": True,
     "poll": 0.5,
     "label": "Task queue",

@@ -136,6 +136,9 @@ class StandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # http.server sends headers and body in two writes: without TCP_NODELAY every call after the
+            # first on a keep-alive connection stalls ~40 ms (Nagle + delayed ACK, CPython gh-108736).
+            disable_nagle_algorithm = True
 
             def _serve(self):
                 stand_in._serve(self)
