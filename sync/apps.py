@@ -10,13 +10,19 @@ class SyncConfig(AppConfig):
     verbose_name = "Sync: Baserow <-> Docmost"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
         from formation_hub import dashboard, demo, devprocesses, health, schedules
         from sync import conf
         from sync import health as sync_health_checks
+        from sync.config_cache import CACHED_MODELS, config_forget
         from sync.demo import load_demo_sync
         from sync.panels import sync_events_per_hour_panel, sync_health_panel
 
         import_module("sync.rules")
+        for model in CACHED_MODELS:
+            post_save.connect(config_forget, sender=model, dispatch_uid=f"sync-config-{model.__name__}-saved")
+            post_delete.connect(config_forget, sender=model, dispatch_uid=f"sync-config-{model.__name__}-deleted")
         schedules.register_schedule(
             "sync: sweep stored events", "sync.tasks.sweep_events", minutes=conf.sweep_minutes()
         )

@@ -43,6 +43,12 @@ def webhook_max_rows() -> int:
     return env.int("SYNC_WEBHOOK_MAX_ROWS", default=1000)
 
 
+def config_cache_seconds() -> float:
+    """How long a process keeps the table mappings and connection rows before reading them again
+    (a save empties the cache of the process that saved at once)."""
+    return env.float("SYNC_CONFIG_CACHE_SECONDS", default=10.0)
+
+
 def secret_from_env(variable: str) -> str:
     """The value of the environment variable a connection row names ('' when unset)."""
     if not variable:

@@ -24,6 +24,7 @@ from formation_hub.notifications import notify
 from formation_hub.timefmt import format_local
 from sync import conf
 from sync.circuits import circuit_open_for, circuit_trip, waiting_reason
+from sync.config_cache import mapping_for_table
 from sync.http import CallRecord, PermanentError, RetryableError, recording
 from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
 from sync.routing import (
@@ -45,7 +46,7 @@ ROW_META_KEYS = frozenset({"id", "order"})
 PROCESS_TASK = "sync.tasks.process_event"
 
 
-def _queue_commits_with_the_event() -> bool:
+def queue_commits_with_the_event() -> bool:
     """django-q2's ORM broker on the default database writes its queue row in our transaction."""
     cluster = settings.Q_CLUSTER
     return not cluster.get("redis") and cluster.get("orm") == "default"
@@ -65,10 +66,51 @@ def _enqueue_now(event_id: int) -> None:
 def event_enqueue(*, event: Event) -> None:
     """Queue the processing job: in the caller's transaction with the ORM broker, on commit with Redis
     (the sweeper catches an event whose on-commit enqueue was lost in a crash)."""
-    if _queue_commits_with_the_event():
+    if queue_commits_with_the_event():
         _enqueue_now(event.pk)
     else:
         transaction.on_commit(partial(_enqueue_now, event.pk))
+
+
+def event_enqueue_stored(*, event_id: int) -> None:
+    """Queue the job of an event stored with its `enqueued_at` already set (ingest: no second write).
+
+    With Redis the push runs once the event is committed; a push that fails clears `enqueued_at` so the
+    sweeper runs the event within a minute; a push lost in a crash is found once the event has been
+    queued longer than SYNC_STUCK_AFTER_SECONDS."""
+    if queue_commits_with_the_event():
+        async_task(PROCESS_TASK, event_id, group="sync", broker=_broker())
+    else:
+        transaction.on_commit(partial(_push_or_leave_to_sweeper, event_id))
+
+
+def _push_or_leave_to_sweeper(event_id: int) -> None:
+    try:
+        async_task(PROCESS_TASK, event_id, group="sync", broker=_broker())
+    except Exception:  # noqa: BLE001 - the event is stored: the sweeper runs it, the delivery stays accepted
+        logger.exception("Pushing event #%s to the broker failed; the sweeper will run it", event_id)
+        Event.objects.filter(pk=event_id, state=Event.State.RECEIVED).update(
+            enqueued_at=None, enqueue_count=F("enqueue_count") - 1
+        )
+
+
+def ingest_ignore_reason(*, event_type: str, table_id: int, is_test_call: bool, mapping: TableMapping | None,
+                         has_units: bool) -> str:
+    """Why a Baserow delivery needs no job at all ('' when its items go to a worker): it is then stored
+    as ignored, with that reason, and an admin can still replay it (after mapping the table, say)."""
+    if is_test_call:
+        return "Baserow test call (no webhook id)"
+    if event_type not in KNOWN_EVENT_TYPES:
+        return f"unknown event type '{event_type}'"
+    if mapping is None:
+        return f"Baserow table {table_id} is not mapped"
+    if not mapping.enabled:
+        return f"the mapping of table {mapping.baserow_table_id} ({mapping.logical_table}) is disabled"
+    if not has_units:
+        return "no rows in the delivery"
+    if handler_for(mapping.logical_table, event_type) is None:
+        return f"no rule for {mapping.logical_table} {event_type}"
+    return ""
 
 
 def _claim(event_id: int) -> bool:
@@ -320,8 +362,8 @@ def _finish(event: Event, reason: str = "") -> Event:
 
 
 def _process(event: Event) -> Event:
-    mapping = TableMapping.objects.filter(baserow_table_id=event.table_id).first() if event.table_id else None
-    if mapping != event.mapping:
+    mapping = mapping_for_table(event.table_id)
+    if (mapping.pk if mapping else None) != event.mapping_id:
         event.mapping = mapping
         event.save(update_fields=["mapping"])
     reason = _event_ignore_reason(event, mapping)
@@ -377,7 +419,7 @@ def event_process(*, event_id: int) -> Event | None:
     """Run what is due in one event; None when another worker holds it or it has nothing to do."""
     if not _claim(event_id):
         return None
-    event = Event.objects.select_related("mapping").get(pk=event_id)
+    event = Event.objects.get(pk=event_id)
     with correlation(event.correlation_id or None):
         try:
             return _process(event)

@@ -4,6 +4,7 @@ Nothing here calls another service: Baserow gives up on a call after 5 seconds a
 webhook off after about nine failures (contracts/README.md 2.3), so the answer must be immediate.
 """
 
+import contextlib
 import hmac
 import json
 import logging
@@ -16,8 +17,10 @@ from django.utils import timezone
 
 from formation_hub.context import current_correlation_id
 from sync import conf
-from sync.models import Event, EventItem, RejectedCall, TableMapping
-from sync.processing import event_enqueue
+from sync.config_cache import config_forget, mapping_for_table
+from sync.event_store import delivery_insert, delivery_stored_id, is_single_statement
+from sync.models import Event, EventItem, RejectedCall
+from sync.processing import event_enqueue_stored, ingest_ignore_reason, queue_commits_with_the_event
 from sync.routing import ROW_EVENT_TYPES
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ class TooManyRows(InvalidDelivery):
 
 @dataclass(frozen=True)
 class Received:
-    event: Event
+    event_id: int
     duplicate: bool
 
 
@@ -226,43 +229,59 @@ def _evidence_headers(headers) -> dict:
 
 
 def event_receive(*, raw_body: bytes, payload: dict, headers) -> Received:
-    """Store the delivery and its items, then enqueue it, all in one transaction.
+    """Store the delivery and its items and queue its job; a delivery already stored (same webhook,
+    event and batch) creates nothing, even when two copies race: the insert itself decides.
 
-    A delivery already stored (same webhook, event and batch) creates nothing, even when two copies
-    race: the unique constraint decides and the loser returns the winner's row.
+    A delivery no rule can handle (unmapped or disabled table, test call, no rule for its type) is
+    stored as ignored with the reason and gets no job; replaying it runs it like any other.
     """
+    try:
+        return _store(raw_body=raw_body, payload=payload, headers=headers)
+    except IntegrityError:
+        # The cached mapping may have been deleted by another process since: read the mappings again.
+        config_forget()
+        return _store(raw_body=raw_body, payload=payload, headers=headers)
+
+
+def _store(*, raw_body: bytes, payload: dict, headers) -> Received:
     webhook_id, batch_id = payload["webhook_id"], payload.get("batch_id") or 0
     key = {"source": Event.Source.BASEROW, "event_id": payload["event_id"], "batch_id": batch_id}
-    existing = Event.objects.filter(webhook_id=webhook_id, **key).first()
-    if existing is not None:
-        return Received(existing, duplicate=True)
     units, row_count = _units(payload)
+    mapping = mapping_for_table(payload["table_id"])
+    ignored = ingest_ignore_reason(
+        event_type=payload["event_type"], table_id=payload["table_id"], is_test_call=webhook_id is None,
+        mapping=mapping, has_units=bool(units),
+    )
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            event = Event.objects.create(
-                **key,
-                webhook_id=webhook_id,
-                event_type=payload["event_type"],
-                table_id=payload["table_id"],
-                database_id=payload.get("database_id"),
-                workspace_id=payload.get("workspace_id"),
-                mapping=TableMapping.objects.filter(baserow_table_id=payload["table_id"]).first(),
-                is_test_call=webhook_id is None,
-                row_count=row_count,
-                raw_body=raw_body.decode("utf-8", errors="replace"),
-                headers=_evidence_headers(headers),
-                correlation_id=current_correlation_id(),
-                received_at=now,
-            )
-            EventItem.objects.bulk_create(
-                EventItem(event=event, position=position, created_at=now, **unit)
-                for position, unit in enumerate(units)
-            )
-            event_enqueue(event=event)
-    except IntegrityError:
-        existing = Event.objects.filter(webhook_id=webhook_id, **key).first()
+    event_values = {
+        **key,
+        "webhook_id": webhook_id,
+        "event_type": payload["event_type"],
+        "table_id": payload["table_id"],
+        "database_id": payload.get("database_id"),
+        "workspace_id": payload.get("workspace_id"),
+        "mapping_id": mapping.pk if mapping else None,
+        "is_test_call": webhook_id is None,
+        "row_count": row_count,
+        "raw_body": raw_body.decode("utf-8", errors="replace"),
+        "headers": _evidence_headers(headers),
+        "correlation_id": current_correlation_id(),
+        "received_at": now,
+        **(
+            {"state": Event.State.IGNORED, "reason": ignored[:300], "processed_at": now} if ignored
+            else {"enqueued_at": now, "enqueue_count": 1}
+        ),
+    }
+    item_outcome = {"state": EventItem.State.IGNORED, "reason": ignored[:300], "processed_at": now} if ignored else {}
+    items = [{"position": position, "created_at": now, **unit, **item_outcome} for position, unit in enumerate(units)]
+    needs_transaction = not is_single_statement() or (not ignored and queue_commits_with_the_event())
+    with transaction.atomic() if needs_transaction else contextlib.nullcontext():
+        event_id = delivery_insert(event_values, items)
+        if event_id is not None and not ignored:
+            event_enqueue_stored(event_id=event_id)
+    if event_id is None:
+        existing = delivery_stored_id(webhook_id=webhook_id, **key)
         if existing is None:
-            raise
+            raise IntegrityError(f"delivery {key} neither stored nor found")
         return Received(existing, duplicate=True)
-    return Received(event, duplicate=False)
+    return Received(event_id, duplicate=False)

@@ -117,5 +117,5 @@ class BaserowWebhookView(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"},
             )
         if received.duplicate:
-            return Response({"duplicate": True, "id": received.event.pk}, status=status.HTTP_200_OK)
-        return Response({"id": received.event.pk}, status=status.HTTP_202_ACCEPTED)
+            return Response({"duplicate": True, "id": received.event_id}, status=status.HTTP_200_OK)
+        return Response({"id": received.event_id}, status=status.HTTP_202_ACCEPTED)

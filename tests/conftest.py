@@ -16,6 +16,16 @@ from tests.factories import UserFactory
 pytest_plugins = ["tests.standins"]
 
 
+@pytest.fixture(autouse=True)
+def _sync_config_read_afresh():
+    """Each test starts with an empty per-process cache of the sync's configuration rows."""
+    from sync.config_cache import config_forget
+
+    config_forget()
+    yield
+    config_forget()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

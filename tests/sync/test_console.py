@@ -14,7 +14,7 @@ from django.utils import timezone
 from formation_hub.dashboard import panels
 from sync.admin import EstimatedCountPaginator
 from sync.models import Event, EventItem, LoopAlert, TableMapping
-from sync.processing import event_process
+from sync.processing import event_process, event_replay
 from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]
@@ -87,6 +87,7 @@ def test_events_list_offers_the_known_event_types_without_reading_the_table(admi
 
 def test_event_page_shows_the_payload_items_and_audit_entries_read_only(admin_client, post_webhook, demo_mappings):
     event_id = post_webhook("rows.created__projet").json()["id"]
+    event_replay(event=Event.objects.get(pk=event_id), user=None)
     event_process(event_id=event_id)
     response = admin_client.get(reverse("admin:sync_event_change", args=[event_id]))
     text = response.content.decode()
@@ -101,8 +102,10 @@ def test_event_page_shows_the_payload_items_and_audit_entries_read_only(admin_cl
 
 def test_replay_action_queues_what_did_not_succeed(admin_client, post_webhook, demo_mappings):
     event_id = post_webhook("rows.created__unmapped_table").json()["id"]
-    event_process(event_id=event_id)
-    TableMapping.objects.filter(logical_table="bloc").update(baserow_table_id=999)
+    assert Event.objects.get(pk=event_id).reason == "Baserow table 999 is not mapped"
+    bloc = TableMapping.objects.get(logical_table="bloc")
+    bloc.baserow_table_id = 999
+    bloc.save()
     response = admin_client.post(
         reverse("admin:sync_event_changelist"), {"action": "replay_events", "_selected_action": [event_id]},
         follow=True,
@@ -192,6 +195,7 @@ def test_sync_health_panel_counts_with_a_bounded_number_of_queries(demo_mappings
 
 def test_trace_event_prints_the_story(post_webhook, demo_mappings):
     event_id = post_webhook("rows.deleted").json()["id"]
+    event_replay(event=Event.objects.get(pk=event_id), user=None)
     event_process(event_id=event_id)
     out = StringIO()
     call_command("trace_event", "9d2c4b6a-1e3f-4a5b-8c7d-6e5f4a3b2c1d", "--payload", stdout=out)

@@ -121,7 +121,7 @@ def test_body_at_the_default_limit_of_200_full_rows_is_accepted(post_webhook, de
     assert EventItem.objects.count() == 200
 
 
-def test_duplicate_delivery_answers_200_and_creates_nothing(post_webhook):
+def test_duplicate_delivery_answers_200_and_creates_nothing(post_webhook, demo_mappings):
     first = post_webhook("rows.created__projet")
     second = post_webhook("rows.created__projet")
     assert first.status_code == 202
