@@ -1,6 +1,8 @@
 """The audit trail's single writer."""
 
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -12,6 +14,7 @@ from formation_hub.context import current_correlation_id
 from formation_hub.models import AuditEntry
 
 SYSTEM = "system"
+_batch: ContextVar[list | None] = ContextVar("audit_batch", default=None)
 
 
 def _json_safe(value: Any) -> Any:
@@ -45,8 +48,35 @@ def audit_record(
         entry.content_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
         entry.object_id = str(target.pk)
         entry.object_repr = str(target)[:200]
-    entry.save()
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(entry)
+    else:
+        entry.save()
     return entry
+
+
+@contextmanager
+def audit_batch():
+    """Entries recorded inside the block are written together in one INSERT when it ends normally (in
+    the transaction open at that moment); `write` inside the block writes those kept so far."""
+    batch = _AuditBatch()
+    token = _batch.set(batch.entries)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+    batch.write()
+
+
+class _AuditBatch:
+    def __init__(self):
+        self.entries: list[AuditEntry] = []
+
+    def write(self) -> None:
+        if self.entries:
+            AuditEntry.objects.bulk_create(self.entries)
+            self.entries.clear()
 
 
 def audit_entries_for(target):

@@ -49,6 +49,11 @@ def config_cache_seconds() -> float:
     return env.float("SYNC_CONFIG_CACHE_SECONDS", default=10.0)
 
 
+def template_cache_seconds() -> float:
+    """How long a process reuses a template page's body before reading the page again."""
+    return env.float("SYNC_TEMPLATE_CACHE_SECONDS", default=60.0)
+
+
 def secret_from_env(variable: str) -> str:
     """The value of the environment variable a connection row names ('' when unset)."""
     if not variable:

@@ -176,6 +176,7 @@ class DocmostClient:
         lookback: int = 200,
         settle: float = 1.0,
         since: datetime | None = None,
+        never_sent: bool = False,
     ) -> tuple[dict, bool]:
         """The page carrying `marker`, created only when no such page exists yet: (page, created).
 
@@ -184,15 +185,18 @@ class DocmostClient:
         page was attempted at that time), else the newest `lookback`. When the create itself fails in a way
         that may have reached Docmost (timeout, 5xx, dropped connection), the page is looked for again
         after `settle` seconds; if it is still not there the error is raised, so the caller's next
-        attempt looks again instead of creating blindly.
+        attempt looks again instead of creating blindly. `never_sent`: the caller knows no create of
+        this page was ever sent (it records each one before sending), so the first search is skipped.
         """
         if not MARKER_PATTERN.match(marker):
             raise InvalidRequest(
                 f"marker {marker!r} must be letters, digits, '.', ':', '/' or '-' (it must survive markdown)",
                 service=SERVICE,
             )
-        found = self.find_page_by_marker(space_id=space_id, title=title, marker=marker,
-                                         parent_page_id=parent_page_id, lookback=lookback, since=since)
+        found = None if never_sent else self.find_page_by_marker(
+            space_id=space_id, title=title, marker=marker, parent_page_id=parent_page_id, lookback=lookback,
+            since=since,
+        )
         if found:
             return found, False
         body = f"{content.rstrip()}\n\n{marker_line(marker)}\n" if content.strip() else f"{marker_line(marker)}\n"

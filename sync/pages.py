@@ -9,11 +9,15 @@ Nothing is deleted, and restoring the row (Baserow's trash sends `rows.created` 
 the title and icon back.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from sync import conf
 from sync.baserow_client import BaserowClient
 from sync.docmost_client import DocmostClient
 from sync.http import NotFound
@@ -46,10 +50,38 @@ def template_body(docmost: DocmostClient, template_page_id: str, values: dict[st
     """The template page's body as markdown, with {{name}} placeholders filled in ('' without template)."""
     if not template_page_id:
         return ""
-    body = str(docmost.page_info(template_page_id, format="markdown").get("content") or "")
+    body = _template_content(docmost, template_page_id, "markdown")
     for name, value in values.items():
         body = body.replace("{{" + name + "}}", value)
     return body
+
+
+# page id and format -> (content, the page's updatedAt, monotonic time read)
+_templates: dict[tuple[str, str], tuple[str, str, float]] = {}
+_templates_lock = threading.Lock()
+
+
+def _template_content(docmost: DocmostClient, page_id: str, content_format: str) -> str:
+    """The template page's content, read again once SYNC_TEMPLATE_CACHE_SECONDS have passed; the kept
+    body is labelled with the page's `updatedAt`, so a read that finds the same `updatedAt` keeps it."""
+    key = (page_id, content_format)
+    with _templates_lock:
+        kept = _templates.get(key)
+    if kept is not None and time.monotonic() - kept[2] < conf.template_cache_seconds():
+        return kept[0]
+    page = docmost.page_info(page_id, format=content_format)
+    content, updated_at = str(page.get("content") or ""), str(page.get("updatedAt") or "")
+    if kept is not None and updated_at and kept[1] == updated_at:
+        content = kept[0]
+    with _templates_lock:
+        _templates[key] = (content, updated_at, time.monotonic())
+    return content
+
+
+def templates_forget() -> None:
+    """Drop the kept template bodies (tests; a template just edited)."""
+    with _templates_lock:
+        _templates.clear()
 
 
 def page_ensure(
@@ -75,12 +107,14 @@ def page_ensure(
     page, created = docmost.create_page_once(
         space_id=spec.space_id, title=spec.title, marker=row_marker(mapping.baserow_table_id, row_id),
         icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content, since=since,
+        never_sent=since is None,
     )
-    link = PageLink.objects.create(
-        baserow_table_id=mapping.baserow_table_id, row_id=row_id, logical_table=mapping.logical_table,
-        page_id=page["id"], page_slug_id=page.get("slugId") or "", parent=parent, synced_state=spec.state,
-    )
-    PageCreation.objects.filter(baserow_table_id=mapping.baserow_table_id, row_id=row_id).delete()
+    with transaction.atomic():
+        link = PageLink.objects.create(
+            baserow_table_id=mapping.baserow_table_id, row_id=row_id, logical_table=mapping.logical_table,
+            page_id=page["id"], page_slug_id=page.get("slugId") or "", parent=parent, synced_state=spec.state,
+        )
+        PageCreation.objects.filter(baserow_table_id=mapping.baserow_table_id, row_id=row_id).delete()
     what = "page created" if created else "page found by its marker (an earlier create got no answer)"
     _audit(event, "sync.page.created" if created else "sync.page.found", link, f"{what}: {spec.title}")
     return link, what
@@ -91,12 +125,14 @@ def _creation_started(table_id: int, row_id: int):
 
     The record is committed before the create is sent (rule handlers run in autocommit): the create's
     answer may be lost, and the next attempt then looks for the page among every page changed since.
+    A first attempt costs one INSERT; the unique row key tells a later attempt that one was sent.
     """
-    earlier = PageCreation.objects.filter(baserow_table_id=table_id, row_id=row_id).first()
-    if earlier is not None:
-        return earlier.started_at
-    PageCreation.objects.get_or_create(baserow_table_id=table_id, row_id=row_id,
-                                       defaults={"started_at": timezone.now()})
+    try:
+        with transaction.atomic():
+            PageCreation.objects.create(baserow_table_id=table_id, row_id=row_id, started_at=timezone.now())
+    except IntegrityError:
+        earlier = PageCreation.objects.filter(baserow_table_id=table_id, row_id=row_id).first()
+        return earlier.started_at if earlier is not None else timezone.now()
     return None
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
-from formation_hub.audit import audit_record
+from formation_hub.audit import audit_batch, audit_record
 from formation_hub.context import correlation
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
@@ -66,10 +66,14 @@ def _enqueue_now(event_id: int) -> None:
 def event_enqueue(*, event: Event) -> None:
     """Queue the processing job: in the caller's transaction with the ORM broker, on commit with Redis
     (the sweeper catches an event whose on-commit enqueue was lost in a crash)."""
+    _enqueue_event_id(event.pk)
+
+
+def _enqueue_event_id(event_id: int) -> None:
     if queue_commits_with_the_event():
-        _enqueue_now(event.pk)
+        _enqueue_now(event_id)
     else:
-        transaction.on_commit(partial(_enqueue_now, event.pk))
+        transaction.on_commit(partial(_enqueue_now, event_id))
 
 
 def event_enqueue_stored(*, event_id: int) -> None:
@@ -186,12 +190,14 @@ def _wake_successor(item: EventItem) -> None:
     )
     if successor is not None:
         EventItem.objects.filter(pk=successor.pk).update(next_attempt_at=timezone.now())
-        event_enqueue(event=successor.event)
+        _enqueue_event_id(successor.event_id)
 
 
 def _check_loop(item: EventItem) -> None:
-    """More than the threshold of events on one entity within a minute: store an alert, notify once."""
-    if not item.entity_key or LoopAlert.objects.filter(entity_key=item.entity_key, resolved_at__isnull=True).exists():
+    """More than the threshold of events on one entity within a minute: store an alert, notify once.
+
+    One query counts both windows; the open alert is looked for only when the threshold is passed."""
+    if not item.entity_key:
         return
     minute = timedelta(minutes=1)
     same_entity = EventItem.objects.filter(entity_key=item.entity_key)
@@ -200,9 +206,17 @@ def _check_loop(item: EventItem) -> None:
         same_entity.filter(created_at__gte=item.created_at - minute, created_at__lte=item.created_at),
         same_entity.filter(created_at__gte=item.created_at, created_at__lte=item.created_at + minute),
     ]
-    counts = [window.count() for window in windows]
+    counted = same_entity.filter(
+        created_at__gte=item.created_at - minute, created_at__lte=item.created_at + minute
+    ).aggregate(
+        before=Count("pk", filter=Q(created_at__lte=item.created_at)),
+        after=Count("pk", filter=Q(created_at__gte=item.created_at)),
+    )
+    counts = [counted["before"], counted["after"]]
     count = max(counts)
     if count <= conf.loop_alert_threshold():
+        return
+    if LoopAlert.objects.filter(entity_key=item.entity_key, resolved_at__isnull=True).exists():
         return
     recent = windows[counts.index(count)]
     try:
@@ -250,6 +264,14 @@ def _wait(item: EventItem, reason: str, until) -> None:
 
 
 def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logical_table: str) -> None:
+    """Run the item's handler, then record its outcome, its HTTP calls and its audit entries (the
+    handler's own included) in one transaction."""
+    with audit_batch() as audit:
+        _run_item_audited(event, item, mapping, logical_table, audit)
+
+
+def _run_item_audited(event: Event, item: EventItem, mapping: TableMapping | None, logical_table: str,
+                      audit) -> None:
     now = timezone.now()
     handler = handler_for(logical_table, event.event_type)
     item.next_attempt_at = None
@@ -295,16 +317,18 @@ def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logic
         item.state, item.reason = EventItem.State.FAILED, f"{type(error).__name__}: {error}"[:300]
         item.next_attempt_at = now + _retry_delay(item.attempts)
     item.processed_at, item.claimed_at = timezone.now(), None
-    item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at",
-                             "claimed_at"])
-    recorder.save(event, item)
-    audit_record(
-        action=f"sync.item.{item.state}", target=event, actor_label=WORKER, result=result,
-        changes={"item": item.pk, "row_id": item.row_id, "attempt": item.attempts, "state": item.state},
-        message=item.reason,
-    )
-    if item.state in EventItem.TERMINAL:
-        _wake_successor(item)
+    with transaction.atomic():
+        item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at",
+                                 "claimed_at"])
+        recorder.save(event, item)
+        audit_record(
+            action=f"sync.item.{item.state}", target=event, actor_label=WORKER, result=result,
+            changes={"item": item.pk, "row_id": item.row_id, "attempt": item.attempts, "state": item.state},
+            message=item.reason,
+        )
+        audit.write()
+        if item.state in EventItem.TERMINAL:
+            _wake_successor(item)
 
 
 def items_coalesce_into(*, item: EventItem, read_at) -> int:
@@ -318,6 +342,8 @@ def items_coalesce_into(*, item: EventItem, read_at) -> int:
         created_at__gte=item.created_at, created_at__lte=min(window_end, read_at),
     ).exclude(pk=item.pk)
     event_ids = set(newer.values_list("event_id", flat=True))
+    if not event_ids:
+        return 0
     count = newer.update(
         state=EventItem.State.IGNORED, next_attempt_at=None, processed_at=timezone.now(),
         reason=f"coalesced into item #{item.pk} (synced the row's latest state)",
@@ -348,16 +374,19 @@ def _finish(event: Event, reason: str = "") -> Event:
             reason = reasons[0] if len(reasons) == 1 else f"{counts[states.IGNORED]} items ignored"
     else:
         state = Event.State.PROCESSED
-    failing = event.items.filter(state__in=[states.FAILED, states.DEAD]).exclude(last_error="").first()
+    failing = None
+    if counts.get(states.FAILED) or counts.get(states.DEAD):
+        failing = event.items.filter(state__in=[states.FAILED, states.DEAD]).exclude(last_error="").first()
     event.state, event.reason, event.processed_at = state, reason[:300], timezone.now()
     event.last_error = failing.reason if failing else ""
     event.last_traceback = failing.last_error if failing else ""
-    event.save(update_fields=["state", "reason", "processed_at", "last_error", "last_traceback"])
-    audit_record(
-        action="sync.event.processed", target=event, actor_label=WORKER,
-        changes={"state": state, "items": counts}, message=event.reason,
-        result=AuditEntry.Result.FAILED if state in (Event.State.FAILED, Event.State.DEAD) else AuditEntry.Result.OK,
-    )
+    result = AuditEntry.Result.FAILED if state in (Event.State.FAILED, Event.State.DEAD) else AuditEntry.Result.OK
+    with transaction.atomic():
+        event.save(update_fields=["state", "reason", "processed_at", "last_error", "last_traceback"])
+        audit_record(
+            action="sync.event.processed", target=event, actor_label=WORKER,
+            changes={"state": state, "items": counts}, message=event.reason, result=result,
+        )
     return event
 
 
@@ -393,13 +422,14 @@ def _item_due() -> Q:
 
 
 def _claim_item(item: EventItem) -> bool:
-    """Take the item if it is still due and no other worker runs it (a conditional UPDATE), then reload it."""
+    """Take the item if it is still due and no other worker runs it (a conditional UPDATE). The row
+    was read just before in the same state (the UPDATE's condition), so it is not read again."""
     now = timezone.now()
     stale = now - timedelta(seconds=conf.stuck_after_seconds())
     free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
     if not EventItem.objects.filter(_item_due(), free, pk=item.pk).update(claimed_at=now):
         return False
-    item.refresh_from_db()
+    item.claimed_at = now
     return True
 
 

@@ -2,7 +2,10 @@
 handled), and cell values of link-row, single-select and number fields."""
 
 import time
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
 
 from sync import conf
 from sync.baserow_client import BaserowClient
@@ -29,6 +32,22 @@ def item_row_latest(*, baserow: BaserowClient, mapping: TableMapping, item: Even
     if item.row_id is None:
         raise PermanentFailure("the delivery carries no row id")
     return row_latest(baserow=baserow, mapping=mapping, row_id=item.row_id)
+
+
+def item_row_delivered_or_latest(
+    *, baserow: BaserowClient, mapping: TableMapping, item: EventItem, fields: tuple[str, ...]
+) -> tuple[dict, datetime]:
+    """(row, when it was read): the first time the item runs, the row the webhook carried when it holds
+    every field the rule reads (logical names), which saves a call; else (a retry, a replay) the row as
+    it is now. "When read" is the item's arrival for the delivered row, so no later update is coalesced
+    into it."""
+    data = item.data
+    if item.processed_at is None and isinstance(data, dict) and data.get("id") == item.row_id and all(
+        mapping.field_name(name) in data for name in fields
+    ):
+        return data, item.created_at
+    read_at = timezone.now()
+    return item_row_latest(baserow=baserow, mapping=mapping, item=item), read_at
 
 
 def mapping_for(logical_table: str) -> TableMapping:

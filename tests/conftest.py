@@ -18,12 +18,15 @@ pytest_plugins = ["tests.standins"]
 
 @pytest.fixture(autouse=True)
 def _sync_config_read_afresh():
-    """Each test starts with an empty per-process cache of the sync's configuration rows."""
+    """Each test starts with empty per-process caches of the sync's configuration rows and templates."""
     from sync.config_cache import config_forget
+    from sync.pages import templates_forget
 
     config_forget()
+    templates_forget()
     yield
     config_forget()
+    templates_forget()
 
 
 def free_port() -> int:

@@ -3,11 +3,15 @@
 from django.utils import timezone
 
 from sync.clients import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
+from sync.http import NotFound
 from sync.models import DocmostConnection, EventItem, PageLink, TableMapping
 from sync.pages import PageSpec, page_archive, page_ensure, page_update_title, row_write_back_page_id, template_body
 from sync.processing import items_coalesce_into
 from sync.routing import IgnoreItem, rule
-from sync.rows import cell_text, item_row_latest
+from sync.rows import ROW_MISSING, cell_text, item_row_delivered_or_latest, item_row_latest
+
+# The fields the page of a project is made from, and the one the page id is written back into.
+PAGE_FIELDS = ("nom", "client", "statut", "docmost_page_id")
 
 
 def project_title(mapping: TableMapping, row: dict) -> str:
@@ -24,8 +28,7 @@ def project_icon(connection: DocmostConnection, mapping: TableMapping, row: dict
 def create_project_page(item: EventItem, mapping: TableMapping) -> str:
     """Row created (or restored from Baserow's trash): the page, from the template, and the page id in the row."""
     baserow, docmost, connection = baserow_client(), docmost_client(), docmost_connection()
-    read_at = timezone.now()
-    row = item_row_latest(baserow=baserow, mapping=mapping, item=item)
+    row, read_at = item_row_delivered_or_latest(baserow=baserow, mapping=mapping, item=item, fields=PAGE_FIELDS)
     spec = PageSpec(
         title=project_title(mapping, row), icon=project_icon(connection, mapping, row),
         space_id=target_space_id(docmost, connection),
@@ -36,8 +39,13 @@ def create_project_page(item: EventItem, mapping: TableMapping) -> str:
     )
     link, what = page_ensure(docmost=docmost, event=item.event, mapping=mapping, row_id=row["id"], spec=spec)
     page_update_title(docmost=docmost, event=item.event, link=link, spec=spec)
-    written = row_write_back_page_id(baserow=baserow, connection=baserow_connection(), event=item.event,
-                                     mapping=mapping, row=row, page_id=link.page_id)
+    try:
+        written = row_write_back_page_id(baserow=baserow, connection=baserow_connection(), event=item.event,
+                                         mapping=mapping, row=row, page_id=link.page_id)
+    except NotFound as error:
+        # The row was deleted after its webhook (the page was made from the delivered row): archive it.
+        page_archive(docmost=docmost, connection=connection, event=item.event, link=link)
+        raise IgnoreItem(f"{ROW_MISSING} (deleted after its webhook); page {link.page_id} archived") from error
     return _note(what, link, written, items_coalesce_into(item=item, read_at=read_at))
 
 

@@ -7,9 +7,11 @@ import pytest
 from django.utils import timezone
 
 from formation_hub.models import Notification
-from sync.models import Event, EventItem, HttpCall, LoopAlert, ServiceCircuit
+from sync.models import Event, EventItem, HttpCall, LoopAlert, PageLink, ServiceCircuit, TableMapping
 from sync.processing import event_replay
 from sync.tasks import sweep_events
+from tests.sync.conftest import process_all
+from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,18 +94,33 @@ def test_a_5xx_is_retried_quickly_inside_the_call(bridge):
     ]
 
 
-def test_a_row_missing_right_after_its_webhook_is_read_again_twice_then_skipped(bridge):
+def test_a_row_deleted_right_after_its_webhook_leaves_no_live_page(bridge):
+    """The page is made from the delivered row (no read); the write-back finds the row gone: page archived."""
     row = bridge.create_row(601, {"nom": "Fantôme"})
     bridge.baserow.wait_for_deliveries()
     bridge.baserow.api("DELETE", f"/api/database/rows/table/601/{row['id']}/?send_webhook_events=false")
-    bridge.baserow.control("DELETE", "calls")
-    started = time.monotonic()
     bridge.sync()
     item = EventItem.objects.get(event__table_id=601)
+    assert item.state == "ignored" and item.reason.startswith("skipped: row missing (deleted after its webhook)")
+    assert not bridge.pages("Projet Fantôme")
+    assert PageLink.objects.get(row_id=row["id"]).archived_at is not None
+
+
+def test_a_row_missing_when_read_again_is_read_twice_more_then_skipped(bridge):
+    row = bridge.create_row(601, {"nom": "Fantôme", "client": [ACME]})
+    bridge.sync()
+    bridge.baserow.api("DELETE", f"/api/database/rows/table/601/{row['id']}/?send_webhook_events=false")
+    bridge.baserow.control("DELETE", "calls")
+    mapping = TableMapping.objects.get(baserow_table_id=601)
+    updated = EventFactory(event_type="rows.updated", table_id=601, mapping=mapping)
+    EventItemFactory(event=updated, position=0, row_id=row["id"], entity_key=f"baserow:601:{row['id']}",
+                     data={"id": row["id"], "nom": "Fantôme 2"})
+    started = time.monotonic()
+    process_all()
+    item = updated.items.get()
     assert item.state == "ignored" and item.reason == "skipped: row missing"
     reads = [c for c in bridge.baserow.calls(f"/api/database/rows/table/601/{row['id']}/") if c["method"] == "GET"]
     assert len(reads) == 3 and time.monotonic() - started >= 0.4
-    assert not bridge.pages("Projet Fantôme")
 
 
 def test_a_burst_of_updates_on_one_row_is_coalesced_into_one_sync_of_its_latest_state(bridge):
