@@ -1,0 +1,99 @@
+"""What the fast path must not break: a lost broker push, cached configuration, the calls a row costs."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.models import OrmQ
+
+from sync import processing
+from sync.config_cache import mapping_for_table
+from sync.models import Event, HttpCall, LoopAlert, TableMapping
+from sync.processing import events_sweep
+from tests.conftest import free_port
+from tests.sync.conftest import process_all
+
+pytestmark = pytest.mark.django_db
+
+ACME = 1
+
+
+@pytest.fixture
+def unreachable_redis_broker(settings, monkeypatch):
+    """django-q2 on a Redis broker nobody listens to (every push fails); the ORM broker again after."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    settings.Q_CLUSTER = {**{k: v for k, v in settings.Q_CLUSTER.items() if k != "orm"}, "redis": url}
+    # django-q2 reads its configuration once, at import.
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", url)
+    processing._broker.cache_clear()
+    yield
+    processing._broker.cache_clear()
+
+
+def orm_broker_again(settings, monkeypatch) -> None:
+    settings.Q_CLUSTER = {**{k: v for k, v in settings.Q_CLUSTER.items() if k != "redis"}, "orm": "default"}
+    monkeypatch.setattr(Conf, "ORM", "default")
+    processing._broker.cache_clear()
+
+
+def test_a_delivery_whose_broker_push_failed_is_accepted_and_run_by_the_sweeper(
+    post_webhook, demo_mappings, unreachable_redis_broker, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_webhook("rows.created__projet")
+    assert response.status_code == 202
+    event = Event.objects.get(pk=response.json()["id"])
+    assert event.state == Event.State.RECEIVED and event.enqueued_at is None and event.enqueue_count == 0
+
+    orm_broker_again(settings, monkeypatch)
+    assert events_sweep() == 0  # the on-commit grace: a push may still be on its way
+    Event.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=2))
+    assert events_sweep() == 1
+    assert OrmQ.objects.count() == 1
+    event.refresh_from_db()
+    assert event.enqueued_at is not None
+
+
+def test_a_mapping_saved_in_this_process_is_seen_at_once(demo_mappings):
+    mapping = mapping_for_table(601)
+    assert mapping.logical_table == "projet"
+    TableMapping.objects.filter(pk=mapping.pk).update(enabled=False)  # no signal: the cache keeps it
+    assert mapping_for_table(601).enabled
+    mapping.enabled = False
+    mapping.save()
+    assert not mapping_for_table(601).enabled
+
+
+def test_a_mapping_changed_elsewhere_is_read_again_after_the_cache_time(demo_mappings, monkeypatch):
+    assert mapping_for_table(601).enabled
+    TableMapping.objects.filter(baserow_table_id=601).update(enabled=False)  # as another process would
+    monkeypatch.setenv("SYNC_CONFIG_CACHE_SECONDS", "0")
+    assert not mapping_for_table(601).enabled
+
+
+def test_a_projet_row_costs_at_most_three_calls_and_its_client_row_update_no_job(bridge):
+    first = bridge.create_row(601, {"nom": "Vitesse 1", "client": [ACME]})
+    bridge.sync()
+    second = bridge.create_row(601, {"nom": "Vitesse 2", "client": [ACME]})
+    bridge.sync()
+
+    assert len(bridge.pages("Projet Vitesse")) == 2
+    assert all(bridge.row(601, row["id"])["docmost_page_id"] for row in (first, second))
+    created = Event.objects.filter(table_id=601, event_type="rows.created").order_by("pk")
+    assert [event.state for event in created] == ["processed", "processed"]
+    first_calls, second_calls = (list(HttpCall.objects.filter(event=event).values_list("path", flat=True))
+                                 for event in created)
+    # The first row also logs in and reads the template; no marker search before a first create.
+    assert not any("/pages/recent" in path for path in first_calls + second_calls)
+    assert len(first_calls) <= 3 + 2, first_calls
+    assert [path.split("?")[0] for path in sorted(second_calls)] == [
+        "/api/database/rows/table/601/" + f"{second['id']}/", "/api/pages/create",
+    ]
+    # Linking a client fires the client table's rows.updated: no rule handles it, so no job, no loop alert.
+    client_updates = Event.objects.filter(table_id=607, event_type="rows.updated")
+    assert client_updates.exists()
+    assert all(event.state == Event.State.IGNORED and event.enqueued_at is None for event in client_updates)
+    assert not LoopAlert.objects.exists()
+    assert process_all() == []
