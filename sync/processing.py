@@ -334,7 +334,7 @@ def _run_item_audited(event: Event, item: EventItem, mapping: TableMapping | Non
 def items_coalesce_into(*, item: EventItem, read_at) -> int:
     """After a successful sync that read the row's state at `read_at`, mark the newer updates of the same
     entity received before that read and within the coalescing window as done; returns how many."""
-    if not item.entity_key:
+    if not item.entity_key or read_at <= item.created_at:
         return 0
     window_end = item.created_at + timedelta(seconds=conf.coalesce_window_seconds())
     newer = EventItem.objects.filter(
@@ -355,8 +355,14 @@ def items_coalesce_into(*, item: EventItem, read_at) -> int:
     return count
 
 
-def _finish(event: Event, reason: str = "") -> Event:
-    counts = dict(event.items.values_list("state").annotate(n=Count("id")).order_by())
+def _finish(event: Event, reason: str = "", ran: list[EventItem] | None = None) -> Event:
+    """The event's state from its items': `ran`, when it holds every item of the event, saves reading them."""
+    if ran and len(ran) == (event.row_count or 1):
+        counts: dict[str, int] = {}
+        for item in ran:
+            counts[item.state] = counts.get(item.state, 0) + 1
+    else:
+        counts = dict(event.items.values_list("state").annotate(n=Count("id")).order_by())
     states = EventItem.State
     if not counts:
         state, reason = Event.State.IGNORED, reason or "no rows in the delivery"
@@ -405,14 +411,16 @@ def _process(event: Event) -> Event:
         )
         return _finish(event, reason)
     logical_table = mapping.logical_table if mapping else DOCMOST_TABLE
+    ran = []
     for item in event.items.filter(_item_due()).order_by("position"):
         if not _claim_item(item):
             continue
         _run_item(event, item, mapping, logical_table)
+        ran.append(item)
         if not _renew_claim(event):
             logger.warning("Event #%s was taken over by another worker; this one stops", event.pk)
             return event
-    return _finish(event)
+    return _finish(event, ran=ran)
 
 
 def _item_due() -> Q:

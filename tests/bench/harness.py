@@ -275,6 +275,63 @@ class MemorySampler:
                 self.peak_process[label] = max(self.peak_process.get(label, 0), biggest)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid: int) -> int | None:
+    """User + system CPU of one process so far, in clock ticks (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuMeter:
+    """CPU time of process groups between `start` and `stop`, sampled every 0.25 s so that a process
+    that ends in between still counts (up to its last sample). Each group is a callable giving its pids."""
+
+    def __init__(self, groups: dict):
+        self.groups = groups
+        self._first: dict[tuple[str, int], int] = {}
+        self._last: dict[tuple[str, int], int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, initial: bool = False) -> None:
+        for label, pids in self.groups.items():
+            try:
+                current = pids()
+            except Exception:  # noqa: BLE001 - a group that cannot be listed right now is sampled next time
+                continue
+            for pid in current:
+                ticks = cpu_ticks(pid)
+                if ticks is None:
+                    continue
+                self._first.setdefault((label, pid), ticks if initial else 0)
+                self._last[(label, pid)] = ticks
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self._sample()
+
+    def start(self) -> "CpuMeter":
+        self._sample(initial=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        """{group: CPU milliseconds used since start}."""
+        self._sample()
+        self._stop.set()
+        self._thread.join(2)
+        used: dict[str, float] = dict.fromkeys(self.groups, 0.0)
+        for (label, pid), last in self._last.items():
+            used[label] += (last - self._first.get((label, pid), 0)) * 1000 / CLOCK_TICKS
+        return used
+
+
 @dataclass
 class Stack:
     """One run's services. `label` names its databases; `redis_db` is the only Redis database it flushes."""
@@ -297,6 +354,57 @@ class Stack:
     @property
     def template(self) -> str:
         return f"fh_bench_{self.label}_tpl_{os.getpid()}"
+
+    @property
+    def sql_dir(self) -> Path:
+        path = self.tmp / "sql"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def sql_totals(self) -> dict[str, dict[str, int]]:
+        """Statements and commits so far per role (web, workers), from the processes' counter files."""
+        time.sleep(0.7)  # the counters are written twice a second
+        from tests.bench.sqlcount import totals
+
+        return totals(str(self.sql_dir))
+
+    def cpu_groups(self, workers: str) -> dict:
+        """The process groups whose CPU the end-to-end runs report, each a callable listing its pids."""
+        cluster = self.procs[workers]
+
+        def logged_pids(pattern: str) -> set[int]:
+            return {int(pid) for pid in re.findall(pattern, cluster.log_text())}
+
+        def cluster_rest() -> list[int]:
+            named = logged_pids(r"ready for work at (\d+)") | logged_pids(r"monitoring at (\d+)")
+            return [pid for pid in process_tree(cluster.pid) if pid not in named]
+
+        return {
+            "web (gunicorn)": lambda: process_tree(self.procs["web"].pid),
+            "task workers": lambda: sorted(logged_pids(r"ready for work at (\d+)")),
+            "django-q2 monitor": lambda: sorted(logged_pids(r"monitoring at (\d+)")),
+            "django-q2 sentinel, pusher": cluster_rest,
+            "PostgreSQL backends": self.database_backends(),
+            "Baserow stand-in": lambda: process_tree(self.procs["baserow"].pid),
+            "Docmost stand-in": lambda: process_tree(self.procs["docmost"].pid),
+            "load generator (this script)": lambda: [os.getpid()],
+        }
+
+    def database_backends(self):
+        """A callable listing the PostgreSQL backends connected to this run's database (not the one asking,
+        which stays open so that sampling does not start a backend each time)."""
+        database = self.db_url.rsplit("/", 1)[1]
+        dsn = f"{PG_DSN.replace('dbname=postgres', '')} dbname={database}"
+        holder: dict = {}
+
+        def pids() -> list[int]:
+            if holder.get("connection") is None or holder["connection"].closed:
+                holder["connection"] = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+            return [row[0] for row in holder["connection"].execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()]
+
+        return pids
 
     @property
     def web_url(self) -> str:
@@ -323,7 +431,9 @@ class Stack:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": self.db_url,
-            "DATABASE_CONN_MAX_AGE": "60",
+            # Longer than any run, so each process keeps its PostgreSQL backend (whose CPU is measured).
+            "DATABASE_CONN_MAX_AGE": "600",
+            "BENCH_SQL_DIR": str(self.sql_dir),
             "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{self.redis_db}",
             "LOG_LEVEL": "WARNING",
             "BASEROW_WEBHOOK_SECRETS": WEBHOOK_SECRET,
