@@ -3,7 +3,9 @@
 Everything runs on loopback on throwaway PostgreSQL databases and one Redis database (the first empty one
 from BENCH_REDIS_DB, default 12, flushed before and after). Counts are fixed and every wait is bounded, so
 the whole run stays under about ten minutes on 2 cores. BENCH_SCALE (default 1.0) scales the counts;
-BENCH_ONLY=ingest measures the ingest alone.
+BENCH_ONLY=ingest measures the ingest alone, BENCH_ONLY=e2e skips it. BENCH_E2E_WORKERS (default 1,2,4) and
+BENCH_LATENCY_MS (every stand-in call delayed, to size the workers for a networked production) shape the
+end-to-end runs.
 """
 
 import json
@@ -254,10 +256,12 @@ def main() -> int:
         stack.memory.start()
         stack.fresh_database("ingest")
         stack.flush_redis()
-        stack.start_web()
-        log(f"gunicorn: {stack.web_workers} sync workers on 127.0.0.1:{stack.web_port}; no task worker during ingest")
-        ingest_rows = ingest_bench(stack)
-        stack.stop("web")
+        if os.environ.get("BENCH_ONLY") != "e2e":
+            stack.start_web()
+            log(f"gunicorn: {stack.web_workers} sync workers on 127.0.0.1:{stack.web_port}; no task worker during "
+                "ingest")
+            ingest_rows = ingest_bench(stack)
+            stack.stop("web")
         stack.start_baserow()
         stack.start_docmost()
         if os.environ.get("BENCH_ONLY") == "ingest":

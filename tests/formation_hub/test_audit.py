@@ -3,7 +3,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from formation_hub.audit import audit_entries_for, audit_record
+from formation_hub.audit import audit_batch, audit_entries_for, audit_record
 from formation_hub.context import correlation
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
@@ -81,3 +81,18 @@ def test_audit_list_query_count_does_not_grow_with_rows(admin_client, target, dj
     with django_assert_max_num_queries(12):
         response = admin_client.get(reverse("admin:formation_hub_auditentry_changelist"))
     assert response.status_code == 200
+
+
+def test_entries_recorded_in_a_batch_are_written_together_when_it_ends(target, django_assert_num_queries):
+    ContentType.objects.get_for_model(target)  # cached, as it is in a running process
+    with django_assert_num_queries(1), audit_batch():
+        audit_record(action="thing.one", target=target, actor_label="sync-worker")
+        audit_record(action="thing.two", target=target, actor_label="sync-worker", message="second")
+    assert list(audit_entries_for(target).order_by("pk").values_list("action", flat=True)) == ["thing.one", "thing.two"]
+
+
+def test_a_batch_left_by_an_error_writes_nothing(target):
+    with pytest.raises(RuntimeError), audit_batch():
+        audit_record(action="thing.lost", target=target)
+        raise RuntimeError("the work failed")
+    assert not AuditEntry.objects.filter(action="thing.lost").exists()
