@@ -8,7 +8,7 @@ for a database major, a verified backup (the release prerequisite). At most BUMP
 per ecosystem; the others are queued and promoted, oldest first, as open ones merge or close.
 """
 
-import json
+import hashlib
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from formation_hub import inbound
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type, pending_gate
@@ -469,43 +470,98 @@ class WebhookAnswer:
     body: dict
 
 
-def _without_nul(text: str) -> str:
-    """PostgreSQL text cannot hold NUL characters; the evidence keeps everything else as received."""
-    return text.replace("\x00", "")
+REFUSAL_SOURCE = "dependabot"
+ACCEPTED_OUTCOMES = (BumpWebhookDelivery.Outcome.CREATED, BumpWebhookDelivery.Outcome.DUPLICATE,
+                     BumpWebhookDelivery.Outcome.UPDATED, BumpWebhookDelivery.Outcome.IGNORED)
 
 
-def _finish(delivery: BumpWebhookDelivery, outcome: str, message: str, bump=None) -> None:
-    delivery.outcome, delivery.message, delivery.bump = outcome, _without_nul(message), bump
-    delivery.save(update_fields=["outcome", "message", "bump"])
+def _finish(delivery: BumpWebhookDelivery, outcome: str, message: str = "", bump=None, error: str = "") -> None:
+    delivery.outcome, delivery.bump = outcome, bump
+    delivery.message, delivery.error = inbound.without_nul(message), inbound.without_nul(error)
+    delivery.save(update_fields=["outcome", "message", "error", "bump"])
 
 
-def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
-    """Store the call, check its signature, then create (once per pull request) or close the bump it names."""
+def _refuse(reason: str, *, status: int, remote_addr: str) -> None:
+    """Count the call and answer; nothing is stored, so neither a stranger nor a replay fills the database."""
+    inbound.refusal_record(source=REFUSAL_SOURCE, reason=reason, remote_addr=remote_addr)
+    raise inbound.InboundRefused(reason, status=status)
+
+
+def _replay_problem(*, source: str, delivery_id: str, digest: str, pull_request_url: str, updated) -> str:
+    """Why a signed delivery is a replay, or ''. The delivery id is a header, outside the signature, so the
+    body's hash and the pull request's updated_at are checked too: an old signed body sent again must never
+    roll a bump back (issue 17, point 10)."""
+    deliveries = BumpWebhookDelivery.objects.exclude(outcome=BumpWebhookDelivery.Outcome.REFUSED)
+    if delivery_id and deliveries.filter(source=source, delivery_id=delivery_id).exists():
+        return f"Delivery {delivery_id} was already received: a repeated delivery is refused."
+    if deliveries.filter(body_sha256=digest).exists():
+        return "This exact body was already received: a repeated delivery is refused."
+    if not pull_request_url:
+        return ""
+    last = (deliveries.filter(pull_request_url=pull_request_url, outcome__in=ACCEPTED_OUTCOMES,
+                              pull_request_updated_at__isnull=False)
+            .order_by("-pull_request_updated_at").values_list("pull_request_updated_at", flat=True).first())
+    if last is not None and (updated is None or updated < last):
+        return (f"This delivery describes {pull_request_url} as of {updated or 'an unknown time'}, older than the "
+                f"last one accepted ({last.isoformat()}): it is refused so the bump never goes back.")
+    return ""
+
+
+def _pull_request_of(body: bytes) -> tuple[dict | None, dict | None, str]:
+    """(payload, pull_request, why not) of a signed body; a body that is not JSON is ignored, not an error."""
+    try:
+        payload = inbound.json_parse(body) if body else None
+    except inbound.InboundRefused as refused:
+        return None, None, f"Not a pull-request event: {refused.message}"
+    pull_request = payload.get("pull_request") if isinstance(payload, dict) else None
+    if not isinstance(pull_request, dict):
+        return payload, None, "Not a pull-request event: the body has no pull_request object."
+    return payload, pull_request, ""
+
+
+def pull_request_webhook_receive(*, body: bytes, headers, remote_addr: str = "") -> WebhookAnswer:
+    """Check the signature, refuse replays, store the delivery, then create (once per pull request) or
+    close the bump it names. Refusals raise formation_hub.inbound.InboundRefused (the JSON answer)."""
     signature = dependabot.signature_check(body=body, headers=headers)
-    provider = signature.provider
-    event = headers.get(dependabot.EVENT_HEADERS.get(provider, "X-GitHub-Event"), "")
-    delivery_id = headers.get(dependabot.DELIVERY_HEADERS.get(provider, "X-GitHub-Delivery"), "")
-    delivery = BumpWebhookDelivery.objects.create(
-        provider=provider, event=_without_nul(event)[:60], delivery_id=_without_nul(delivery_id)[:100],
-        signature_valid=signature.valid, body=_without_nul(body.decode("utf-8", errors="replace")),
-    )
     if not signature.valid:
-        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, signature.problem)
-        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{provider}",
-                     result=AuditEntry.Result.REFUSED, message=signature.problem)
-        return WebhookAnswer(401, {"error": signature.problem})
+        _refuse(signature.problem, status=401, remote_addr=remote_addr)
+    source = signature.provider
+    event = inbound.without_nul(headers.get(dependabot.EVENT_HEADERS.get(source, "X-GitHub-Event"), ""))[:60]
+    delivery_id = inbound.without_nul(
+        headers.get(dependabot.DELIVERY_HEADERS.get(source, "X-GitHub-Delivery"), ""))[:100]
+    digest = hashlib.sha256(body).hexdigest()
+    payload, pull_request, not_a_pull_request = _pull_request_of(body)
+    url = str(pull_request.get("html_url") or "").strip()[:500] if pull_request else ""
+    updated = dependabot.updated_at(pull_request) if pull_request else None
+    problem = _replay_problem(source=source, delivery_id=delivery_id, digest=digest,
+                              pull_request_url=inbound.without_nul(url), updated=updated)
+    if problem:
+        _refuse(problem, status=409, remote_addr=remote_addr)
+    with transaction.atomic():
+        return _store_and_act(
+            body, headers, source=source, event=event, delivery_id=delivery_id, digest=digest, payload=payload,
+            pull_request=pull_request, url=url, updated=updated, not_a_pull_request=not_a_pull_request,
+        )
+
+
+def _store_and_act(body: bytes, headers, *, source, event, delivery_id, digest, payload, pull_request, url, updated,
+                   not_a_pull_request) -> WebhookAnswer:
+    """One transaction: a database failure halfway stores nothing, so the forge's retry is not a replay."""
+    delivery = BumpWebhookDelivery.objects.create(
+        source=source, event=event, delivery_id=delivery_id, body_sha256=digest, signature_valid=True,
+        raw_body=inbound.raw_text(body), pull_request_url=inbound.without_nul(url), pull_request_updated_at=updated,
+        headers=inbound.evidence_headers(headers, prefixes=("x-github-", "x-forgejo-", "x-gitea-", "x-hub-")),
+    )
     if event == "ping":
         _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, "ping")
         return WebhookAnswer(200, {"ignored": "ping"})
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        payload = None
-    pull_request = payload.get("pull_request") if isinstance(payload, dict) else None
-    if not isinstance(pull_request, dict):
-        message = "Not a pull-request event: the body has no pull_request object."
-        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
-        return WebhookAnswer(200, {"ignored": message})
+    if pull_request is None:
+        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, not_a_pull_request)
+        return WebhookAnswer(200, {"ignored": not_a_pull_request})
+    return _pull_request_receive(delivery, payload, pull_request)
+
+
+def _pull_request_receive(delivery: BumpWebhookDelivery, payload: dict, pull_request: dict) -> WebhookAnswer:
     if not dependabot.is_dependabot(pull_request):
         message = "Not a Dependabot pull request (author dependabot[bot] or branch dependabot/...)."
         _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
@@ -532,8 +588,8 @@ def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
             scope=request.scope, source=DependencyBump.Source.DEPENDABOT, pull_request_url=request.pull_request_url,
         )
     except DomainError as error:
-        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, error.message)
-        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{provider}",
+        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, error=error.message)
+        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{delivery.source}",
                      result=AuditEntry.Result.REFUSED, message=error.message)
         return WebhookAnswer(422, {"error": error.message})
     bump = intake.bump

@@ -1,17 +1,19 @@
 """Dependabot pull-request webhooks (GitHub- and Forgejo/Gitea-style): signature, then the bump it describes.
 
 GitHub signs the body with HMAC-SHA256 in `X-Hub-Signature-256: sha256=<hex>`; Forgejo and Gitea send the
-bare hex digest in `X-Forgejo-Signature` / `X-Gitea-Signature`. The secret is DEPENDABOT_WEBHOOK_SECRET;
-unset, every call is refused. Both forges send the same `pull_request` object (title, html_url, head.ref,
-labels, body, merged, user.login).
+bare hex digest in `X-Forgejo-Signature` / `X-Gitea-Signature`. The secret is DEPENDABOT_WEBHOOK_SECRET
+(several, comma-separated, during a rotation); unset, every call is refused. Both forges send the same
+`pull_request` object (title, html_url, head.ref, labels, body, merged, user.login, updated_at).
 """
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils.dateparse import parse_datetime
 
 from formation_hub.errors import DomainError
+from formation_hub.inbound import signature_matches
 from releases import conf
 from releases.bumps import Ecosystem, Severity
 
@@ -54,12 +56,12 @@ def provider_of(headers) -> str:
 
 
 def signature_check(*, body: bytes, headers) -> Signature:
-    """The first signature header present, checked in constant time against the body's HMAC-SHA256."""
-    secret = conf.dependabot_webhook_secret()
+    """The first signature header present, checked in constant time against the body's HMAC-SHA256 under
+    every valid secret."""
+    secrets = conf.dependabot_webhook_secrets()
     provider = provider_of(headers)
-    if not secret:
+    if not secrets:
         return Signature(provider, False, "DEPENDABOT_WEBHOOK_SECRET is not set: every call is refused.")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     for header, header_provider in SIGNATURE_HEADERS:
         given = headers.get(header)
         if given is None:
@@ -69,7 +71,7 @@ def signature_check(*, body: bytes, headers) -> Signature:
             if not given.startswith("sha256="):
                 return Signature(header_provider, False, f"{header} must be 'sha256=<hex digest>'.")
             given = given[len("sha256="):]
-        if hmac.compare_digest(given.lower().encode(), expected.encode()):
+        if signature_matches(body, given, secrets):
             return Signature(header_provider, True)
         return Signature(header_provider, False, f"{header} does not match the body signed with the secret.")
     names = " / ".join(header for header, _ in SIGNATURE_HEADERS)
@@ -86,6 +88,15 @@ class BumpRequest:
     pull_request_url: str
     advisories: tuple[str, ...] = field(default=())
     severity: str = Severity.NONE
+
+
+def updated_at(pull_request: dict) -> datetime | None:
+    """When the forge last changed the pull request (`updated_at`, both forges): orders its deliveries."""
+    value = pull_request.get("updated_at")
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _labels(pull_request: dict) -> set[str]:

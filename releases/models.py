@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from formation_hub.models import InboundDelivery
 from releases.bumps import Category, Ecosystem, Path, Severity
 from releases.semver import InvalidVersion, parse_version
 
@@ -495,8 +496,12 @@ class DependencyBump(models.Model):
         return f"{self.package} {self.from_version} -> {self.to_version}"
 
 
-class BumpWebhookDelivery(models.Model):
-    """A pull-request webhook call as received, kept before it is acted on (read-only evidence)."""
+class BumpWebhookDelivery(InboundDelivery):
+    """A signed pull-request webhook call as received, kept before it is acted on (read-only evidence).
+
+    Unsigned calls, repeated ones and ones older than the last accepted for their pull request are not
+    stored: they are counted (formation_hub.RefusedCall), so nobody can fill the database with them.
+    """
 
     class Outcome(models.TextChoices):
         RECEIVED = "received", "received, not processed"
@@ -506,19 +511,22 @@ class BumpWebhookDelivery(models.Model):
         IGNORED = "ignored", "ignored"
         REFUSED = "refused", "refused"
 
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    provider = models.CharField(max_length=20, help_text="github, forgejo or gitea (from the headers).")
+    source = models.CharField(max_length=20, help_text="github, forgejo or gitea (from the headers).")
     event = models.CharField(max_length=60, blank=True)
-    delivery_id = models.CharField(max_length=100, blank=True)
+    delivery_id = models.CharField(max_length=100, blank=True, db_index=True)
+    body_sha256 = models.CharField(max_length=64, blank=True, db_index=True,
+                                   help_text="A second copy of the same body is a replay.")
     signature_valid = models.BooleanField(default=False)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RECEIVED)
     message = models.TextField(blank=True)
-    body = models.TextField(blank=True)
+    pull_request_url = models.CharField(max_length=500, blank=True, db_index=True)
+    pull_request_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The pull request's updated_at: an older delivery is refused."
+    )
     bump = models.ForeignKey(DependencyBump, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    class Meta:
-        ordering = ["-received_at", "-id"]
+    class Meta(InboundDelivery.Meta):
         verbose_name_plural = "bump webhook deliveries"
 
     def __str__(self):
-        return f"{self.provider} {self.event} {self.outcome}"
+        return f"{self.source} {self.event} {self.outcome}"
