@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from formation_hub.models import AuditEntry, Gate, RefusedCall
+from formation_hub.models import Gate, RefusedCall
 from releases.models import BumpWebhookDelivery, DependencyBump
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dependabot"
