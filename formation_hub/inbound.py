@@ -18,6 +18,7 @@ evidence of a delivery is a model inheriting `formation_hub.models.InboundDelive
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import logging
 import re
@@ -25,8 +26,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+import environ
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
+from django.http import QueryDict
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -40,6 +44,13 @@ SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x
 EVIDENCE_HEADERS = frozenset({"content-type", "content-length", "user-agent"})
 
 Result = TypeVar("Result")
+env = environ.Env()
+
+
+def database_retry_seconds() -> float:
+    """INBOUND_DB_RETRY_SECONDS: how long a receiver retries storing a delivery while the database is
+    unreachable before it answers 503 (Baserow has its own, SYNC_WEBHOOK_DB_RETRY_SECONDS)."""
+    return env.float("INBOUND_DB_RETRY_SECONDS", default=3.0)
 
 
 class InboundRefused(Exception):  # noqa: N818 - the refusal answer, not a crash
@@ -103,11 +114,12 @@ def media_type(request) -> str:
     return request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
 
 
-def content_type_check(request, accepted: Iterable[str]) -> str:
-    """The request's media type when it is one of `accepted`, else 415 naming the accepted ones."""
+def content_type_check(request, accepted: Iterable[str], *, body: bytes) -> str:
+    """The request's media type when it is one of `accepted`, else 415 naming the accepted ones (an empty
+    body has nothing to interpret: its type is not checked)."""
     accepted = tuple(accepted)
     given = media_type(request)
-    if given not in accepted:
+    if body and given not in accepted:
         raise UnsupportedContentType(
             f"Content-Type must be {' or '.join(accepted)}, not '{given[:60] or 'none'}'."
         )
@@ -238,6 +250,36 @@ def without_nul(value):
 def raw_text(raw: bytes) -> str:
     """The body as stored evidence: text, undecodable bytes replaced, NUL removed."""
     return without_nul(raw.decode("utf-8", errors="replace"))
+
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+
+
+def _form_values(data) -> dict:
+    """A QueryDict as a plain dict: one value per field, or the list when a field repeats."""
+    return {key: values[0] if len(values) == 1 else values for key, values in data.lists()}
+
+
+def fields_parse(request, raw: bytes) -> dict:
+    """The fields of a JSON object or a form (urlencoded or multipart) body, for senders that can post only
+    forms (UptimeRobot); 415 for another content type, 400 for a body that is not what it says."""
+    kind = content_type_check(request, (JSON, FORM, MULTIPART), body=raw)
+    if not raw:
+        return {}
+    if kind == JSON:
+        value = json_parse(raw)
+        if not isinstance(value, dict):
+            raise InboundRefused(f"Body must be a JSON object, not {type(value).__name__}.")
+        return without_nul(value)
+    if kind == FORM:
+        return without_nul(_form_values(QueryDict(raw, encoding="utf-8")))
+    try:
+        fields, _files = MultiPartParser(request.META, io.BytesIO(raw), request.upload_handlers, "utf-8").parse()
+    except MultiPartParserError as error:
+        raise InboundRefused(f"Body is not a valid multipart form: {error}.") from error
+    return without_nul(_form_values(fields))
 
 
 def evidence_headers(headers, *, prefixes: Iterable[str] = (), secret: Iterable[str] = ()) -> dict:
