@@ -43,3 +43,4 @@ def test_nan_in_an_api_body_is_a_json_400(responder_client):
     response = responder_client.post("/api/incidents/", b'{"title": NaN}', content_type="application/json")
     assert response.status_code == 400
     assert "NaN" in response.json()["error"]
+
