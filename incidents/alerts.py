@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from formation_hub import inbound
 from formation_hub.audit import audit_record
-from formation_hub.errors import DomainError
 from incidents import conf
 from incidents.models import OPEN_STATUSES, Alert, Incident, MonitorSetting, Source, TimelineEntry
 from incidents.services import incident_create
@@ -19,8 +18,8 @@ from incidents.timeline import timeline_add
 UPTIMEROBOT_STATES = {"1": Alert.State.DOWN, "down": Alert.State.DOWN, "2": Alert.State.UP, "up": Alert.State.UP}
 
 
-class UnreadableAlert(DomainError):
-    status_code = 400
+class UnreadableAlert(inbound.InboundRefused):
+    """An alert stored as evidence but naming no monitor: answered 400 with what to send."""
 
 
 @dataclass(frozen=True)

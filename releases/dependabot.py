@@ -38,7 +38,7 @@ DEVELOPMENT_LABELS = {"development", "dev-dependencies", "deps-dev", "dependenci
 
 
 class InvalidPullRequest(DomainError):
-    status_code = 400
+    """A Dependabot pull request whose bump cannot be read: the webhook answers 422 with the reason."""
 
 
 @dataclass(frozen=True)
