@@ -32,6 +32,12 @@ LABEL_ECOSYSTEMS = {"javascript": Ecosystem.NPM, "python": Ecosystem.PIP, "docke
                     "github_actions": Ecosystem.ACTIONS}
 TITLE = re.compile(r"\bbump (?P<package>\S+) from (?P<old>\S+) to (?P<new>\S+?)(?: in (?P<directory>\S+))?\s*$",
                    re.IGNORECASE)
+# "Bump the production-deps group with 3 updates", "Bump the pip group across 2 directories with 5 updates".
+GROUP_TITLE = re.compile(r"\bbumps? the (?P<group>\S+) group\b", re.IGNORECASE)
+GROUP_UPDATE = re.compile(
+    r"^\s*Updates? (?:the requirements on )?`(?P<package>[^`\s]+)` from (?P<old>[^\s`]+?) to (?P<new>[^\s`]+?)\.?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 ADVISORY = re.compile(r"\b(GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,7})\b", re.IGNORECASE)
 SEVERITY_TEXT = re.compile(r"severity\W{0,5}(critical|high|moderate|medium|low)\b", re.IGNORECASE)
 DEVELOPMENT_LABELS = {"development", "dev-dependencies", "deps-dev", "dependencies-dev"}
@@ -137,26 +143,60 @@ def _severity(labels: set[str], body: str) -> str:
     return Severity.NONE
 
 
-def bump_request_from(pull_request: dict) -> BumpRequest:
-    """What a Dependabot pull request bumps, or InvalidPullRequest saying what is missing."""
+@dataclass(frozen=True)
+class PullRequestBumps:
+    """The bumps of one pull request: one, or one per package of a grouped update (`group` names it)."""
+
+    bumps: tuple[BumpRequest, ...]
+    group: str = ""
+
+
+def _group_versions(title: str, body: str) -> list[tuple[str, str, str]]:
+    """(package, from, to) of each 'Updates `<package>` from <a> to <b>' line of a grouped update's body."""
+    versions = {}
+    for match in GROUP_UPDATE.finditer(body):
+        versions.setdefault(match["package"], (match["package"], match["old"], match["new"]))
+    if not versions:
+        raise InvalidPullRequest(
+            f"The grouped update '{title[:120]}' lists no 'Updates `<package>` from <version> to <version>' line "
+            "in its description: record its bumps through POST /api/bumps/."
+        )
+    return list(versions.values())
+
+
+def bump_requests_from(pull_request: dict) -> PullRequestBumps:
+    """What a Dependabot pull request bumps, or InvalidPullRequest saying what is missing.
+
+    A grouped update (Dependabot's `groups` setting: "Bump the production-deps group with 3 updates") gives one
+    request per package listed in its description. Its advisories and severity come from its labels only: the
+    release notes it quotes mention other packages' CVEs, which must not make the whole group a security bump.
+    """
     title = str(pull_request.get("title") or "")
     url = str(pull_request.get("html_url") or "").strip()
     if "\x00" in title or "\x00" in url:
         raise InvalidPullRequest("pull_request.title and html_url must not contain NUL characters.")
     if not url.startswith(("https://", "http://")):
         raise InvalidPullRequest("pull_request.html_url is missing: it identifies the bump.")
-    match = TITLE.search(title)
-    if match is None:
-        raise InvalidPullRequest(
-            f"The title '{title[:120]}' does not read 'Bump <package> from <version> to <version>' (a grouped "
-            "update lists several bumps: record them through POST /api/bumps/)."
-        )
     labels = _labels(pull_request)
     body = str(pull_request.get("body") or "")
-    advisories = tuple(sorted({item.upper() for item in ADVISORY.findall(body)}))
+    grouped = GROUP_TITLE.search(title)
+    if grouped is not None:
+        versions = _group_versions(title, body)
+        advisories, severity = (), _severity(labels, "")
+    else:
+        match = TITLE.search(title)
+        if match is None:
+            raise InvalidPullRequest(
+                f"The title '{title[:120]}' does not read 'Bump <package> from <version> to <version>' nor 'Bump "
+                "the <name> group with <n> updates': record the bump through POST /api/bumps/."
+            )
+        versions = [(match["package"], match["old"], match["new"])]
+        advisories, severity = tuple(sorted({item.upper() for item in ADVISORY.findall(body)})), _severity(labels, body)
     development = "deps-dev" in title.lower() or bool(labels & DEVELOPMENT_LABELS)
-    return BumpRequest(
-        package=match["package"], ecosystem=_ecosystem(pull_request, labels), from_version=match["old"],
-        to_version=match["new"], scope="development" if development else "production", pull_request_url=url[:500],
-        advisories=advisories, severity=_severity(labels, body),
+    common = {"ecosystem": _ecosystem(pull_request, labels), "scope": "development" if development else "production",
+              "pull_request_url": url[:500], "advisories": advisories, "severity": severity}
+    return PullRequestBumps(
+        bumps=tuple(BumpRequest(package=package[:200], from_version=old, to_version=new, **common)
+                    for package, old, new in versions),
+        group=grouped["group"][:100] if grouped is not None else "",
     )

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo, available_timezones
@@ -478,6 +479,11 @@ class DependencyBump(models.Model):
     merged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     change = models.OneToOneField(Change, null=True, blank=True, on_delete=models.SET_NULL, related_name="bump")
+    group_name = models.CharField(max_length=100, blank=True, help_text="The Dependabot group of a grouped update.")
+    group_lead = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="group_members",
+        help_text="A grouped update's other packages follow this bump: its pull request, gate, CI and merge.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -493,7 +499,15 @@ class DependencyBump(models.Model):
 
     @property
     def subject(self) -> str:
-        return f"{self.package} {self.from_version} -> {self.to_version}"
+        """What a gate decides: the versions, of every package of a grouped update on its lead."""
+        own = f"{self.package} {self.from_version} -> {self.to_version}"
+        if not self.group_name or self.group_lead_id is not None:
+            return own
+        members = [f"{bump.package} {bump.from_version} -> {bump.to_version}"
+                   for bump in self.group_members.order_by("id")]
+        text = f"{self.group_name} group: {', '.join([own, *members])}"
+        # Gate.subject holds 200 characters: a long group keeps a digest, so any change still voids its gate.
+        return text if len(text) <= 200 else f"{text[:170]} #{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 class BumpWebhookDelivery(InboundDelivery):
