@@ -34,6 +34,8 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils import timezone
 from rest_framework.response import Response
 
+from formation_hub.models import RefusedCall
+
 logger = logging.getLogger(__name__)
 
 MAX_JSON_DEPTH = 100
@@ -151,8 +153,7 @@ def refusal_record(*, source: str, reason: str, remote_addr: str = "", counter=N
     `counter` is the model that counts (a subclass of formation_hub.models.RefusedCallCount); by default
     formation_hub's RefusedCall. A database that is down loses the count, never the 401 answer.
     """
-    if counter is None:
-        from formation_hub.models import RefusedCall as counter  # noqa: N813 - the default counter model
+    counter = counter or RefusedCall
     now = timezone.now()
     hour = now.replace(minute=0, second=0, microsecond=0)
     logger.warning("Refused %s webhook call from %s: %s", source, remote_addr or "?", reason)

@@ -6,8 +6,6 @@
 - POST /api/webhooks/dependabot/: Dependabot pull requests from GitHub or Forgejo/Gitea, HMAC-signed.
 """
 
-import hmac
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -46,7 +44,7 @@ class ChecksTokenRequired:
         expected = conf.checks_token()
         header = request.headers.get("Authorization", "")
         given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-        if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        if not inbound.secret_matches(given, [expected] if expected else []):
             raise NotAllowed("A valid RELEASE_CHECKS_TOKEN is required as 'Authorization: Bearer <token>'.")
 
 
