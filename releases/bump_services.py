@@ -575,7 +575,7 @@ def _replay_problem(*, source: str, delivery_id: str, digest: str, pull_request_
     """Why a signed delivery is a replay, or ''. The delivery id is a header, outside the signature, so the
     body's hash and the pull request's updated_at are checked too: an old signed body sent again must never
     roll a bump back (issue 17, point 10)."""
-    deliveries = BumpWebhookDelivery.objects.exclude(outcome=BumpWebhookDelivery.Outcome.REFUSED)
+    deliveries = BumpWebhookDelivery.objects.all()
     if delivery_id and deliveries.filter(source=source, delivery_id=delivery_id).exists():
         return f"Delivery {delivery_id} was already received: a repeated delivery is refused."
     if deliveries.filter(body_sha256=digest).exists():

@@ -152,3 +152,10 @@ def test_a_database_restart_while_storing_is_retried_and_the_delivery_accepted(c
     monkeypatch.setattr(api, "pull_request_webhook_receive", receive_during_restart)
     assert deliver(client, OPENED).status_code == 201
     assert DependencyBump.objects.count() == 1
+
+
+def test_a_refused_signed_delivery_sent_again_under_new_ids_is_stored_once(client, secret, db):
+    for _ in range(3):
+        deliver(client, "forgejo__pull_request.opened__unclear")
+    assert BumpWebhookDelivery.objects.count() == 1
+    assert refused_count() == 2
