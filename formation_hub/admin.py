@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
-from formation_hub.models import AuditEntry, Gate, Notification, WorkerHeartbeat
+from formation_hub.models import AuditEntry, Gate, Notification, RefusedCall, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
 
 
@@ -160,6 +160,15 @@ class NotificationAdmin(ReadOnlyEvidenceAdmin):
 
     def has_resend_permission(self, request):
         return request.user.has_perm("formation_hub.change_notification")
+
+
+@admin.register(RefusedCall)
+class RefusedCallAdmin(ReadOnlyEvidenceAdmin):
+    """Refused Dependabot and alert webhook calls, counted per hour (Baserow's: Sync -> Rejected calls)."""
+
+    list_display = ("hour", "source", "count", "last_at", "last_reason", "last_remote_addr")
+    list_filter = ("source",)
+    date_hierarchy = "hour"
 
 
 @admin.register(WorkerHeartbeat)

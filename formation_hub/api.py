@@ -1,13 +1,15 @@
 """API plumbing shared by every app: JSON errors everywhere under /api/."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers, status
+from rest_framework import parsers, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from formation_hub import inbound
 from formation_hub.errors import DomainError
 
 
@@ -70,8 +72,27 @@ def exception_handler(exc, context):
     return response
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser with the inbound webhooks' strictness: 100,000-deep JSON, NaN or bad UTF-8 is a
+    JSON 400 naming the problem, never a RecursionError (500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return inbound.json_parse(stream.read() if stream is not None else b"")
+        except inbound.InboundRefused as refused:
+            raise ParseError(refused.message) from refused
+
+
 def json_error(request, message: str, status_code: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status_code)
+
+
+def handler400(request, exception=None):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB of form data) and other bad requests: JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return json_error(request, f"Bad request: {exception or 'the request cannot be read'}.",
+                          status.HTTP_400_BAD_REQUEST)
+    return defaults.bad_request(request, exception or SuspiciousOperation())
 
 
 def handler404(request, exception=None):

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from formation_hub.errors import DomainError
 
@@ -145,3 +146,45 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class InboundDelivery(models.Model):
+    """The evidence of one inbound webhook call, stored before it is acted on and never edited (the
+    receivers' concrete models inherit it; see formation_hub.inbound)."""
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=20, help_text="Who sent it (baserow, github, uptimerobot...).")
+    headers = models.JSONField(default=dict, blank=True, help_text="The headers worth keeping; never a secret.")
+    raw_body = models.TextField(blank=True, help_text="The body as received (NUL characters removed).")
+    outcome = models.CharField(max_length=200, blank=True, help_text="What was done with it.")
+    error = models.TextField(blank=True, help_text="Why it was refused or failed.")
+
+    class Meta:
+        abstract = True
+        ordering = ["-received_at", "-id"]
+
+
+class RefusedCallCount(models.Model):
+    """A counter of refused inbound calls (wrong or missing secret or signature, replays), one row per
+    source and hour: a refused call stores no evidence row, only this count."""
+
+    source = models.CharField(max_length=20)
+    hour = models.DateTimeField(help_text="Start of the hour (UTC) the calls fall in.")
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+    last_reason = models.CharField(max_length=200)
+    last_remote_addr = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-hour"]
+
+    def __str__(self):
+        return f"{self.count} refused {self.source} call(s) at {self.hour:%Y-%m-%d %H:00}"
+
+
+class RefusedCall(RefusedCallCount):
+    """Refused calls of the Dependabot and monitoring-alert webhooks (Baserow's are sync.RejectedCall)."""
+
+    class Meta(RefusedCallCount.Meta):
+        constraints = [models.UniqueConstraint(fields=["source", "hour"], name="inbound_refused_call_source_hour")]

@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 
 from formation_hub import api_views, views
 
+handler400 = "formation_hub.api.handler400"
 handler403 = "formation_hub.api.handler403"
 handler404 = "formation_hub.api.handler404"
 handler500 = "formation_hub.api.handler500"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from formation_hub import inbound
 from formation_hub.audit import audit_record
-from formation_hub.errors import DomainError
 from incidents import conf
 from incidents.models import OPEN_STATUSES, Alert, Incident, MonitorSetting, Source, TimelineEntry
 from incidents.services import incident_create
@@ -18,8 +18,8 @@ from incidents.timeline import timeline_add
 UPTIMEROBOT_STATES = {"1": Alert.State.DOWN, "down": Alert.State.DOWN, "2": Alert.State.UP, "up": Alert.State.UP}
 
 
-class UnreadableAlert(DomainError):
-    status_code = 400
+class UnreadableAlert(inbound.InboundRefused):
+    """An alert stored as evidence but naming no monitor: answered 400 with what to send."""
 
 
 @dataclass(frozen=True)
@@ -63,23 +63,21 @@ def parse_generic(data) -> ParsedAlert:
 PARSERS = {Alert.Source.UPTIMEROBOT: parse_uptimerobot, Alert.Source.GENERIC: parse_generic}
 
 
-def _payload(data) -> dict:
-    if hasattr(data, "lists"):
-        return {key: values[0] if len(values) == 1 else values for key, values in data.lists()}
-    return dict(data) if isinstance(data, dict) else {"body": data}
+def alert_receive(*, source: str, payload: dict, raw_body: bytes = b"", headers=None) -> Alert:
+    """Store the alert with its raw body and headers (kept even if acting on it fails), then act on it.
 
-
-def alert_receive(*, source: str, data) -> Alert:
-    """Store the alert (kept even if acting on it fails), then act on it."""
-    payload = _payload(data)
-    parsed = PARSERS[source](payload if isinstance(payload, dict) else {})
+    `payload` is the body's fields (formation_hub.inbound.fields_parse): the token was checked before.
+    """
+    parsed = PARSERS[source](payload)
     alert = Alert.objects.create(
         source=source, monitor=parsed.monitor[:200], monitor_name=parsed.monitor_name[:200], state=parsed.state,
-        details=parsed.details, payload=payload, received_at=timezone.now(),
+        details=parsed.details, payload=payload, received_at=timezone.now(), raw_body=inbound.raw_text(raw_body),
+        headers=inbound.evidence_headers(headers or {}),
     )
     if not parsed.monitor:
-        _finish(alert, "refused: no monitor id")
-        raise UnreadableAlert("The alert names no monitor: send monitorID (UptimeRobot) or 'monitor' (generic).")
+        message = "The alert names no monitor: send monitorID (UptimeRobot) or 'monitor' (generic)."
+        _finish(alert, "refused: no monitor id", error=message)
+        raise UnreadableAlert(message)
     if parsed.state == Alert.State.DOWN:
         _on_down(alert)
     elif parsed.state == Alert.State.UP:
@@ -89,9 +87,9 @@ def alert_receive(*, source: str, data) -> Alert:
     return alert
 
 
-def _finish(alert: Alert, outcome: str, incident: Incident | None = None) -> None:
-    alert.outcome, alert.incident = outcome, incident
-    alert.save(update_fields=["outcome", "incident"])
+def _finish(alert: Alert, outcome: str, incident: Incident | None = None, error: str = "") -> None:
+    alert.outcome, alert.incident, alert.error = outcome, incident, error
+    alert.save(update_fields=["outcome", "incident", "error"])
     audit_record(
         action="incident.alert_received", target=alert, actor_label=f"alerts:{alert.source}",
         changes={"monitor": alert.monitor, "state": alert.state, "incident": incident.pk if incident else None},

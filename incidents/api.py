@@ -1,16 +1,15 @@
 """JSON API for on-call tools and the monitoring webhooks. Thin: serialize, call one service."""
 
-import hmac
-
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from formation_hub import inbound
 from formation_hub.api import error_responses
 from incidents import conf
 from incidents.alerts import alert_receive
@@ -151,19 +150,23 @@ class IncidentAckView(APIView):
         return Response(IncidentSerializer(incident, context=_context()).data)
 
 
-def _check_token(request) -> None:
-    """The token comes in X-Alert-Token, 'Authorization: Bearer', or ?token= (UptimeRobot can only do that)."""
+def _check_token(request, source: str) -> None:
+    """The token comes in X-Alert-Token, 'Authorization: Bearer', or ?token= (UptimeRobot can only do that;
+    the access log masks it). A refusal is counted, nothing is stored."""
     tokens = conf.alert_tokens()
+    remote_addr = request.META.get("REMOTE_ADDR", "")
     if not tokens:
-        raise PermissionDenied("Alerts are disabled: set ALERT_TOKENS.")
+        inbound.refusal_record(source=source, reason="ALERT_TOKENS is not set", remote_addr=remote_addr)
+        raise inbound.InboundRefused("Alerts are disabled: set ALERT_TOKENS.", status=status.HTTP_403_FORBIDDEN)
     header = request.headers.get("Authorization", "")
     given = (
         request.headers.get("X-Alert-Token")
         or (header[7:] if header.lower().startswith("bearer ") else "")
-        or request.query_params.get("token", "")
+        or request.GET.get("token", "")
     )
-    if not any(hmac.compare_digest(given.encode(), token.encode()) for token in tokens):
-        raise AuthenticationFailed("Missing or wrong alert token.")
+    if not inbound.secret_matches(given, tokens):
+        inbound.refusal_record(source=source, reason="missing or wrong alert token", remote_addr=remote_addr)
+        raise inbound.Unauthorized("Missing or wrong alert token.")
 
 
 ALERT_RESPONSE = inline_serializer(
@@ -176,11 +179,20 @@ TOKEN = OpenApiParameter("token", str, description="The alert token, if not sent
 class _AlertView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    parser_classes = []
     source = ""
 
     def post(self, request):
-        _check_token(request)
-        alert = alert_receive(source=self.source, data=request.data)
+        try:
+            _check_token(request, self.source)
+            raw = inbound.body_read(request, limit=conf.alert_max_bytes(), setting="ALERT_MAX_BYTES")
+            payload = inbound.fields_parse(request, raw)
+            alert = inbound.with_database_retry(
+                lambda: alert_receive(source=self.source, payload=payload, raw_body=raw, headers=request.headers),
+                budget_seconds=inbound.database_retry_seconds(), what=f"a {self.source} alert",
+            )
+        except inbound.InboundRefused as refused:
+            return refused.response()
         body = {"alert": alert.pk, "outcome": alert.outcome, "incident": alert.incident_id}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -196,7 +208,7 @@ class UptimeRobotAlertView(_AlertView):
             "monitorURL": serializers.CharField(required=False), "alertType": serializers.CharField(),
             "alertDetails": serializers.CharField(required=False),
         }),
-        responses={202: ALERT_RESPONSE, **error_responses(400, 401, 403, 415)},
+        responses={202: ALERT_RESPONSE, **error_responses(400, 401, 403, 413, 415, 503)},
     )
     def post(self, request):
         return super().post(request)
@@ -212,7 +224,7 @@ class GenericAlertView(_AlertView):
             "monitor": serializers.CharField(), "state": serializers.ChoiceField(choices=["down", "up"]),
             "name": serializers.CharField(required=False), "details": serializers.CharField(required=False),
         }),
-        responses={202: ALERT_RESPONSE, **error_responses(400, 401, 403, 415)},
+        responses={202: ALERT_RESPONSE, **error_responses(400, 401, 403, 413, 415, 503)},
     )
     def post(self, request):
         return super().post(request)

@@ -12,6 +12,11 @@ def alert_tokens() -> list[str]:
     return [token for token in env.list("ALERT_TOKENS", default=[]) if token]
 
 
+def alert_max_bytes() -> int:
+    """ALERT_MAX_BYTES: the largest alert body accepted (413 above); monitoring alerts are a few hundred bytes."""
+    return env.int("ALERT_MAX_BYTES", default=256 * 1024)
+
+
 def sev1_response() -> timedelta:
     """INCIDENT_SEV1_RESPONSE_MINUTES: SEV1 response target, wall clock (default 15)."""
     return timedelta(minutes=env.int("INCIDENT_SEV1_RESPONSE_MINUTES", default=15))

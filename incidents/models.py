@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from formation_hub.models import InboundDelivery
+
 
 class Severity(models.TextChoices):
     SEV1 = "SEV1", "SEV1 critical"
@@ -194,8 +196,10 @@ class MonitorSetting(models.Model):
         return f"{self.monitor} -> {self.severity}"
 
 
-class Alert(models.Model):
-    """A monitoring alert as received, stored before it is acted on (read-only evidence)."""
+class Alert(InboundDelivery):
+    """A monitoring alert as received (raw body and headers without the token), stored before it is acted on
+    (read-only evidence). Calls with a missing or wrong token are counted (formation_hub.RefusedCall), never
+    stored."""
 
     class Source(models.TextChoices):
         UPTIMEROBOT = "uptimerobot", "UptimeRobot"
@@ -212,12 +216,7 @@ class Alert(models.Model):
     state = models.CharField(max_length=10, choices=State.choices)
     details = models.TextField(blank=True)
     payload = models.JSONField(default=dict)
-    received_at = models.DateTimeField(db_index=True)
     incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
-    outcome = models.CharField(max_length=200, blank=True, help_text="What was done with it.")
-
-    class Meta:
-        ordering = ["-received_at", "-id"]
 
     def __str__(self):
         return f"{self.source} {self.monitor} {self.state}"

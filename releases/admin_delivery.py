@@ -405,9 +405,9 @@ BUMP_ACTIONS = {"ci": _bump_ci, "merge": _bump_merge, "close": _bump_close, "aga
 
 @admin.register(BumpWebhookDelivery)
 class BumpWebhookDeliveryAdmin(ReadOnlyEvidenceAdmin):
-    list_display = ("received_at", "provider", "event", "delivery_id", "signature_valid", "outcome", "bump",
+    list_display = ("received_at", "source", "event", "delivery_id", "signature_valid", "outcome", "bump",
                     "message_short")
-    list_filter = ("outcome", "provider", "signature_valid")
+    list_filter = ("outcome", "source", "signature_valid")
     search_fields = ("=delivery_id",)
     list_select_related = ("bump",)
     date_hierarchy = "received_at"
@@ -415,4 +415,4 @@ class BumpWebhookDeliveryAdmin(ReadOnlyEvidenceAdmin):
 
     @admin.display(description="message")
     def message_short(self, delivery):
-        return delivery.message[:120]
+        return (delivery.error or delivery.message)[:120]

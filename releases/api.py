@@ -6,8 +6,6 @@
 - POST /api/webhooks/dependabot/: Dependabot pull requests from GitHub or Forgejo/Gitea, HMAC-signed.
 """
 
-import hmac
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -17,6 +15,7 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from formation_hub import inbound
 from formation_hub.api import error_responses
 from formation_hub.errors import NotAllowed
 from releases import conf
@@ -45,7 +44,7 @@ class ChecksTokenRequired:
         expected = conf.checks_token()
         header = request.headers.get("Authorization", "")
         given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-        if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        if not inbound.secret_matches(given, [expected] if expected else []):
             raise NotAllowed("A valid RELEASE_CHECKS_TOKEN is required as 'Authorization: Bearer <token>'.")
 
 
@@ -227,20 +226,24 @@ class PullRequestWebhook(APIView):
         ],
         responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="Bump created."),
                    200: OpenApiResponse(OpenApiTypes.OBJECT, description="Known bump, updated bump, or ignored."),
-                   **error_responses(401, 413, 422, _401="Missing or wrong signature.",
+                   **error_responses(401, 409, 413, 415, 422, 503, _401="Missing or wrong signature.",
+                                     _409="A repeated delivery, or one older than the last accepted for its "
+                                          "pull request.",
                                      _413="Body over BUMP_WEBHOOK_MAX_BYTES.",
-                                     _422="A Dependabot pull request whose bump cannot be read.")},
+                                     _415="Not application/json (set the webhook's content type to JSON).",
+                                     _422="A Dependabot pull request whose bump cannot be read.",
+                                     _503="The database stayed unreachable; the forge should retry.")},
         auth=[],
     )
     def post(self, request):
-        limit = conf.bump_webhook_max_bytes()
         try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        body = b"" if declared > limit else request.body[: limit + 1]
-        if declared > limit or len(body) > limit:
-            return Response({"error": f"Body larger than {limit} bytes (BUMP_WEBHOOK_MAX_BYTES)."},
-                            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        answer = pull_request_webhook_receive(body=body, headers=request.headers)
+            body = inbound.body_read(request, limit=conf.bump_webhook_max_bytes(), setting="BUMP_WEBHOOK_MAX_BYTES")
+            inbound.content_type_check(request, ("application/json",), body=body)
+            answer = inbound.with_database_retry(
+                lambda: pull_request_webhook_receive(body=body, headers=request.headers,
+                                                     remote_addr=request.META.get("REMOTE_ADDR", "")),
+                budget_seconds=inbound.database_retry_seconds(), what="a Dependabot delivery",
+            )
+        except inbound.InboundRefused as refused:
+            return refused.response()
         return Response(answer.body, status=answer.status)

@@ -8,14 +8,16 @@ for a database major, a verified backup (the release prerequisite). At most BUMP
 per ecosystem; the others are queued and promoted, oldest first, as open ones merge or close.
 """
 
-import json
+import hashlib
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from formation_hub import inbound
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type, pending_gate
@@ -65,15 +67,22 @@ def _lock_ecosystem(ecosystem: str) -> None:
 
 
 def _open_count(ecosystem: str) -> int:
-    return DependencyBump.objects.filter(ecosystem=ecosystem, state__in=DependencyBump.OPEN_STATES).count()
+    """Open bumps of the ecosystem, a grouped update counting once (like Dependabot's pull-request limit)."""
+    return DependencyBump.objects.filter(ecosystem=ecosystem, state__in=DependencyBump.OPEN_STATES,
+                                         group_lead__isnull=True).count()
 
 
 def bump_create(
     *, package: str, ecosystem: str, from_version: str, to_version: str, advisories=(),
     severity: str = Severity.NONE, scope: str = DependencyBump.Scope.PRODUCTION,
     source: str = DependencyBump.Source.MANUAL, pull_request_url: str = "", ci_status: str = "", user=None,
+    group_name: str = "", group_members: Sequence[tuple[str, str, str]] = (),
 ) -> Intake:
-    """Record a bump with its computed category. The same pull request returns the bump it already made."""
+    """Record a bump with its computed category. The same pull request returns the bump it already made.
+
+    A grouped update is one bump per package: this one leads (the pull request, its one gate, CI, merge) and
+    `group_members` (package, from, to) follow it; the group takes the path of its strictest package.
+    """
     advisories = _clean_advisories(advisories)
     if severity not in dict(Severity.CHOICES):
         raise DomainError(f"Unknown severity '{severity}': use one of {', '.join(dict(Severity.CHOICES))}.")
@@ -100,7 +109,7 @@ def bump_create(
                 source=source, pull_request_url=pull_request_url, category=categorisation.category,
                 path=categorisation.path, explanation=categorisation.explanation,
                 state=State.QUEUED if full else State.OPEN, ci_status=ci_status or DependencyBump.CiStatus.UNKNOWN,
-                created_by=user,
+                created_by=user, group_name=group_name[:100],
             )
             audit_record(
                 action="bump.created", target=bump, actor=user, actor_label=f"releases:{source}",
@@ -108,6 +117,10 @@ def bump_create(
                          "severity": severity, "advisories": advisories, "pull_request": pull_request_url},
                 message=categorisation.explanation,
             )
+            for member in group_members:
+                _group_member_add(bump, *member, user=user)
+            if group_members:
+                _group_path_set(bump, user)
             if bump.state == State.OPEN:
                 _start_path(bump, user)
     except IntegrityError:
@@ -119,7 +132,59 @@ def bump_create(
     return Intake(bump, True)
 
 
+def _group_member_add(lead: DependencyBump, package: str, from_version: str, to_version: str, *, user) -> None:
+    categorisation = categorise(package=package, ecosystem=lead.ecosystem, from_version=from_version,
+                                to_version=to_version, severity=lead.severity, advisories=tuple(lead.advisories))
+    member = DependencyBump.objects.create(
+        package=package.strip()[:200], ecosystem=lead.ecosystem, from_version=from_version.strip(),
+        to_version=to_version.strip(), advisories=lead.advisories, severity=lead.severity, scope=lead.scope,
+        source=lead.source, category=categorisation.category, path=categorisation.path,
+        explanation=categorisation.explanation, state=lead.state, ci_status=lead.ci_status, created_by=user,
+        group_name=lead.group_name, group_lead=lead, waiting_for=f"its group, on {lead}"[:300],
+    )
+    audit_record(action="bump.created", target=member, actor=user, actor_label=f"releases:{lead.source}",
+                 changes={"category": member.category, "group": lead.group_name, "group_lead": lead.pk,
+                          "pull_request": lead.pull_request_url},
+                 message=f"{categorisation.explanation} Decided and merged with the {lead.group_name} group.")
+
+
+STRICTNESS = (Path.AUTO_MERGE, Path.REVIEW, Path.STAGING_TEST, Path.GO_NO_GO)
+
+
+def _members(bump: DependencyBump) -> list[DependencyBump]:
+    """The other packages of the grouped update this bump leads (none for a plain bump), locked."""
+    if not bump.group_name or bump.group_lead_id is not None:
+        return []
+    return list(DependencyBump.objects.select_for_update().filter(group_lead=bump).order_by("id"))
+
+
+def _group_path_set(lead: DependencyBump, user) -> None:
+    """The group's one gate is the one its strictest package needs (a major inside makes it a go/no-go)."""
+    strictest = max([lead, *_members(lead)], key=lambda bump: STRICTNESS.index(bump.path))
+    if strictest.path == lead.path:
+        return
+    lead.path = strictest.path
+    lead.explanation = (f"{lead.explanation} The {lead.group_name} group follows its strictest package, "
+                        f"{strictest}: {strictest.explanation}")
+    lead.save(update_fields=["path", "explanation"])
+    audit_record(action="bump.group_path_set", target=lead, actor=user, changes={"path": lead.path},
+                 message=lead.explanation)
+
+
+def _group_follow(lead: DependencyBump, user, **fields) -> None:
+    """The group's other packages take the lead's new state or CI status."""
+    for member in _members(lead):
+        for name, value in fields.items():
+            setattr(member, name, value)
+        member.save(update_fields=list(fields))
+        audit_record(action="bump.group_followed", target=member, actor=user, changes=fields,
+                     message=f"With its {lead.group_name} group, on {lead}.")
+
+
 def _start_path(bump: DependencyBump, user) -> None:
+    if bump.group_lead_id is not None:
+        _waiting(bump, f"its group, on {bump.group_lead}")
+        return
     gate_type = GATE_OF_PATH.get(bump.path)
     if gate_type is None:
         _merge_if_ready(bump, user)
@@ -159,6 +224,7 @@ def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> Depe
     bump.category, bump.path = categorisation.category, categorisation.path
     bump.explanation = categorisation.explanation
     bump.save(update_fields=[*values, "category", "path", "explanation"])
+    _group_path_set(bump, user)
     audit_record(action=action, target=bump, actor=user, changes={"old": old, "new": {**changes,
                                                                                        "category": bump.category}},
                  message=bump.explanation)
@@ -230,6 +296,8 @@ def merge_blockers(bump: DependencyBump, *, at: datetime | None = None) -> list[
     blockers = []
     if bump.state in DependencyBump.FINAL_STATES:
         return [f"The bump is {bump.get_state_display()}."]
+    if bump.group_lead_id is not None:
+        return [f"It merges with its {bump.group_name} group: merge {bump.group_lead} instead."]
     if bump.state == State.QUEUED:
         blockers.append(f"Queued: {conf.bump_open_limit()} {bump.get_ecosystem_display()} bumps are open already.")
     if bump.state == State.HELD:
@@ -242,11 +310,16 @@ def merge_blockers(bump: DependencyBump, *, at: datetime | None = None) -> list[
         problem = production_calendar_problem(at)
         if problem:
             blockers.append(problem)
-    if bump.category == Category.DATABASE_MAJOR:
+    if Category.DATABASE_MAJOR in _categories(bump):
         problem = backup_problem(at)
         if problem:
             blockers.append(problem)
     return blockers
+
+
+def _categories(bump: DependencyBump) -> set[str]:
+    """The categories a decision on this bump covers: its own, and its group's."""
+    return {bump.category, *DependencyBump.objects.filter(group_lead=bump).values_list("category", flat=True)}
 
 
 def _merge_if_ready(bump: DependencyBump, user) -> bool:
@@ -278,12 +351,15 @@ def _merge(bump: DependencyBump, user) -> None:
     fields = ["state", "merged_at", "waiting_for"]
     if bump.scope == DependencyBump.Scope.PRODUCTION:
         kind, text = _changelog_line(bump)
-        bump.change = change_add(type=kind, text=text, reference=bump.pull_request_url[:200] or f"bump-{bump.pk}",
+        pull_request_url = bump.group_lead.pull_request_url if bump.group_lead_id else bump.pull_request_url
+        bump.change = change_add(type=kind, text=text, reference=pull_request_url[:200] or f"bump-{bump.pk}",
                                  user=user, source=Change.Source.BUMP)
         fields.append("change")
     bump.save(update_fields=fields)
     audit_record(action="bump.merged", target=bump, actor=user, actor_label="releases:bumps",
                  changes={"category": bump.category, "automatic": user is None})
+    for member in _members(bump):
+        _merge(member, user)
     _promote(bump.ecosystem, user)
 
 
@@ -310,6 +386,7 @@ def bump_ci_report(*, bump: DependencyBump, status: str, user=None) -> Dependenc
     bump.save(update_fields=["ci_status"])
     audit_record(action="bump.ci_reported", target=bump, actor=user, actor_label="releases:ci",
                  changes={"status": status})
+    _group_follow(bump, user, ci_status=status)
     ready = bump.state == State.APPROVED or (bump.state == State.OPEN and bump.path == Path.AUTO_MERGE)
     if ready:
         _merge_if_ready(bump, user)
@@ -335,6 +412,8 @@ def _close(bump: DependencyBump, user, reason: str) -> None:
         if gate is not None:
             gate_void(gate=gate, reason="bump closed")
     audit_record(action="bump.closed", target=bump, actor=user, message=reason)
+    for member in _members(bump):
+        _close(member, user, reason)
     _promote(bump.ecosystem, user)
 
 
@@ -347,6 +426,7 @@ def bump_ask_again(*, bump: DependencyBump, user) -> DependencyBump:
     bump.state = State.OPEN
     bump.save(update_fields=["state"])
     audit_record(action="bump.asked_again", target=bump, actor=user)
+    _group_follow(bump, user, state=State.OPEN)
     _start_path(bump, user)
     return bump
 
@@ -382,12 +462,14 @@ def _promote(ecosystem: str, user) -> None:
     free = conf.bump_open_limit() - _open_count(ecosystem)
     if free <= 0:
         return
-    queued = DependencyBump.objects.select_for_update().filter(ecosystem=ecosystem, state=State.QUEUED)
+    queued = DependencyBump.objects.select_for_update().filter(ecosystem=ecosystem, state=State.QUEUED,
+                                                                group_lead__isnull=True)
     for bump in queued.order_by("created_at", "id")[:free]:
         bump.state = State.OPEN
         bump.save(update_fields=["state"])
         audit_record(action="bump.promoted", target=bump, actor_label="releases:bumps",
                      message="A slot freed: out of the queue.")
+        _group_follow(bump, None, state=State.OPEN)
         _start_path(bump, user=None)
 
 
@@ -404,6 +486,7 @@ def _gate_bump(gate: Gate, bump: DependencyBump) -> DependencyBump:
 def _approve(bump: DependencyBump, gate: Gate) -> None:
     bump.state = State.APPROVED
     bump.save(update_fields=["state"])
+    _group_follow(bump, gate.decided_by, state=State.APPROVED)
     audit_record(action="bump.approved", target=bump, actor=gate.decided_by, changes={"gate": gate.gate_type})
     _merge_if_ready(bump, gate.decided_by)
 
@@ -411,6 +494,7 @@ def _approve(bump: DependencyBump, gate: Gate) -> None:
 def _hold(bump: DependencyBump, gate: Gate) -> None:
     bump.state = State.HELD
     bump.save(update_fields=["state"])
+    _group_follow(bump, gate.decided_by, state=State.HELD)
     _waiting(bump, f"held: {gate.reason}")
     audit_record(action="bump.held", target=bump, actor=gate.decided_by, message=gate.reason)
 
@@ -430,9 +514,10 @@ def _on_go_decided(gate: Gate, bump: DependencyBump) -> None:
     if gate.decision == "no_go":
         _hold(bump, gate)
         return
-    if bump.category in NEEDS_MIGRATION_NOTE and not bump.migration_note.strip():
+    categories = _categories(bump)
+    if categories & set(NEEDS_MIGRATION_NOTE) and not bump.migration_note.strip():
         raise DomainError(f"A go on {bump} needs its migration note first (what changes and how to adapt).")
-    if bump.category == Category.DATABASE_MAJOR:
+    if Category.DATABASE_MAJOR in categories:
         problem = backup_problem(clock.now())
         if problem:
             raise DomainError(problem)
@@ -469,56 +554,114 @@ class WebhookAnswer:
     body: dict
 
 
-def _without_nul(text: str) -> str:
-    """PostgreSQL text cannot hold NUL characters; the evidence keeps everything else as received."""
-    return text.replace("\x00", "")
+REFUSAL_SOURCE = "dependabot"
+ACCEPTED_OUTCOMES = (BumpWebhookDelivery.Outcome.CREATED, BumpWebhookDelivery.Outcome.DUPLICATE,
+                     BumpWebhookDelivery.Outcome.UPDATED, BumpWebhookDelivery.Outcome.IGNORED)
 
 
-def _finish(delivery: BumpWebhookDelivery, outcome: str, message: str, bump=None) -> None:
-    delivery.outcome, delivery.message, delivery.bump = outcome, _without_nul(message), bump
-    delivery.save(update_fields=["outcome", "message", "bump"])
+def _finish(delivery: BumpWebhookDelivery, outcome: str, message: str = "", bump=None, error: str = "") -> None:
+    delivery.outcome, delivery.bump = outcome, bump
+    delivery.message, delivery.error = inbound.without_nul(message), inbound.without_nul(error)
+    delivery.save(update_fields=["outcome", "message", "error", "bump"])
 
 
-def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
-    """Store the call, check its signature, then create (once per pull request) or close the bump it names."""
+def _refuse(reason: str, *, status: int, remote_addr: str) -> None:
+    """Count the call and answer; nothing is stored, so neither a stranger nor a replay fills the database."""
+    inbound.refusal_record(source=REFUSAL_SOURCE, reason=reason, remote_addr=remote_addr)
+    raise inbound.InboundRefused(reason, status=status)
+
+
+def _replay_problem(*, source: str, delivery_id: str, digest: str, pull_request_url: str, updated) -> str:
+    """Why a signed delivery is a replay, or ''. The delivery id is a header, outside the signature, so the
+    body's hash and the pull request's updated_at are checked too: an old signed body sent again must never
+    roll a bump back (issue 17, point 10)."""
+    deliveries = BumpWebhookDelivery.objects.all()
+    if delivery_id and deliveries.filter(source=source, delivery_id=delivery_id).exists():
+        return f"Delivery {delivery_id} was already received: a repeated delivery is refused."
+    if deliveries.filter(body_sha256=digest).exists():
+        return "This exact body was already received: a repeated delivery is refused."
+    if not pull_request_url:
+        return ""
+    last = (deliveries.filter(pull_request_url=pull_request_url, outcome__in=ACCEPTED_OUTCOMES,
+                              pull_request_updated_at__isnull=False)
+            .order_by("-pull_request_updated_at").values_list("pull_request_updated_at", flat=True).first())
+    if last is not None and (updated is None or updated < last):
+        return (f"This delivery describes {pull_request_url} as of {updated or 'an unknown time'}, older than the "
+                f"last one accepted ({last.isoformat()}): it is refused so the bump never goes back.")
+    return ""
+
+
+def _pull_request_of(body: bytes) -> tuple[dict | None, dict | None, str]:
+    """(payload, pull_request, why not) of a signed body; a body that is not JSON is ignored, not an error."""
+    try:
+        payload = inbound.json_parse(body) if body else None
+    except inbound.InboundRefused as refused:
+        return None, None, f"Not a pull-request event: {refused.message}"
+    pull_request = payload.get("pull_request") if isinstance(payload, dict) else None
+    if not isinstance(pull_request, dict):
+        return payload, None, "Not a pull-request event: the body has no pull_request object."
+    return payload, pull_request, ""
+
+
+def pull_request_webhook_receive(*, body: bytes, headers, remote_addr: str = "") -> WebhookAnswer:
+    """Check the signature, refuse replays, store the delivery, then create (once per pull request) or
+    close the bump it names. Refusals raise formation_hub.inbound.InboundRefused (the JSON answer)."""
     signature = dependabot.signature_check(body=body, headers=headers)
-    provider = signature.provider
-    event = headers.get(dependabot.EVENT_HEADERS.get(provider, "X-GitHub-Event"), "")
-    delivery_id = headers.get(dependabot.DELIVERY_HEADERS.get(provider, "X-GitHub-Delivery"), "")
-    delivery = BumpWebhookDelivery.objects.create(
-        provider=provider, event=_without_nul(event)[:60], delivery_id=_without_nul(delivery_id)[:100],
-        signature_valid=signature.valid, body=_without_nul(body.decode("utf-8", errors="replace")),
-    )
     if not signature.valid:
-        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, signature.problem)
-        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{provider}",
-                     result=AuditEntry.Result.REFUSED, message=signature.problem)
-        return WebhookAnswer(401, {"error": signature.problem})
+        _refuse(signature.problem, status=401, remote_addr=remote_addr)
+    source = signature.provider
+    event = inbound.without_nul(headers.get(dependabot.EVENT_HEADERS.get(source, "X-GitHub-Event"), ""))[:60]
+    delivery_id = inbound.without_nul(
+        headers.get(dependabot.DELIVERY_HEADERS.get(source, "X-GitHub-Delivery"), ""))[:100]
+    digest = hashlib.sha256(body).hexdigest()
+    payload, pull_request, not_a_pull_request = _pull_request_of(body)
+    url = str(pull_request.get("html_url") or "").strip()[:500] if pull_request else ""
+    updated = dependabot.updated_at(pull_request) if pull_request else None
+    problem = _replay_problem(source=source, delivery_id=delivery_id, digest=digest,
+                              pull_request_url=inbound.without_nul(url), updated=updated)
+    if problem:
+        _refuse(problem, status=409, remote_addr=remote_addr)
+    with transaction.atomic():
+        return _store_and_act(
+            body, headers, source=source, event=event, delivery_id=delivery_id, digest=digest, payload=payload,
+            pull_request=pull_request, url=url, updated=updated, not_a_pull_request=not_a_pull_request,
+        )
+
+
+def _store_and_act(body: bytes, headers, *, source, event, delivery_id, digest, payload, pull_request, url, updated,
+                   not_a_pull_request) -> WebhookAnswer:
+    """One transaction: a database failure halfway stores nothing, so the forge's retry is not a replay."""
+    delivery = BumpWebhookDelivery.objects.create(
+        source=source, event=event, delivery_id=delivery_id, body_sha256=digest, signature_valid=True,
+        raw_body=inbound.raw_text(body), pull_request_url=inbound.without_nul(url), pull_request_updated_at=updated,
+        headers=inbound.evidence_headers(headers, prefixes=("x-github-", "x-forgejo-", "x-gitea-", "x-hub-")),
+    )
     if event == "ping":
         _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, "ping")
         return WebhookAnswer(200, {"ignored": "ping"})
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        payload = None
-    pull_request = payload.get("pull_request") if isinstance(payload, dict) else None
-    if not isinstance(pull_request, dict):
-        message = "Not a pull-request event: the body has no pull_request object."
-        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
-        return WebhookAnswer(200, {"ignored": message})
+    if pull_request is None:
+        _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, not_a_pull_request)
+        return WebhookAnswer(200, {"ignored": not_a_pull_request})
+    return _pull_request_receive(delivery, payload, pull_request)
+
+
+def _pull_request_receive(delivery: BumpWebhookDelivery, payload: dict, pull_request: dict) -> WebhookAnswer:
     if not dependabot.is_dependabot(pull_request):
         message = "Not a Dependabot pull request (author dependabot[bot] or branch dependabot/...)."
         _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
         return WebhookAnswer(200, {"ignored": message})
     action = str(payload.get("action", ""))
     try:
-        request = dependabot.bump_request_from(pull_request)
+        found = dependabot.bump_requests_from(pull_request)
+        request = found.bumps[0]
         if action == "closed":
             return _pull_request_closed(delivery, request, merged=bool(pull_request.get("merged")))
         if action not in dependabot.OPENING_ACTIONS:
             message = f"Action '{action}' changes no bump."
             _finish(delivery, BumpWebhookDelivery.Outcome.IGNORED, message)
             return WebhookAnswer(200, {"ignored": message})
+        if found.group:
+            return _group_receive(delivery, found)
         known = DependencyBump.objects.filter(pull_request_url=request.pull_request_url).first()
         if known is not None and (known.from_version, known.to_version) != (request.from_version, request.to_version):
             bump = bump_update_versions(bump=known, from_version=request.from_version,
@@ -532,8 +675,8 @@ def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
             scope=request.scope, source=DependencyBump.Source.DEPENDABOT, pull_request_url=request.pull_request_url,
         )
     except DomainError as error:
-        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, error.message)
-        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{provider}",
+        _finish(delivery, BumpWebhookDelivery.Outcome.REFUSED, error=error.message)
+        audit_record(action="bump.webhook_refused", target=delivery, actor_label=f"releases:{delivery.source}",
                      result=AuditEntry.Result.REFUSED, message=error.message)
         return WebhookAnswer(422, {"error": error.message})
     bump = intake.bump
@@ -542,6 +685,60 @@ def pull_request_webhook_receive(*, body: bytes, headers) -> WebhookAnswer:
     return WebhookAnswer(201 if intake.created else 200, {
         "id": bump.pk, "created": intake.created, "category": bump.category, "state": bump.state,
     })
+
+
+def _group_receive(delivery: BumpWebhookDelivery, found: dependabot.PullRequestBumps) -> WebhookAnswer:
+    """A grouped update: one bump per package, led by the first, with one gate for the group."""
+    lead, *others = found.bumps
+    known = DependencyBump.objects.filter(pull_request_url=lead.pull_request_url).first()
+    if known is not None:
+        changed = bump_group_update_versions(lead=known, versions=[(bump.package, bump.from_version,
+                                                                     bump.to_version) for bump in found.bumps])
+        outcome = BumpWebhookDelivery.Outcome.UPDATED if changed else BumpWebhookDelivery.Outcome.DUPLICATE
+        intake = Intake(DependencyBump.objects.get(pk=known.pk), False)
+    else:
+        intake = bump_create(
+            package=lead.package, ecosystem=lead.ecosystem, from_version=lead.from_version,
+            to_version=lead.to_version, advisories=lead.advisories, severity=lead.severity, scope=lead.scope,
+            source=DependencyBump.Source.DEPENDABOT, pull_request_url=lead.pull_request_url,
+            group_name=found.group,
+            group_members=[(bump.package, bump.from_version, bump.to_version) for bump in others],
+        )
+        outcome = BumpWebhookDelivery.Outcome.CREATED if intake.created else BumpWebhookDelivery.Outcome.DUPLICATE
+    bump = intake.bump
+    ids = [bump.pk, *bump.group_members.order_by("id").values_list("pk", flat=True)]
+    _finish(delivery, outcome, bump.subject, bump)
+    return WebhookAnswer(201 if intake.created else 200, {
+        "id": bump.pk, "created": intake.created, "category": bump.category, "state": bump.state,
+        "group": bump.group_name, "bumps": ids,
+    })
+
+
+@transaction.atomic
+def bump_group_update_versions(*, lead: DependencyBump, versions: Sequence[tuple[str, str, str]]) -> bool:
+    """A grouped pull request rebased on newer versions: each package's bump follows (its category computed
+    again), and the group's gate, asked on the old versions, is void and asked again. True if anything changed.
+    Packages added to the group later are not taken in: record them through POST /api/bumps/."""
+    lead = _lock(lead)
+    bumps = {bump.package: bump for bump in [*_members(lead), lead]}
+    changed = False
+    for package, from_version, to_version in sorted(versions, key=lambda version: version[0] == lead.package):
+        bump = bumps.get(package)
+        if bump is None or (bump.from_version, bump.to_version) == (from_version, to_version):
+            continue
+        _recategorise(bump, None, action="bump.versions_changed", from_version=from_version, to_version=to_version)
+        changed = True
+    if not changed:
+        return False
+    lead.refresh_from_db()
+    _group_path_set(lead, None)
+    stale = [gate for gate in (pending_gate(target=lead, gate_type=name) for name in BUMP_GATES)
+             if gate is not None and gate.subject != lead.subject]
+    for gate in stale:
+        gate_void(gate=gate, reason=f"the group moved on: {lead.subject}")
+    if stale and lead.state == State.OPEN:
+        _start_path(lead, None)
+    return True
 
 
 def _pull_request_closed(delivery, request, *, merged: bool) -> WebhookAnswer:

@@ -1,5 +1,6 @@
 """Settings of the releases app, read from the environment at call time (so tests can change them)."""
 
+import os
 from datetime import time, timedelta
 from decimal import Decimal
 
@@ -79,9 +80,12 @@ def story_coverage_target() -> Decimal:
     return Decimal(env.str("STORY_COVERAGE_TARGET", default="80"))
 
 
-def dependabot_webhook_secret() -> str:
-    """The secret of the pull-request webhook (GitHub / Forgejo HMAC-SHA256); empty: every call is refused."""
-    return env.str("DEPENDABOT_WEBHOOK_SECRET", default="")
+def dependabot_webhook_secrets() -> list[str]:
+    """The secrets of the pull-request webhook (GitHub / Forgejo HMAC-SHA256), comma-separated while one is
+    rotated; empty: every call is refused."""
+    # Read as is: django-environ would take a value starting with '$' for a reference to another variable.
+    raw = os.environ.get("DEPENDABOT_WEBHOOK_SECRET", "")
+    return [secret.strip() for secret in raw.split(",") if secret.strip()]
 
 
 def bump_open_limit() -> int:

@@ -1,17 +1,19 @@
 """Dependabot pull-request webhooks (GitHub- and Forgejo/Gitea-style): signature, then the bump it describes.
 
 GitHub signs the body with HMAC-SHA256 in `X-Hub-Signature-256: sha256=<hex>`; Forgejo and Gitea send the
-bare hex digest in `X-Forgejo-Signature` / `X-Gitea-Signature`. The secret is DEPENDABOT_WEBHOOK_SECRET;
-unset, every call is refused. Both forges send the same `pull_request` object (title, html_url, head.ref,
-labels, body, merged, user.login).
+bare hex digest in `X-Forgejo-Signature` / `X-Gitea-Signature`. The secret is DEPENDABOT_WEBHOOK_SECRET
+(several, comma-separated, during a rotation); unset, every call is refused. Both forges send the same
+`pull_request` object (title, html_url, head.ref, labels, body, merged, user.login, updated_at).
 """
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils.dateparse import parse_datetime
 
 from formation_hub.errors import DomainError
+from formation_hub.inbound import signature_matches
 from releases import conf
 from releases.bumps import Ecosystem, Severity
 
@@ -30,13 +32,19 @@ LABEL_ECOSYSTEMS = {"javascript": Ecosystem.NPM, "python": Ecosystem.PIP, "docke
                     "github_actions": Ecosystem.ACTIONS}
 TITLE = re.compile(r"\bbump (?P<package>\S+) from (?P<old>\S+) to (?P<new>\S+?)(?: in (?P<directory>\S+))?\s*$",
                    re.IGNORECASE)
+# "Bump the production-deps group with 3 updates", "Bump the pip group across 2 directories with 5 updates".
+GROUP_TITLE = re.compile(r"\bbumps? the (?P<group>\S+) group\b", re.IGNORECASE)
+GROUP_UPDATE = re.compile(
+    r"^\s*Updates? (?:the requirements on )?`(?P<package>[^`\s]+)` from (?P<old>[^\s`]+?) to (?P<new>[^\s`]+?)\.?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 ADVISORY = re.compile(r"\b(GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,7})\b", re.IGNORECASE)
 SEVERITY_TEXT = re.compile(r"severity\W{0,5}(critical|high|moderate|medium|low)\b", re.IGNORECASE)
 DEVELOPMENT_LABELS = {"development", "dev-dependencies", "deps-dev", "dependencies-dev"}
 
 
 class InvalidPullRequest(DomainError):
-    status_code = 400
+    """A Dependabot pull request whose bump cannot be read: the webhook answers 422 with the reason."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,12 @@ def provider_of(headers) -> str:
 
 
 def signature_check(*, body: bytes, headers) -> Signature:
-    """The first signature header present, checked in constant time against the body's HMAC-SHA256."""
-    secret = conf.dependabot_webhook_secret()
+    """The first signature header present, checked in constant time against the body's HMAC-SHA256 under
+    every valid secret."""
+    secrets = conf.dependabot_webhook_secrets()
     provider = provider_of(headers)
-    if not secret:
+    if not secrets:
         return Signature(provider, False, "DEPENDABOT_WEBHOOK_SECRET is not set: every call is refused.")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     for header, header_provider in SIGNATURE_HEADERS:
         given = headers.get(header)
         if given is None:
@@ -69,7 +77,7 @@ def signature_check(*, body: bytes, headers) -> Signature:
             if not given.startswith("sha256="):
                 return Signature(header_provider, False, f"{header} must be 'sha256=<hex digest>'.")
             given = given[len("sha256="):]
-        if hmac.compare_digest(given.lower().encode(), expected.encode()):
+        if signature_matches(body, given, secrets):
             return Signature(header_provider, True)
         return Signature(header_provider, False, f"{header} does not match the body signed with the secret.")
     names = " / ".join(header for header, _ in SIGNATURE_HEADERS)
@@ -86,6 +94,15 @@ class BumpRequest:
     pull_request_url: str
     advisories: tuple[str, ...] = field(default=())
     severity: str = Severity.NONE
+
+
+def updated_at(pull_request: dict) -> datetime | None:
+    """When the forge last changed the pull request (`updated_at`, both forges): orders its deliveries."""
+    value = pull_request.get("updated_at")
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _labels(pull_request: dict) -> set[str]:
@@ -126,26 +143,60 @@ def _severity(labels: set[str], body: str) -> str:
     return Severity.NONE
 
 
-def bump_request_from(pull_request: dict) -> BumpRequest:
-    """What a Dependabot pull request bumps, or InvalidPullRequest saying what is missing."""
+@dataclass(frozen=True)
+class PullRequestBumps:
+    """The bumps of one pull request: one, or one per package of a grouped update (`group` names it)."""
+
+    bumps: tuple[BumpRequest, ...]
+    group: str = ""
+
+
+def _group_versions(title: str, body: str) -> list[tuple[str, str, str]]:
+    """(package, from, to) of each 'Updates `<package>` from <a> to <b>' line of a grouped update's body."""
+    versions = {}
+    for match in GROUP_UPDATE.finditer(body):
+        versions.setdefault(match["package"], (match["package"], match["old"], match["new"]))
+    if not versions:
+        raise InvalidPullRequest(
+            f"The grouped update '{title[:120]}' lists no 'Updates `<package>` from <version> to <version>' line "
+            "in its description: record its bumps through POST /api/bumps/."
+        )
+    return list(versions.values())
+
+
+def bump_requests_from(pull_request: dict) -> PullRequestBumps:
+    """What a Dependabot pull request bumps, or InvalidPullRequest saying what is missing.
+
+    A grouped update (Dependabot's `groups` setting: "Bump the production-deps group with 3 updates") gives one
+    request per package listed in its description. Its advisories and severity come from its labels only: the
+    release notes it quotes mention other packages' CVEs, which must not make the whole group a security bump.
+    """
     title = str(pull_request.get("title") or "")
     url = str(pull_request.get("html_url") or "").strip()
     if "\x00" in title or "\x00" in url:
         raise InvalidPullRequest("pull_request.title and html_url must not contain NUL characters.")
     if not url.startswith(("https://", "http://")):
         raise InvalidPullRequest("pull_request.html_url is missing: it identifies the bump.")
-    match = TITLE.search(title)
-    if match is None:
-        raise InvalidPullRequest(
-            f"The title '{title[:120]}' does not read 'Bump <package> from <version> to <version>' (a grouped "
-            "update lists several bumps: record them through POST /api/bumps/)."
-        )
     labels = _labels(pull_request)
     body = str(pull_request.get("body") or "")
-    advisories = tuple(sorted({item.upper() for item in ADVISORY.findall(body)}))
+    grouped = GROUP_TITLE.search(title)
+    if grouped is not None:
+        versions = _group_versions(title, body)
+        advisories, severity = (), _severity(labels, "")
+    else:
+        match = TITLE.search(title)
+        if match is None:
+            raise InvalidPullRequest(
+                f"The title '{title[:120]}' does not read 'Bump <package> from <version> to <version>' nor 'Bump "
+                "the <name> group with <n> updates': record the bump through POST /api/bumps/."
+            )
+        versions = [(match["package"], match["old"], match["new"])]
+        advisories, severity = tuple(sorted({item.upper() for item in ADVISORY.findall(body)})), _severity(labels, body)
     development = "deps-dev" in title.lower() or bool(labels & DEVELOPMENT_LABELS)
-    return BumpRequest(
-        package=match["package"], ecosystem=_ecosystem(pull_request, labels), from_version=match["old"],
-        to_version=match["new"], scope="development" if development else "production", pull_request_url=url[:500],
-        advisories=advisories, severity=_severity(labels, body),
+    common = {"ecosystem": _ecosystem(pull_request, labels), "scope": "development" if development else "production",
+              "pull_request_url": url[:500], "advisories": advisories, "severity": severity}
+    return PullRequestBumps(
+        bumps=tuple(BumpRequest(package=package[:200], from_version=old, to_version=new, **common)
+                    for package, old, new in versions),
+        group=grouped["group"][:100] if grouped is not None else "",
     )

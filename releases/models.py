@@ -1,3 +1,4 @@
+import hashlib
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo, available_timezones
@@ -8,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from formation_hub.models import InboundDelivery
 from releases.bumps import Category, Ecosystem, Path, Severity
 from releases.semver import InvalidVersion, parse_version
 
@@ -477,6 +479,11 @@ class DependencyBump(models.Model):
     merged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     change = models.OneToOneField(Change, null=True, blank=True, on_delete=models.SET_NULL, related_name="bump")
+    group_name = models.CharField(max_length=100, blank=True, help_text="The Dependabot group of a grouped update.")
+    group_lead = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="group_members",
+        help_text="A grouped update's other packages follow this bump: its pull request, gate, CI and merge.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -492,11 +499,23 @@ class DependencyBump(models.Model):
 
     @property
     def subject(self) -> str:
-        return f"{self.package} {self.from_version} -> {self.to_version}"
+        """What a gate decides: the versions, of every package of a grouped update on its lead."""
+        own = f"{self.package} {self.from_version} -> {self.to_version}"
+        if not self.group_name or self.group_lead_id is not None:
+            return own
+        members = [f"{bump.package} {bump.from_version} -> {bump.to_version}"
+                   for bump in self.group_members.order_by("id")]
+        text = f"{self.group_name} group: {', '.join([own, *members])}"
+        # Gate.subject holds 200 characters: a long group keeps a digest, so any change still voids its gate.
+        return text if len(text) <= 200 else f"{text[:170]} #{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-class BumpWebhookDelivery(models.Model):
-    """A pull-request webhook call as received, kept before it is acted on (read-only evidence)."""
+class BumpWebhookDelivery(InboundDelivery):
+    """A signed pull-request webhook call as received, kept before it is acted on (read-only evidence).
+
+    Unsigned calls, repeated ones and ones older than the last accepted for their pull request are not
+    stored: they are counted (formation_hub.RefusedCall), so nobody can fill the database with them.
+    """
 
     class Outcome(models.TextChoices):
         RECEIVED = "received", "received, not processed"
@@ -506,19 +525,22 @@ class BumpWebhookDelivery(models.Model):
         IGNORED = "ignored", "ignored"
         REFUSED = "refused", "refused"
 
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    provider = models.CharField(max_length=20, help_text="github, forgejo or gitea (from the headers).")
+    source = models.CharField(max_length=20, help_text="github, forgejo or gitea (from the headers).")
     event = models.CharField(max_length=60, blank=True)
-    delivery_id = models.CharField(max_length=100, blank=True)
+    delivery_id = models.CharField(max_length=100, blank=True, db_index=True)
+    body_sha256 = models.CharField(max_length=64, blank=True, db_index=True,
+                                   help_text="A second copy of the same body is a replay.")
     signature_valid = models.BooleanField(default=False)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RECEIVED)
     message = models.TextField(blank=True)
-    body = models.TextField(blank=True)
+    pull_request_url = models.CharField(max_length=500, blank=True, db_index=True)
+    pull_request_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The pull request's updated_at: an older delivery is refused."
+    )
     bump = models.ForeignKey(DependencyBump, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    class Meta:
-        ordering = ["-received_at", "-id"]
+    class Meta(InboundDelivery.Meta):
         verbose_name_plural = "bump webhook deliveries"
 
     def __str__(self):
-        return f"{self.provider} {self.event} {self.outcome}"
+        return f"{self.source} {self.event} {self.outcome}"

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
+from formation_hub.models import RefusedCallCount
 from sync import conf
 
 
@@ -158,18 +159,10 @@ class TableMapping(models.Model):
         return self.fields.get(logical_name, logical_name)
 
 
-class RejectedCall(models.Model):
-    """Counter of refused webhook calls (wrong or missing secret), one row per source and hour."""
+class RejectedCall(RefusedCallCount):
+    """Counter of refused Baserow webhook calls (wrong or missing secret), one row per source and hour."""
 
-    source = models.CharField(max_length=20)
-    hour = models.DateTimeField(help_text="Start of the hour (UTC) the calls fall in.")
-    count = models.PositiveIntegerField(default=0)
-    last_at = models.DateTimeField()
-    last_reason = models.CharField(max_length=200)
-    last_remote_addr = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        ordering = ["-hour"]
+    class Meta(RefusedCallCount.Meta):
         constraints = [models.UniqueConstraint(fields=["source", "hour"], name="sync_rejected_call_source_hour")]
 
     def __str__(self):

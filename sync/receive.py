@@ -5,16 +5,13 @@ webhook off after about nine failures (contracts/README.md 2.3), so the answer m
 """
 
 import contextlib
-import hmac
-import json
 import logging
-import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from formation_hub import inbound
 from formation_hub.context import current_correlation_id
 from sync import conf
 from sync.config_cache import config_forget, mapping_for_table
@@ -29,12 +26,8 @@ ENVELOPE_KEYS = ("event_id", "event_type", "table_id", "webhook_id")
 OPTIONAL_INT_KEYS = ("database_id", "workspace_id")
 
 
-class InvalidDelivery(Exception):  # noqa: N818 - the 400 answer's message
+class InvalidDelivery(inbound.InboundRefused):
     status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class TooManyRows(InvalidDelivery):
@@ -56,25 +49,11 @@ def secret_is_valid(given: str) -> bool:
             "Set it to the secret configured in the webhook's %s header.", conf.webhook_secret_header()
         )
         return False
-    given_bytes = given.encode()
-    valid = False
-    for secret in secrets:
-        valid |= hmac.compare_digest(given_bytes, secret.encode())
-    return valid and bool(given)
+    return inbound.secret_matches(given, secrets)
 
 
 def rejected_call_record(*, source: str, reason: str, remote_addr: str = "") -> None:
-    now = timezone.now()
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    logger.warning("Refused %s webhook call from %s: %s", source, remote_addr or "?", reason)
-    values = {"last_at": now, "last_reason": reason[:200], "last_remote_addr": remote_addr[:64]}
-    if RejectedCall.objects.filter(source=source, hour=hour).update(count=F("count") + 1, **values):
-        return
-    try:
-        with transaction.atomic():
-            RejectedCall.objects.create(source=source, hour=hour, count=1, **values)
-    except IntegrityError:
-        RejectedCall.objects.filter(source=source, hour=hour).update(count=F("count") + 1, **values)
+    inbound.refusal_record(source=source, reason=reason, remote_addr=remote_addr, counter=RejectedCall)
 
 
 MAX_ID = 2**63 - 1
@@ -84,40 +63,6 @@ MAX_BATCH = 2**31 - 1
 def _is_int(value, maximum: int = MAX_ID) -> bool:
     """A JSON integer that fits the database column (booleans are not integers here)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
-
-
-def _without_nul(value):
-    """PostgreSQL cannot store U+0000 in text or jsonb; the raw body keeps it escaped."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
-
-
-# A JSON escape of a UTF-16 surrogate (U+D800-U+DFFF); paired ones decode to one character, lone ones stay.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _not_a_number(constant: str):
-    raise InvalidDelivery(f"Body is not valid JSON: {constant} is not a JSON number.")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise InvalidDelivery(f"Body is not valid JSON: the number {text[:40]} is out of range.")
-    return value
-
-
-def _has_lone_surrogate(payload) -> bool:
-    try:
-        json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _check_row_count(payload: dict) -> None:
@@ -136,17 +81,9 @@ def parse_delivery(raw: bytes) -> dict:
     if not raw:
         raise InvalidDelivery("Empty body: a Baserow webhook sends a JSON object.")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidDelivery(f"Body is not valid JSON: not UTF-8 ({error.reason} at byte {error.start}).") from error
-    try:
-        payload = json.loads(text, parse_constant=_not_a_number, parse_float=_finite_float)
-    except ValueError as error:
-        raise InvalidDelivery(f"Body is not valid JSON: {error}.") from error
-    except RecursionError as error:
-        raise InvalidDelivery("Body is not valid JSON: nested too deeply.") from error
-    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(payload):
-        raise InvalidDelivery("Body is not valid JSON: a string holds an unpaired UTF-16 surrogate escape (\\ud800).")
+        payload = inbound.json_parse(raw)
+    except inbound.InboundRefused as error:
+        raise InvalidDelivery(error.message) from error
     if not isinstance(payload, dict):
         raise InvalidDelivery(f"Body must be a JSON object, not {type(payload).__name__}.")
     missing = [key for key in ENVELOPE_KEYS if key not in payload]
@@ -185,7 +122,7 @@ def parse_delivery(raw: bytes) -> dict:
         raise InvalidDelivery("row_ids must be a list of positive integers.")
     _check_row_count(payload)
     if b"\\u0000" in raw:
-        payload = _without_nul(payload)
+        payload = inbound.without_nul(payload)
     return payload
 
 
