@@ -9,6 +9,7 @@ Nothing is deleted, and restoring the row (Baserow's trash sends `rows.created` 
 the title and icon back.
 """
 
+import html
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -29,7 +30,7 @@ class PageSpec:
     title: str
     icon: str
     space_id: str
-    content: str = ""
+    content: str = ""  # HTML (template_body)
     parent_page_id: str | None = None
 
     @property
@@ -43,12 +44,17 @@ def row_marker(table_id: int, row_id: int) -> str:
 
 
 def template_body(docmost: DocmostClient, template_page_id: str, values: dict[str, str]) -> str:
-    """The template page's body as markdown, with {{name}} placeholders filled in ('' without template)."""
+    """The template page's body as HTML, with {{name}} placeholders filled in ('' without template).
+
+    HTML, not markdown: Docmost 0.95 exports a table to markdown with an empty header row and the real
+    header demoted, so every markdown round trip adds a blank row (contracts/REAL-PEERS.md point 1).
+    The values are escaped: a client named "A & B <Conseil>" stays text.
+    """
     if not template_page_id:
         return ""
-    body = str(docmost.page_info(template_page_id, format="markdown").get("content") or "")
+    body = str(docmost.page_info(template_page_id, format="html").get("content") or "")
     for name, value in values.items():
-        body = body.replace("{{" + name + "}}", value)
+        body = body.replace("{{" + name + "}}", html.escape(value, quote=False))
     return body
 
 
@@ -74,7 +80,8 @@ def page_ensure(
     since = _creation_started(mapping.baserow_table_id, row_id)
     page, created = docmost.create_page_once(
         space_id=spec.space_id, title=spec.title, marker=row_marker(mapping.baserow_table_id, row_id),
-        icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content, since=since,
+        icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content, format="html",
+        since=since,
     )
     link = PageLink.objects.create(
         baserow_table_id=mapping.baserow_table_id, row_id=row_id, logical_table=mapping.logical_table,
