@@ -132,13 +132,13 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
 
     def fault_body(self, status: int) -> Any:
         if status == 429:
-            return {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}
+            return {"statusCode": 429, "message": "Too many requests"}
         if status == 500:
             return {"statusCode": 500, "message": "Internal server error"}
         return NestError(status).response().body
 
     def _api_login(self, request: Request) -> Response:
-        self._throttle(request)
+        limit_headers = self._throttle(request)
         data = (
             Validator(request.json())
             .string("email", required=True, email=True)
@@ -154,7 +154,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
         stamp = expires.strftime("%a, %d %b %Y %H:%M:%S GMT")
         cookie = f"authToken={token}; Path=/; Expires={stamp}; HttpOnly; SameSite=Lax"
         response = envelope()
-        response.headers.append(("Set-Cookie", cookie))
+        response.headers.extend([*limit_headers, ("Set-Cookie", cookie)])
         return response
 
     def _api_logout(self, request: Request, user: dict) -> Response:
