@@ -176,7 +176,7 @@ class DocmostStore:
                 "createdAt": stamp,
                 "updatedAt": stamp,
                 "deletedAt": None,
-                "contributorIds": [creator_id],
+                "contributorIds": [],  # a new page has none yet, as in 0.95
                 "deletedById": None,
                 "content": doc or {"type": "doc", "content": [{"type": "paragraph"}]},
             }
@@ -278,6 +278,10 @@ class DocmostStore:
 
     def page_created(self, page: dict) -> dict:
         return {**self.page_base(page), "permissions": {"canEdit": True, "hasRestriction": False}}
+
+    def brief_space(self, space_id: str) -> dict:
+        space = self.spaces[space_id]
+        return {"id": space["id"], "name": space["name"], "slug": space["slug"]}
 
     def page_full(self, page: dict, content_format: str, *, with_deleted_by: bool) -> dict:
         space = self.spaces[page["spaceId"]]
