@@ -262,6 +262,8 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             for key in ("title", "icon"):
                 if key in data:
                     page[key] = data[key]
+                elif isinstance(body, dict) and key in body and body[key] is None:
+                    page[key] = None  # null clears the field, as in 0.95
             if doc is not None:
                 self.write_content(page, doc, data["operation"])
             page["updatedAt"] = self.clock.now()
@@ -415,7 +417,9 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
     def _api_share_for_page(self, request: Request, user: dict) -> Response:
         data = Validator(request.json()).string("pageId", required=True).result()
         with self.lock:
-            page = self._live_page(data["pageId"])
+            page = self.find_page(data["pageId"])
+            if page is None:
+                raise NestError(404, "Shared page not found")
             self._member_space(page["spaceId"], user)
             return envelope(self._share_reaching(page))
 
