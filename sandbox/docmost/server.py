@@ -129,7 +129,8 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
     def bad_json(self, request: Request, error: ValueError) -> Response:
         if request.path.startswith("/_sandbox/"):
             return Response(400, {"error": str(error)})
-        return NestError(400, f"Unexpected token in JSON: {error}").response()
+        return NestError(400, "Body is not valid JSON but content-type is set to 'application/json'",
+                         error=False).response()
 
     def fault_body(self, status: int) -> Any:
         if status == 429:
