@@ -121,7 +121,7 @@ class SessionAuth:
             recent = [t for t in self.login_times.get(request.client, []) if now - t < window]
             if len(recent) >= limit:
                 self.login_times[request.client] = recent
-                retry_after = max(1, int(window - (now - recent[0])) + 1)
+                retry_after = max(1, int(window - (now - recent[0])) + 1) if recent else max(1, int(window))
                 raise NestError(
                     429, "Too many requests", error=False, headers=[("Retry-After-Auth", str(retry_after))],
                 )

@@ -78,12 +78,14 @@ def main() -> None:
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         result = json.loads(output)
         results.append(result)
-        print(f"restart {number:2d}: {result['logins']} login(s), {result['refused']} refused, {result['outcome'][:90]}")
+        outcome = result["outcome"][:90]
+        print(f"restart {number:2d}: {result['logins']} login(s), {result['refused']} refused, {outcome}")
     elapsed = time.monotonic() - started
     logins = sum(result["logins"] for result in results)
     refused = sum(result["refused"] for result in results)
     failed = sum(result["outcome"] != "ok" for result in results)
-    print(f"{args.restarts} restarts in {elapsed:.1f} s: {logins} login(s) sent ({logins / elapsed * 60:.1f} a minute), "
+    per_minute = logins / elapsed * 60
+    print(f"{args.restarts} restarts in {elapsed:.1f} s: {logins} login(s) sent ({per_minute:.1f} a minute), "
           f"{refused} refused with 429, {failed} restart(s) could not read the space")
 
 
