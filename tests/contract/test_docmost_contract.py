@@ -19,6 +19,7 @@ import requests
 from sandbox.docmost import BOT_PASSWORD
 from sync.docmost_client import DocmostClient, marker_line
 from sync.http import CallLog, NotFound, PermanentError, RateLimited, RetryPolicy
+from sync.pages import template_body
 from sync.shared_login import LoginStore
 
 pytestmark = pytest.mark.contract
@@ -154,6 +155,21 @@ def test_create_page_once_marks_an_html_page_and_matches_the_whole_marker(peer):
     assert (again["id"], created_again) == (one["id"], False)
     assert marker_line(f"c/{suffix}/1") in client.page_info(one["id"], format="html")["content"]
     assert one["contributorIds"] == []
+
+
+def test_a_page_from_a_template_with_a_table_has_the_table_exactly_once_and_no_blank_row(peer):
+    client = peer.client()
+    template = client.create_page(space_id=peer.space_id, title="Contrat modèle", content=RICH_HTML, format="html")
+    body = template_body(client, template["id"], {"nom": "Apollo & Co", "client": "Acme"})
+
+    page, created = client.create_page_once(space_id=peer.space_id, title=f"Projet {secrets.token_hex(3)}",
+                                            marker=f"c/{secrets.token_hex(3)}/1", content=body, format="html")
+
+    assert created
+    assert _table_rows(client.page_info(page["id"])["content"]) == [
+        [("tableHeader", "Rôle"), ("tableHeader", "Nom")],
+        [("tableCell", "Chef de projet"), ("tableCell", "Apollo & Co")],
+    ]
 
 
 def test_title_and_icon_update_and_null_clears_them(peer):
