@@ -62,11 +62,13 @@ class Validator:
         return self.body.get(name) is not None
 
     def string(
-        self, name: str, *, required: bool = False, uuid_only: bool = False, choices=None, email=False, min_length=0
+        self, name: str, *, required: bool = False, uuid_only: bool = False, choices=None, email=False, min_length=0,
+        if_missing: str = "should not be empty",
     ):
+        """`if_missing`: the DTO's message for an absent field (`@IsNotEmpty` or, alone, `@IsString`)."""
         if not self._present(name):
             if required:
-                self.errors.append(f"{name} should not be empty")
+                self.errors.append(f"{name} {if_missing}")
             return self
         value = self.body[name]
         if uuid_only and (not isinstance(value, str) or not UUID_RE.match(value)):

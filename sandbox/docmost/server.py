@@ -326,7 +326,12 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             return envelope(paginate(items, options, key=lambda p: (p["updatedAt"], p["id"]), descending=True))
 
     def _api_pages_trash(self, request: Request, user: dict) -> Response:
-        options = Validator(request.json()).string("spaceId", required=True, uuid_only=True).pagination().result()
+        options = (
+            Validator(request.json())
+            .string("spaceId", required=True, uuid_only=True, if_missing="must be a string")
+            .pagination()
+            .result()
+        )
         with self.lock:
             space = self._member_space(options["spaceId"], user)
             pages = [

@@ -14,17 +14,18 @@ from sandbox.tokens import IdMaker
 
 _save_lock = threading.Lock()
 
+# Docmost 0.95 names the CASL subjects in lowercase (contracts/REAL-PEERS.md point 5).
 CASL_ADMIN_RULES = [
-    {"action": "manage", "subject": "Settings"},
-    {"action": "manage", "subject": "Member"},
-    {"action": "manage", "subject": "Page"},
-    {"action": "manage", "subject": "Share"},
+    {"action": "manage", "subject": "settings"},
+    {"action": "manage", "subject": "member"},
+    {"action": "manage", "subject": "page"},
+    {"action": "manage", "subject": "share"},
 ]
 CASL_WRITER_RULES = [
-    {"action": "read", "subject": "Settings"},
-    {"action": "read", "subject": "Member"},
-    {"action": "manage", "subject": "Page"},
-    {"action": "manage", "subject": "Share"},
+    {"action": "read", "subject": "settings"},
+    {"action": "read", "subject": "member"},
+    {"action": "manage", "subject": "page"},
+    {"action": "manage", "subject": "share"},
 ]
 
 

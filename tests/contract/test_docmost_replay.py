@@ -3,9 +3,10 @@
 `contracts/docmost-0.95-real/` holds 119 request/answer pairs of a real Docmost. Each request is sent
 again to a fresh stand-in, in order, with the real ids replaced by the stand-in's (learnt from the
 answers as the replay goes, the demo's spaces standing for the two the real run created), and the
-answer is compared with the real one: same status, same keys at every level, same JSON types. Field
-values are not compared (ids, dates, ProseMirror node ids differ by nature). A file in NOT_REPLAYED or
-INTENDED says why it is not compared or why its difference is accepted.
+answer is compared with the real one: same status, same keys at every level, same JSON types, and for
+an error the same message (validation messages included). Other values are not compared (ids, dates,
+ProseMirror node ids differ by nature). A file in NOT_REPLAYED or INTENDED says why it is not compared
+or why its difference is accepted.
 """
 
 import json
@@ -162,6 +163,9 @@ def test_every_captured_answer_has_the_real_status_and_shape(replayed):
             found.append(f"status {real['status']} in Docmost, {status} in the stand-in")
         else:
             found += _shape_differences(real["body"], answer)
+        if status >= 400 and isinstance(answer, dict) and answer.get("message") != real["body"].get("message"):
+            message = real["body"].get("message")
+            found.append(f"message {message!r} in Docmost, {answer.get('message')!r} in the stand-in")
         if found:
             differences[capture["file"]] = found
 
