@@ -2,17 +2,21 @@
 
 contracts/README.md sections 4 and 5. Authentication is `Authorization: Bearer <token>`: an API key
 (Enterprise edition) when configured, otherwise the JWT a bot account gets from `/api/auth/login` as the
-`authToken` cookie. That login is throttled to 10 calls a minute, so its token is shared by every client
-of the process for the same base URL and account, and renewed once when Docmost answers 401.
+`authToken` cookie. That login is throttled to 10 calls a minute per client address (failed logins by
+anyone included; the 429 says `Retry-After-Auth: 60`), so its token is shared by every client of the process
+for the same base URL and account, and through a `LoginStore` by every process of the host
+(`sync.shared_login`), renewed once when Docmost answers 401. A refused login is remembered until its wait
+is over: no client logs in again before, each gets the refusal (RateLimited opens the circuit).
 
 Docmost strips unknown request keys without a word (`ValidationPipe({whitelist: true})`), so each body is
 checked here against the keys its endpoint takes: a typo fails in our tests instead of vanishing.
 """
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,18 +25,23 @@ from requests.cookies import remove_cookie_by_name
 
 from sync import conf
 from sync.http import (
+    NO_RETRY,
     AuthenticationFailed,
     InvalidRequest,
     NotFound,
+    PermanentError,
+    RateLimited,
     Recorder,
     RetryableError,
     RetryPolicy,
+    ServiceUnavailable,
     Timeout,
     TokenCache,
     Transport,
     check_fields,
     jwt_expiry,
 )
+from sync.shared_login import DatabaseLoginStore, LoginRefusal, LoginStore, Session
 
 SERVICE = "docmost"
 AUTH_COOKIE = "authToken"
@@ -40,6 +49,9 @@ PAGE_LIMIT = 100
 CONTENT_FORMATS = frozenset({"json", "markdown", "html"})
 OPERATIONS = frozenset({"append", "prepend", "replace"})
 RENEW_MARGIN = 60.0
+# How long a refused login (wrong password, no cookie) is not tried again; a 429 says its own wait.
+LOGIN_REFUSAL_SECONDS = 60.0
+AUTH_LIMIT_WAIT_SECONDS = 60.0
 # How far before `since` a marker search still looks (the clocks of Docmost and the bridge may differ).
 CLOCK_SKEW_MARGIN = timedelta(minutes=5)
 
@@ -70,9 +82,12 @@ NOT_IDEMPOTENT = frozenset({"/api/pages/create"})
 
 MARKER_PREFIX = "formation-hub-ref:"
 MARKER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:/-]{0,99}$")
+# A character a marker may hold: the marker found in a page must not go on with one (601/1 is not 601/12).
+MARKER_CHARACTER = "[A-Za-z0-9.:/-]"
 
 _UNSET: Any = object()
 _TOKENS = TokenCache()
+_PROCESS_LOGINS = LoginStore()
 
 
 def parse_error(body: dict) -> tuple[str, Any]:
@@ -84,8 +99,22 @@ def parse_error(body: dict) -> tuple[str, Any]:
 
 
 def marker_line(marker: str) -> str:
-    """The line `create_page_once` appends to a page's markdown so the page can be found again."""
+    """The line `create_page_once` appends to a page's body so the page can be found again."""
     return f"{MARKER_PREFIX}{marker}"
+
+
+def marker_found(marker: str, content: str) -> bool:
+    """`content` holds `marker`'s line, the whole marker (not a longer one that starts with it)."""
+    pattern = re.escape(marker_line(marker)) + f"(?!{MARKER_CHARACTER})"
+    return re.search(pattern, content) is not None
+
+
+def with_marker(content: str, marker: str, format: str) -> str:  # noqa: A002 - Docmost's own field name
+    """The body to create: `content` in `format`, then the marker as a paragraph of its own."""
+    line = marker_line(marker)
+    if format == "html":
+        return f"{content}<p>{line}</p>"
+    return f"{content.rstrip()}\n\n{line}\n" if content.strip() else f"{line}\n"
 
 
 @dataclass(frozen=True)
@@ -94,12 +123,6 @@ class CursorPage:
 
     items: list[dict]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class _Session:
-    token: str
-    expires: float | None
 
 
 class DocmostClient:
@@ -116,6 +139,7 @@ class DocmostClient:
         retry: RetryPolicy | None = None,
         recorder: Recorder | None = None,
         session: requests.Session | None = None,
+        login_store: LoginStore | None = None,
     ):
         if not api_key and not (email and password):
             raise AuthenticationFailed(
@@ -124,8 +148,9 @@ class DocmostClient:
             )
         self.transport = Transport(
             service=SERVICE, base_url=base_url, parse_error=parse_error, timeout=timeout, retry=retry,
-            recorder=recorder, session=session,
+            recorder=recorder, session=session, retry_after_headers=("Retry-After-Auth", "Retry-After"),
         )
+        self.login_store = login_store or _PROCESS_LOGINS
         self._api_key = api_key or ""
         self._email = email or ""
         self._password = password or ""
@@ -133,11 +158,12 @@ class DocmostClient:
     @classmethod
     def from_connection(cls, connection, **options) -> "DocmostClient":
         """A client for a `sync.models.DocmostConnection` row: its API key when the variable it names is
-        set, else its bot account."""
+        set, else its bot account, whose session is shared by the host's processes through the database."""
         options.setdefault("timeout", conf.http_timeout_seconds())
         api_key = connection.api_key()
         if api_key:
             return cls(connection.api_url, api_key=api_key, **options)
+        options.setdefault("login_store", DatabaseLoginStore())
         return cls(connection.api_url, email=connection.bot_email, password=connection.bot_password(), **options)
 
     def __repr__(self):
@@ -173,6 +199,7 @@ class DocmostClient:
         icon: str | None = None,
         parent_page_id: str | None = None,
         content: str = "",
+        format: str = "markdown",  # noqa: A002 - Docmost's own field name
         lookback: int = 200,
         settle: float = 1.0,
         since: datetime | None = None,
@@ -180,13 +207,15 @@ class DocmostClient:
     ) -> tuple[dict, bool]:
         """The page carrying `marker`, created only when no such page exists yet: (page, created).
 
-        The marker line ends the page's markdown. Before creating, the pages of the space with this title
-        (and parent) are checked for it: every page changed since `since` (when an earlier create of this
-        page was attempted at that time), else the newest `lookback`. When the create itself fails in a way
-        that may have reached Docmost (timeout, 5xx, dropped connection), the page is looked for again
-        after `settle` seconds; if it is still not there the error is raised, so the caller's next
-        attempt looks again instead of creating blindly. `never_sent`: the caller knows no create of
-        this page was ever sent (it records each one before sending), so the first search is skipped.
+        `content` is in `format` (html keeps tables intact: Docmost's markdown import and export of a
+        table are not each other's inverse); the marker line ends it as a paragraph of its own. Before
+        creating, the pages of the space with this title (and parent) are checked for it: every page
+        changed since `since` (when an earlier create of this page was attempted at that time), else the
+        newest `lookback`. When the create itself fails in a way that may have reached Docmost (timeout,
+        5xx, dropped connection), the page is looked for again after `settle` seconds; if it is still not
+        there the error is raised, so the caller's next attempt looks again instead of creating blindly.
+        `never_sent`: the caller knows no create of this page was ever sent (it records each one before
+        sending), so the first search is skipped.
         """
         if not MARKER_PATTERN.match(marker):
             raise InvalidRequest(
@@ -199,10 +228,10 @@ class DocmostClient:
         )
         if found:
             return found, False
-        body = f"{content.rstrip()}\n\n{marker_line(marker)}\n" if content.strip() else f"{marker_line(marker)}\n"
+        body = with_marker(content, marker, _content_format(format))
         try:
             page = self.create_page(space_id=space_id, title=title, icon=icon, parent_page_id=parent_page_id,
-                                    content=body)
+                                    content=body, format=format)
         except RetryableError as error:
             if not error.request_sent:
                 raise
@@ -218,10 +247,10 @@ class DocmostClient:
         self, *, space_id: str, title: str, marker: str, parent_page_id: str | None = None, lookback: int = 200,
         since: datetime | None = None,
     ) -> dict | None:
-        """A page of the space titled `title` whose content holds `marker`'s line, among the pages changed
-        since `since` (following the cursor as far back as that, whatever their number), or without it
-        among the newest `lookback` pages; None when there is none."""
-        line = marker_line(marker)
+        """A page of the space titled `title` whose content holds `marker`'s line (the whole marker:
+        `baserow/601/1` is not found in a page marked `baserow/601/12`), among the pages changed since
+        `since` (following the cursor as far back as that, whatever their number), or without it among the
+        newest `lookback` pages; None when there is none."""
         oldest = since - CLOCK_SKEW_MARGIN if since is not None else None
         for candidate in self.iter_recent_pages(space_id=space_id, max_items=None if since else lookback):
             if oldest is not None and _older_than(candidate, oldest):
@@ -234,7 +263,7 @@ class DocmostClient:
                 page = self.page_info(candidate["id"], format="markdown")
             except NotFound:
                 continue
-            if line in str(page.get("content") or ""):
+            if marker_found(marker, str(page.get("content") or "")):
                 return page
         return None
 
@@ -331,7 +360,9 @@ class DocmostClient:
 
     # Plumbing --------------------------------------------------------------------------------------
 
-    def call(self, endpoint: str, body: dict[str, Any], *, idempotent: bool | None = None) -> Any:
+    def call(
+        self, endpoint: str, body: dict[str, Any], *, idempotent: bool | None = None, retry: RetryPolicy | None = None,
+    ) -> Any:
         """POST `body` to `endpoint` after checking its keys; returns the unwrapped `data` (or None).
 
         InvalidRequest (nothing sent) for an endpoint this client does not know or a key it does not
@@ -345,25 +376,49 @@ class DocmostClient:
             idempotent = endpoint not in NOT_IDEMPOTENT
         token = self._token()
         try:
-            envelope = self._post(endpoint, body, token, idempotent)
+            envelope = self._post(endpoint, body, token, idempotent, retry)
         except AuthenticationFailed as error:
             if error.status != 401 or self._api_key:
                 raise
-            envelope = self._post(endpoint, body, self._token(stale=token), idempotent)
+            envelope = self._post(endpoint, body, self._token(stale=token), idempotent, retry)
         return envelope.get("data") if isinstance(envelope, dict) else None
 
-    def _post(self, endpoint: str, body: dict, token: str, idempotent: bool) -> Any:
+    def _post(self, endpoint: str, body: dict, token: str, idempotent: bool, retry: RetryPolicy | None) -> Any:
         return self.transport.request_json(
             "POST", endpoint, json_body=body, idempotent=idempotent, headers={"Authorization": f"Bearer {token}"},
+            retry=retry,
         )
 
     def _cursor_page(self, endpoint: str, filters: dict, limit: int, cursor: str | None) -> CursorPage:
         if not 1 <= limit <= PAGE_LIMIT:
             raise InvalidRequest(f"limit must be 1..{PAGE_LIMIT}, not {limit}", service=SERVICE, path=endpoint)
-        data = self.call(endpoint, _compact({**filters, "limit": limit, "cursor": cursor})) or {}
+        body = _compact({**filters, "limit": limit, "cursor": cursor})
+        if cursor is None:
+            data = self.call(endpoint, body) or {}
+        else:
+            data = self._call_with_cursor(endpoint, body, filters) or {}
         meta = data.get("meta") or {}
         next_cursor = meta.get("nextCursor") if meta.get("hasNextPage") else None
         return CursorPage(items=list(data.get("items") or []), next_cursor=next_cursor or None)
+
+    def _call_with_cursor(self, endpoint: str, body: dict, filters: dict) -> Any:
+        """Docmost answers a cursor it cannot read with a 500 (contracts/REAL-PEERS.md point 4): a 500 is
+        not retried with the same cursor; when the same list without it answers, the cursor is the cause
+        and the error is permanent, else Docmost is down (retryable)."""
+        try:
+            return self.call(endpoint, body, retry=replace(self.transport.retry, retry_server_errors=False))
+        except ServiceUnavailable as error:
+            if error.status is None or error.status < 500:
+                raise
+            try:
+                self.call(endpoint, {**filters, "limit": 1})
+            except RetryableError:
+                raise error from None
+            raise PermanentError(
+                f"Docmost cannot read the cursor {body['cursor'][:60]!r} of {endpoint} (answered {error.status});"
+                " the list answers without it", service=SERVICE, method="POST", path=endpoint, status=error.status,
+                code=error.code, detail=error.detail, body=error.body,
+            ) from error
 
     def _iterate(self, endpoint: str, filters: dict, max_items: int | None) -> Iterator[dict]:
         cursor = None
@@ -382,38 +437,66 @@ class DocmostClient:
     # Authentication --------------------------------------------------------------------------------
 
     @property
-    def _token_key(self) -> tuple:
-        return (self.transport.base_url, self._email.lower())
+    def _login_key(self) -> str:
+        """Names the account's shared session: base URL, account and password (a new password starts over)."""
+        material = f"{self.transport.base_url}\n{self._email.lower()}\n{self._password}"
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    @property
+    def _login_label(self) -> str:
+        return f"{self.transport.base_url} as {self._email.lower()}"
 
     def _token(self, *, stale: str | None = None) -> str:
-        """The API key, or the bot's cached session token (logging in only when there is none, it is
-        about to expire, or it is the `stale` one Docmost just refused)."""
+        """The API key, or the bot's session token: from this process, else from the login store, else
+        from one login (only when there is none, it is about to expire, or it is the `stale` one Docmost
+        just refused, and never while an earlier login's refusal holds)."""
         if self._api_key:
             return self._api_key
-        key = self._token_key
-        current: _Session | None = _TOKENS.get(key)
+        key = self._login_key
+        current: Session | None = _TOKENS.get(key)
         if current and self._usable(current, stale):
             return current.token
         with _TOKENS.lock(key):
             current = _TOKENS.get(key)
             if current and self._usable(current, stale):
                 return current.token
-            fresh = self._login()
+            fresh = self._stored_or_new_session(key, stale)
             _TOKENS.set(key, fresh)
             return fresh.token
 
+    def _stored_or_new_session(self, key: str, stale: str | None) -> Session:
+        store = self.login_store
+        with store.hold(key):
+            stored = store.session(key)
+            if stored and self._usable(stored, stale):
+                return stored
+            refusal = store.refusal(key)
+            if refusal is None:
+                try:
+                    fresh = self._login()
+                except (RateLimited, AuthenticationFailed) as error:
+                    refusal = _refusal_for(error)
+                    store.save_refusal(key, self._login_label, refusal)
+                else:
+                    store.save_session(key, self._login_label, fresh)
+                    return fresh
+        # Raised outside `hold`: the database store's transaction must keep the refusal it saved.
+        raise refusal.error()
+
     @staticmethod
-    def _usable(session: _Session, stale: str | None) -> bool:
+    def _usable(session: Session, stale: str | None) -> bool:
         if session.token == stale:
             return False
         return session.expires is None or session.expires - RENEW_MARGIN > time.time()
 
-    def _login(self) -> _Session:
+    def _login(self) -> Session:
+        """One login, never retried here: every attempt counts against Docmost's auth limit."""
         check_fields("/api/auth/login", {"email": self._email, "password": self._password},
                      allowed=ENDPOINTS["/api/auth/login"][0], required=ENDPOINTS["/api/auth/login"][1],
                      service=SERVICE)
         response = self.transport.request(
             "POST", "/api/auth/login", json_body={"email": self._email, "password": self._password},
+            retry=NO_RETRY,
         )
         token = response.cookies.get(AUTH_COOKIE)
         # The cookie would ride along on later calls and win over a renewed Bearer token.
@@ -423,7 +506,15 @@ class DocmostClient:
                 "Docmost login answered without an authToken cookie (SSO enforced or MFA on the bot account?)",
                 service=SERVICE, method="POST", path="/api/auth/login", status=response.status_code,
             )
-        return _Session(token, jwt_expiry(token))
+        return Session(token, jwt_expiry(token))
+
+
+def _refusal_for(error: RateLimited | AuthenticationFailed) -> LoginRefusal:
+    if isinstance(error, RateLimited):
+        wait = error.retry_after if error.retry_after is not None else AUTH_LIMIT_WAIT_SECONDS
+        return LoginRefusal(time.time() + wait, 429, f"Docmost refused the bot's login: {error.message}")
+    return LoginRefusal(time.time() + LOGIN_REFUSAL_SECONDS, error.status,
+                        f"Docmost refused the bot's login: {error.message}")
 
 
 def _older_than(page: dict, moment: datetime) -> bool:
@@ -446,5 +537,6 @@ def _content_format(value: str) -> str:
 
 
 def forget_cached_tokens() -> None:
-    """Drop every cached bot session of this process (tests; a password change)."""
+    """Drop every cached bot session and login refusal of this process (tests)."""
     _TOKENS.clear()
+    _PROCESS_LOGINS.clear()

@@ -1,5 +1,7 @@
-"""Docmost sends no webhooks (contracts/README.md section 6): a schedule polls `/api/pages/recent` and
-`/api/shares` (newest first) back to the cursor of the previous poll, and stores each change a rule
+"""Docmost sends no webhooks (contracts/README.md section 6): a schedule polls `/api/pages/recent` of the
+configured spaces (the target space and, when it is another one, the formation space; never the other
+spaces the bot belongs to) and `/api/shares` of every space (a public share anywhere is a leak worth an
+alert), newest first, back to the cursor of the previous poll, and stores each change a rule
 cares about as an event of source "docmost". Event ids name the page or the share, so a second poll
 seeing the same change stores nothing new; the events then flow through the same pipeline.
 """
@@ -13,7 +15,7 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.context import current_correlation_id
 from sync import conf
-from sync.clients import docmost_client, docmost_connection
+from sync.clients import docmost_client, docmost_connection, formation_space_id, target_space_id
 from sync.docmost_client import DocmostClient
 from sync.models import Event, EventItem, PollCursor
 from sync.processing import event_enqueue
@@ -72,22 +74,34 @@ def _walk(cursor: PollCursor, entries) -> list[dict]:
     return fresh
 
 
+def polled_spaces(client: DocmostClient, connection) -> list[tuple[str, str]]:
+    """(cursor name, space id) of each space whose pages are polled: the target space, then the formation
+    space when it is another one."""
+    target = target_space_id(client, connection)
+    spaces = [("docmost.pages", target)]
+    formation = formation_space_id(client, connection)
+    if formation != target:
+        spaces.append((f"docmost.pages.{connection.formation_space_slug}", formation))
+    return spaces
+
+
 def docmost_poll(*, client: DocmostClient | None = None) -> PollResult:
     """One poll of pages and shares; the cursor only moves once what it covers is stored."""
     connection = docmost_connection()
     client = client or docmost_client(connection)
     limit = conf.docmost_poll_max_items()
     result = PollResult()
-    pages_cursor, _ = PollCursor.objects.get_or_create(name="docmost.pages")
-    pages = _walk(pages_cursor, client.iter_recent_pages(max_items=limit))
-    result.pages_seen = len(pages)
-    for page in reversed(pages):
-        if is_compte_rendu(page, connection):
-            result.stored += docmost_event_store(
-                event_type="page.created", event_id=f"page:{page['id']}", entity_key=f"docmost:page:{page['id']}",
-                data=page,
-            ) is not None
-    pages_cursor.save()
+    for cursor_name, space_id in polled_spaces(client, connection):
+        pages_cursor, _ = PollCursor.objects.get_or_create(name=cursor_name)
+        pages = _walk(pages_cursor, client.iter_recent_pages(space_id=space_id, max_items=limit))
+        result.pages_seen += len(pages)
+        for page in reversed(pages):
+            if is_compte_rendu(page, connection):
+                result.stored += docmost_event_store(
+                    event_type="page.created", event_id=f"page:{page['id']}",
+                    entity_key=f"docmost:page:{page['id']}", data=page,
+                ) is not None
+        pages_cursor.save()
     shares_cursor, _ = PollCursor.objects.get_or_create(name="docmost.shares")
     shares = _walk(shares_cursor, client.iter_shares(max_items=limit))
     result.shares_seen = len(shares)

@@ -1,10 +1,15 @@
 """Health checks "baserow" and "docmost": not configured until a connection row exists, then a
-cheap call with a short timeout (never a login: Docmost allows 10 logins a minute)."""
+cheap call with a short timeout, made with the credentials the sync uses (a wrong token or bot
+password is a failing check, not a reachable server). Docmost allows 10 logins a minute: its check
+reuses the bot session the workers share (`sync.shared_login`), so a probe logs in only when that
+session is missing or stale, and a refused login is not tried again before its wait is over."""
 
 import requests
 
 from formation_hub.health import FAILING, NOT_CONFIGURED, OK, CheckResult
 from sync import conf
+from sync.docmost_client import DocmostClient
+from sync.http import NO_RETRY, AuthenticationFailed, NotFound, RateLimited, ServiceError
 from sync.models import BaserowConnection, DocmostConnection, TableMapping
 
 
@@ -34,13 +39,17 @@ def check_docmost() -> CheckResult:
     connection = DocmostConnection.objects.first()
     if connection is None:
         return CheckResult(NOT_CONFIGURED, "no Docmost connection in the console")
+    space = connection.space_id or connection.space_slug
     try:
-        # Unauthenticated on purpose: a 401 in NestJS's shape proves the API answers.
-        response = requests.post(
-            f"{connection.api_url}/api/spaces/info", json={}, timeout=conf.health_timeout_seconds()
-        )
-    except requests.RequestException as error:
-        return CheckResult(FAILING, f"{connection.api_url} unreachable: {type(error).__name__}")
-    if response.status_code >= 500:
-        return CheckResult(FAILING, f"{connection.api_url} answered {response.status_code}")
-    return CheckResult(OK, f"{connection.api_url} reachable (answered {response.status_code})")
+        client = DocmostClient.from_connection(connection, timeout=conf.health_timeout_seconds(), retry=NO_RETRY)
+        client.space_info(space)
+    except RateLimited as error:
+        return CheckResult(FAILING, f"{connection.api_url}: the bot cannot sign in now ({error})")
+    except AuthenticationFailed as error:
+        return CheckResult(FAILING, f"{connection.api_url}: the bot cannot sign in ({error})")
+    except NotFound:
+        return CheckResult(FAILING, f"{connection.api_url}: signed in, but the space {space!r} does not exist")
+    except ServiceError as error:
+        return CheckResult(FAILING, f"{connection.api_url} unreachable or failing: {error}")
+    how = "API key" if connection.api_key() else f"bot {connection.bot_email}"
+    return CheckResult(OK, f"{connection.api_url}: signed in ({how}), space {connection.space_slug!r} readable")

@@ -179,17 +179,21 @@ def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float = 0.5,
 @dataclass(frozen=True)
 class RetryPolicy:
     """`max_retries` quick retries inside one call; a Retry-After longer than `max_retry_after` is
-    not slept through: the RateLimited error goes up so the caller schedules the next attempt."""
+    not slept through: the RateLimited error goes up so the caller schedules the next attempt.
+    `retry_server_errors` False leaves a 5xx answer to the caller (a request that may be the cause)."""
 
     max_retries: int = 3
     base: float = 0.25
     cap: float = 4.0
     jitter: float = 0.5
     max_retry_after: float = 10.0
+    retry_server_errors: bool = True
 
     def delay(self, attempt: int, error: RetryableError) -> float | None:
         """Seconds to wait before retry `attempt` after `error`, or None when not to retry here."""
         if attempt > self.max_retries:
+            return None
+        if not self.retry_server_errors and error.status is not None and error.status >= 500:
             return None
         if error.retry_after is not None:
             return error.retry_after if error.retry_after <= self.max_retry_after else None
@@ -331,7 +335,8 @@ class Transport:
     """One service's HTTP calls: base URL, session, retry policy, error mapping and recording.
 
     `parse_error(body) -> (code, detail)` reads the product's error shape; `retryable_codes` are
-    error codes worth a retry whatever their status (e.g. a database deadlock).
+    error codes worth a retry whatever their status (e.g. a database deadlock); `retry_after_headers`
+    the headers a 429 may carry its wait in (Docmost's auth limiter sends `Retry-After-Auth`).
     """
 
     def __init__(
@@ -345,6 +350,7 @@ class Transport:
         recorder: Recorder | None = None,
         session: requests.Session | None = None,
         retryable_codes: frozenset[str] = frozenset(),
+        retry_after_headers: tuple[str, ...] = ("Retry-After",),
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.service = service
@@ -355,6 +361,7 @@ class Transport:
         self.recorder = recorder
         self.session = session or _environment_read_once(make_session(timeout=self.timeout), self.base_url)
         self.retryable_codes = retryable_codes
+        self.retry_after_headers = retry_after_headers
         self.sleep = sleep
 
     def request(
@@ -450,10 +457,7 @@ class Transport:
         common = {"service": self.service, "method": method, "path": path, "status": status, "code": code,
                   "detail": detail, "body": body}
         if status == 429:
-            return RateLimited(
-                summary, request_sent=False, retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                **common,
-            )
+            return RateLimited(summary, request_sent=False, retry_after=self._retry_after(response), **common)
         if status >= 500 or code in self.retryable_codes:
             return ServiceUnavailable(summary, retry_after=parse_retry_after(response.headers.get("Retry-After")),
                                       **common)
@@ -462,6 +466,13 @@ class Transport:
         if status in (401, 403):
             return AuthenticationFailed(summary, **common)
         return PermanentError(summary, **common)
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        for name in self.retry_after_headers:
+            seconds = parse_retry_after(response.headers.get(name))
+            if seconds is not None:
+                return seconds
+        return None
 
     def _record(self, record: CallRecord) -> None:
         logger.debug(

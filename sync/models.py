@@ -378,6 +378,25 @@ class ServiceCircuit(models.Model):
         return f"{self.service}: {self.state}"
 
 
+class SharedLogin(models.Model):
+    """The Docmost bot's session token, shared by every worker process of the host (Docmost allows 10
+    logins a minute per client address, failed ones included: a restarted worker reuses this token
+    instead of logging in), and the refusal of the last login, honoured until `refused_until`."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="Hash of base URL, account and password.")
+    label = models.CharField(max_length=300, help_text="Base URL and account (no secret).")
+    token = models.TextField(blank=True)
+    expires = models.FloatField(null=True, blank=True, help_text="Unix time the token expires (its JWT exp).")
+    refused_until = models.DateTimeField(null=True, blank=True)
+    refused_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    refused_reason = models.CharField(max_length=500, blank=True)
+    logins = models.PositiveIntegerField(default=0, help_text="Logins sent for this account since the row exists.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.label
+
+
 class PollCursor(models.Model):
     """Where the last Docmost poll stopped, per list (pages, shares)."""
 

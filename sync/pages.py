@@ -9,6 +9,7 @@ Nothing is deleted, and restoring the row (Baserow's trash sends `rows.created` 
 the title and icon back.
 """
 
+import html
 import threading
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class PageSpec:
     title: str
     icon: str
     space_id: str
-    content: str = ""
+    content: str = ""  # HTML (template_body)
     parent_page_id: str | None = None
 
     @property
@@ -47,12 +48,17 @@ def row_marker(table_id: int, row_id: int) -> str:
 
 
 def template_body(docmost: DocmostClient, template_page_id: str, values: dict[str, str]) -> str:
-    """The template page's body as markdown, with {{name}} placeholders filled in ('' without template)."""
+    """The template page's body as HTML, with {{name}} placeholders filled in ('' without template).
+
+    HTML, not markdown: Docmost 0.95 exports a table to markdown with an empty header row and the real
+    header demoted, so every markdown round trip adds a blank row (contracts/REAL-PEERS.md point 1).
+    The values are escaped: a client named "A & B <Conseil>" stays text.
+    """
     if not template_page_id:
         return ""
-    body = _template_content(docmost, template_page_id, "markdown")
+    body = _template_content(docmost, template_page_id, "html")
     for name, value in values.items():
-        body = body.replace("{{" + name + "}}", value)
+        body = body.replace("{{" + name + "}}", html.escape(value, quote=False))
     return body
 
 
@@ -106,8 +112,8 @@ def page_ensure(
     since = _creation_started(mapping.baserow_table_id, row_id)
     page, created = docmost.create_page_once(
         space_id=spec.space_id, title=spec.title, marker=row_marker(mapping.baserow_table_id, row_id),
-        icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content, since=since,
-        never_sent=since is None,
+        icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content, format="html",
+        since=since, never_sent=since is None,
     )
     with transaction.atomic():
         link = PageLink.objects.create(

@@ -110,19 +110,25 @@ class SessionAuth:
                 raise unauthorized()
             return user
 
-    def _throttle(self, request: Request) -> None:
+    def _throttle(self, request: Request) -> list[tuple[str, str]]:
+        """Docmost 0.95's auth limiter: 10 calls a minute per client address, failed logins by anyone
+        included; the 429 carries `Retry-After-Auth`, not `Retry-After` (contracts/REAL-PEERS.md point 2).
+        Returns the `x-ratelimit-*-auth` headers of a call let through."""
         now = time.monotonic()
         with self.lock:
             window = self.config["login_window"]
+            limit = self.config["login_limit"]
             recent = [t for t in self.login_times.get(request.client, []) if now - t < window]
-            if len(recent) >= self.config["login_limit"]:
+            if len(recent) >= limit:
                 self.login_times[request.client] = recent
-                retry_after = max(1, int(window - (now - recent[0])) + 1)
+                retry_after = max(1, int(window - (now - recent[0])) + 1) if recent else max(1, int(window))
                 raise NestError(
-                    429,
-                    "ThrottlerException: Too Many Requests",
-                    error=False,
-                    headers=[("Retry-After", str(retry_after))],
+                    429, "Too many requests", error=False, headers=[("Retry-After-Auth", str(retry_after))],
                 )
             recent.append(now)
             self.login_times[request.client] = recent
+            return [
+                ("x-ratelimit-limit-auth", str(limit)),
+                ("x-ratelimit-remaining-auth", str(limit - len(recent))),
+                ("x-ratelimit-reset-auth", str(max(1, int(window)))),
+            ]

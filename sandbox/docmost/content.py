@@ -283,7 +283,7 @@ def _inline_markdown(nodes: list) -> str:
             if kind == "bold":
                 text = f"**{text}**"
             elif kind == "italic":
-                text = f"*{text}*"
+                text = f"_{text}_"
             elif kind == "code":
                 text = f"`{text}`"
             elif kind == "link":
@@ -297,13 +297,15 @@ def _cell_text(cell: dict, render_block) -> str:
 
 
 def _table_markdown(node: dict) -> str:
+    """As Docmost 0.95 exports a table: an empty header row, then every row, the real header included,
+    as a body row (contracts/REAL-PEERS.md point 1). Read back as markdown, the empty row becomes the
+    header and the old header a body row: each round trip adds one blank row."""
     rows = node.get("content", [])
-    lines = []
-    for number, row in enumerate(rows):
-        cells = row.get("content", [])
-        lines.append("| " + " | ".join(_cell_text(cell, _block_markdown) for cell in cells) + " |")
-        if number == 0 and cells and cells[0].get("type") == "tableHeader":
-            lines.append("| " + " | ".join("---" for _ in cells) + " |")
+    width = max((len(row.get("content", [])) for row in rows), default=0)
+    lines = ["| " + " | ".join(["   "] * width) + " |", "| " + " | ".join(["---"] * width) + " |"]
+    for row in rows:
+        cells = [_cell_text(cell, _block_markdown).ljust(3) for cell in row.get("content", [])]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -363,11 +365,13 @@ def _block_html(node: dict) -> str:
             cells = []
             for cell in row.get("content", []):
                 tag = "th" if cell.get("type") == "tableHeader" else "td"
-                cells.append(
-                    f"<{tag}>" + "".join(_block_html(child) for child in cell.get("content", [])) + f"</{tag}>"
-                )
+                inner = "".join(_block_html(child) for child in cell.get("content", []))
+                cells.append(f'<{tag} colspan="1" rowspan="1">{inner}</{tag}>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
-        return "<table><tbody>" + "".join(rows) + "</tbody></table>"
+        width = max((len(row.get("content", [])) for row in content), default=0)
+        columns = '<col style="min-width: 25px;" />' * width
+        return (f'<div class="tableWrapper"><table style="min-width: {25 * width}px;"><colgroup>{columns}</colgroup>'
+                "<tbody>" + "".join(rows) + "</tbody></table></div>")
     if kind == "heading":
         level = node.get("attrs", {}).get("level", 1)
         return f"<h{level}>{_inline_html(content)}</h{level}>"

@@ -62,11 +62,13 @@ class Validator:
         return self.body.get(name) is not None
 
     def string(
-        self, name: str, *, required: bool = False, uuid_only: bool = False, choices=None, email=False, min_length=0
+        self, name: str, *, required: bool = False, uuid_only: bool = False, choices=None, email=False, min_length=0,
+        if_missing: str = "should not be empty",
     ):
+        """`if_missing`: the DTO's message for an absent field (`@IsNotEmpty` or, alone, `@IsString`)."""
         if not self._present(name):
             if required:
-                self.errors.append(f"{name} should not be empty")
+                self.errors.append(f"{name} {if_missing}")
             return self
         value = self.body[name]
         if uuid_only and (not isinstance(value, str) or not UUID_RE.match(value)):
@@ -119,23 +121,36 @@ class Validator:
         return self.data
 
 
-def paginate(items: list, options: dict) -> dict:
-    """Docmost's cursor page: `{items, meta: {limit, hasNextPage, hasPrevPage, nextCursor, prevCursor}}`."""
+def paginate(items: list, options: dict, *, key=None, descending: bool = False) -> dict:
+    """Docmost's cursor page: `{items, meta: {limit, hasNextPage, hasPrevPage, nextCursor, prevCursor}}`.
+
+    Keyset cursors, as Docmost 0.95's (contracts/REAL-PEERS.md point 5): `items` come sorted by `key`
+    (descending or not) and a cursor holds the key of the item it stops at, so pages inserted meanwhile
+    neither shift nor repeat what follows. A cursor that is not one of ours is a 500, as there.
+    """
     limit = options.get("limit", 20)
+    key = key or (lambda item: (item.get("id") or "",))
 
-    def decode(cursor: str) -> int:
+    def decode(cursor: str) -> tuple:
         try:
-            return int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["offset"])
+            return tuple(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["key"])
         except (ValueError, KeyError, TypeError):
-            raise NestError(400, "Invalid cursor") from None
+            raise NestError(500, "Internal server error", error=False) from None
 
-    def encode(offset: int) -> str:
-        return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode().rstrip("=")
+    def encode(item) -> str:
+        return base64.urlsafe_b64encode(json.dumps({"key": list(key(item))}).encode()).decode().rstrip("=")
+
+    def after(item, mark: tuple) -> bool:
+        return tuple(key(item)) < mark if descending else tuple(key(item)) > mark
 
     if options.get("cursor"):
-        start = decode(options["cursor"])
+        mark = decode(options["cursor"])
+        start = next((index for index, item in enumerate(items) if after(item, mark)), len(items))
     elif options.get("beforeCursor"):
-        start = max(0, decode(options["beforeCursor"]) - limit)
+        mark = decode(options["beforeCursor"])
+        stop = next((index for index, item in enumerate(items) if not after(item, mark) and tuple(key(item)) != mark),
+                    len(items))
+        start = max(0, stop - limit)
     else:
         start = 0
     page = items[start : start + limit]
@@ -147,7 +162,7 @@ def paginate(items: list, options: dict) -> dict:
             "limit": limit,
             "hasNextPage": has_next,
             "hasPrevPage": has_prev,
-            "nextCursor": encode(start + limit) if has_next else None,
-            "prevCursor": encode(start) if has_prev else None,
+            "nextCursor": encode(page[-1]) if has_next and page else None,
+            "prevCursor": encode(page[0]) if has_prev and page else None,
         },
     }

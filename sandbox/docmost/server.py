@@ -1,5 +1,6 @@
 """The Docmost stand-in: the POST-only API routes (contracts §4.2) and the `/_sandbox/` control API."""
 
+import copy
 import os
 import time
 from datetime import UTC, datetime
@@ -128,17 +129,18 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
     def bad_json(self, request: Request, error: ValueError) -> Response:
         if request.path.startswith("/_sandbox/"):
             return Response(400, {"error": str(error)})
-        return NestError(400, f"Unexpected token in JSON: {error}").response()
+        return NestError(400, "Body is not valid JSON but content-type is set to 'application/json'",
+                         error=False).response()
 
     def fault_body(self, status: int) -> Any:
         if status == 429:
-            return {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}
+            return {"statusCode": 429, "message": "Too many requests"}
         if status == 500:
             return {"statusCode": 500, "message": "Internal server error"}
         return NestError(status).response().body
 
     def _api_login(self, request: Request) -> Response:
-        self._throttle(request)
+        limit_headers = self._throttle(request)
         data = (
             Validator(request.json())
             .string("email", required=True, email=True)
@@ -154,7 +156,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
         stamp = expires.strftime("%a, %d %b %Y %H:%M:%S GMT")
         cookie = f"authToken={token}; Path=/; Expires={stamp}; HttpOnly; SameSite=Lax"
         response = envelope()
-        response.headers.append(("Set-Cookie", cookie))
+        response.headers.extend([*limit_headers, ("Set-Cookie", cookie)])
         return response
 
     def _api_logout(self, request: Request, user: dict) -> Response:
@@ -179,7 +181,8 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             if options.get("query"):
                 spaces = [s for s in spaces if options["query"].lower() in s["name"].lower()]
             spaces.sort(key=lambda s: s["name"])
-            return envelope(paginate([self.space_for(s, user["id"]) for s in spaces], options))
+            return envelope(paginate([self.space_for(s, user["id"]) for s in spaces], options,
+                                     key=lambda s: (s["name"], s["id"])))
 
     def _api_space_info(self, request: Request, user: dict) -> Response:
         data = Validator(request.json()).string("spaceId", required=True).result()
@@ -207,8 +210,10 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
     def _doc(data: dict) -> dict | None:
         if "content" not in data or data["content"] is None:
             return None
+        if not data.get("format"):
+            raise NestError(400, ["format must be one of the following values: json, markdown, html"])
         try:
-            return to_doc(data["content"], data.get("format", "json"))
+            return to_doc(data["content"], data["format"])
         except InvalidContent:
             raise NestError(400, "Invalid content format") from None
 
@@ -258,6 +263,8 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             for key in ("title", "icon"):
                 if key in data:
                     page[key] = data[key]
+                elif isinstance(body, dict) and key in body and body[key] is None:
+                    page[key] = None  # null clears the field, as in 0.95
             if doc is not None:
                 self.write_content(page, doc, data["operation"])
             page["updatedAt"] = self.clock.now()
@@ -297,7 +304,8 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
             self._member_space(page["spaceId"], user)
             if page["deletedAt"] is not None:
                 self.restore_page(page)
-            return envelope(self.page_base(page))
+            has_children = any(c["deletedAt"] is None for c in self.pages.values() if c["parentPageId"] == page["id"])
+            return envelope({**self.page_base(page), "hasChildren": has_children})
 
     def _api_pages_recent(self, request: Request, user: dict) -> Response:
         options = Validator(request.json()).string("spaceId").pagination().result()
@@ -315,10 +323,15 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
                 items.append(
                     {**self.page_base(page), "space": {"id": space["id"], "name": space["name"], "slug": space["slug"]}}
                 )
-            return envelope(paginate(items, options))
+            return envelope(paginate(items, options, key=lambda p: (p["updatedAt"], p["id"]), descending=True))
 
     def _api_pages_trash(self, request: Request, user: dict) -> Response:
-        options = Validator(request.json()).string("spaceId", required=True, uuid_only=True).pagination().result()
+        options = (
+            Validator(request.json())
+            .string("spaceId", required=True, uuid_only=True, if_missing="must be a string")
+            .pagination()
+            .result()
+        )
         with self.lock:
             space = self._member_space(options["spaceId"], user)
             pages = [
@@ -329,8 +342,12 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
                 and not (p["parentPageId"] and self.pages.get(p["parentPageId"], {}).get("deletedAt"))
             ]
             pages.sort(key=lambda p: (p["deletedAt"], p["id"]), reverse=True)
-            items = [{**self.page_base(p), "deletedBy": self._brief_user(p["deletedById"])} for p in pages]
-            return envelope(paginate(items, options))
+            items = [
+                {**self.page_base(p), "content": copy.deepcopy(p["content"]), "space": self.brief_space(p["spaceId"]),
+                 "deletedBy": self._brief_user(p["deletedById"])}
+                for p in pages
+            ]
+            return envelope(paginate(items, options, key=lambda p: (p["deletedAt"], p["id"]), descending=True))
 
     def _api_sidebar_pages(self, request: Request, user: dict) -> Response:
         options = Validator(request.json()).string("spaceId", required=True).string("pageId").pagination().result()
@@ -344,7 +361,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
                 for p in self.pages.values()
                 if p["spaceId"] == space["id"] and p["parentPageId"] == parent_id and p["deletedAt"] is None
             ]
-            pages.sort(key=lambda p: (p["position"], p["id"]))
+            pages.sort(key=lambda p: (p["position"], p["id"]))  # keyset on (position, id) below
             keys = ("id", "slugId", "title", "icon", "position", "parentPageId", "spaceId", "creatorId")
             items = [
                 {
@@ -355,7 +372,7 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
                 }
                 for page in pages
             ]
-            return envelope(paginate(items, options))
+            return envelope(paginate(items, options, key=lambda p: (p["position"], p["id"])))
 
     def share_listed(self, share: dict, user: dict) -> dict:
         page = self.pages.get(share["pageId"]) or {}
@@ -377,7 +394,8 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
         with self.lock:
             shares = [s for s in self.shares.values() if user["id"] in self.spaces[s["spaceId"]]["members"]]
             shares.sort(key=lambda s: (s["updatedAt"], s["id"]), reverse=True)
-            return envelope(paginate([self.share_listed(s, user) for s in shares], options))
+            return envelope(paginate([self.share_listed(s, user) for s in shares], options,
+                                     key=lambda s: (s["updatedAt"], s["id"]), descending=True))
 
     def _api_share_create(self, request: Request, user: dict) -> Response:
         data = (
@@ -405,10 +423,25 @@ class DocmostStandIn(DocmostStore, SessionAuth, DemoData, StandIn):
     def _api_share_for_page(self, request: Request, user: dict) -> Response:
         data = Validator(request.json()).string("pageId", required=True).result()
         with self.lock:
-            page = self._live_page(data["pageId"])
+            page = self.find_page(data["pageId"])
+            if page is None:
+                raise NestError(404, "Shared page not found")
             self._member_space(page["spaceId"], user)
-            share = next((s for s in self.shares.values() if s["pageId"] == page["id"]), None)
-            return envelope(dict(share) if share else None)
+            return envelope(self._share_reaching(page))
+
+    def _share_reaching(self, page: dict) -> dict | None:
+        """The page's own share (level 0), or the nearest ancestor's that includes sub-pages (level = how
+        many pages up), with `sharedPage`; Docmost 0.95 answers `shares/for-page` so."""
+        level, current = 0, page
+        while current is not None:
+            share = next((s for s in self.shares.values() if s["pageId"] == current["id"]), None)
+            if share is not None and (level == 0 or share["includeSubPages"]):
+                shown = {key: value for key, value in share.items() if key not in ("updatedAt", "deletedAt")}
+                shared_page = {key: current[key] for key in ("id", "slugId", "title", "icon")}
+                return {**shown, "level": level, "sharedPage": shared_page}
+            current = self.pages.get(current["parentPageId"]) if current["parentPageId"] else None
+            level += 1
+        return None
 
     def _find_share(self, share_id: str) -> dict:
         share = self.shares.get(share_id) or next((s for s in self.shares.values() if s["key"] == share_id), None)

@@ -14,17 +14,18 @@ from sandbox.tokens import IdMaker
 
 _save_lock = threading.Lock()
 
+# Docmost 0.95 names the CASL subjects in lowercase (contracts/REAL-PEERS.md point 5).
 CASL_ADMIN_RULES = [
-    {"action": "manage", "subject": "Settings"},
-    {"action": "manage", "subject": "Member"},
-    {"action": "manage", "subject": "Page"},
-    {"action": "manage", "subject": "Share"},
+    {"action": "manage", "subject": "settings"},
+    {"action": "manage", "subject": "member"},
+    {"action": "manage", "subject": "page"},
+    {"action": "manage", "subject": "share"},
 ]
 CASL_WRITER_RULES = [
-    {"action": "read", "subject": "Settings"},
-    {"action": "read", "subject": "Member"},
-    {"action": "manage", "subject": "Page"},
-    {"action": "manage", "subject": "Share"},
+    {"action": "read", "subject": "settings"},
+    {"action": "read", "subject": "member"},
+    {"action": "manage", "subject": "page"},
+    {"action": "manage", "subject": "share"},
 ]
 
 
@@ -176,7 +177,7 @@ class DocmostStore:
                 "createdAt": stamp,
                 "updatedAt": stamp,
                 "deletedAt": None,
-                "contributorIds": [creator_id],
+                "contributorIds": [],  # a new page has none yet, as in 0.95
                 "deletedById": None,
                 "content": doc or {"type": "doc", "content": [{"type": "paragraph"}]},
             }
@@ -278,6 +279,10 @@ class DocmostStore:
 
     def page_created(self, page: dict) -> dict:
         return {**self.page_base(page), "permissions": {"canEdit": True, "hasRestriction": False}}
+
+    def brief_space(self, space_id: str) -> dict:
+        space = self.spaces[space_id]
+        return {"id": space["id"], "name": space["name"], "slug": space["slug"]}
 
     def page_full(self, page: dict, content_format: str, *, with_deleted_by: bool) -> dict:
         space = self.spaces[page["spaceId"]]

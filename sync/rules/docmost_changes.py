@@ -58,25 +58,52 @@ def record_compte_rendu(item: EventItem, mapping) -> str:
     return f"comptes_rendus {what} ({row['id']})"
 
 
+def _linked_sub_pages(page_id: str) -> list[PageLink]:
+    """The bridge's pages below `page_id` (course blocks under their course page), all levels down."""
+    found, parents = [], [page_id]
+    while parents and len(found) < 200:
+        children = list(PageLink.objects.filter(parent__page_id__in=parents).order_by("row_id"))
+        found += children
+        parents = [child.page_id for child in children]
+    return found
+
+
 @rule(DOCMOST_TABLE, "share.created", services=())
 def alert_public_share(item: EventItem, mapping) -> str:
+    """One audit entry and one alert per share. A share that includes sub-pages makes each of them
+    public through the shared page (Docmost answers `shares/for-page` of a sub-page with the parent's
+    share, `level` > 0): the alert names the sub-pages the bridge made under it and that parent."""
     share = item.data or {}
     page = share.get("page") or {}
     space = share.get("space") or {}
     creator = (share.get("creator") or {}).get("name") or share.get("creatorId") or "someone"
     title = page.get("title") or share.get("pageId")
+    sub_pages = _linked_sub_pages(share.get("pageId") or "") if share.get("includeSubPages") else []
+    sub_titles = [link.synced_state.get("title") or link.page_id for link in sub_pages]
     audit_record(
         action="sync.docmost.public_share", target=item.event, actor_label=ACTOR, result=AuditEntry.Result.FAILED,
         changes={"share_id": share.get("id"), "key": share.get("key"), "page_id": share.get("pageId"),
-                 "space": space.get("slug"), "creator": creator, "include_sub_pages": share.get("includeSubPages")},
-        message=f"public share of '{title}' created by {creator}",
+                 "space": space.get("slug"), "creator": creator, "include_sub_pages": share.get("includeSubPages"),
+                 "public_sub_pages": [link.page_id for link in sub_pages]},
+        message=f"public share of '{title}' created by {creator}"
+                + (f"; {len(sub_pages)} sub-page(s) public through it" if sub_pages else ""),
     )
+    if share.get("includeSubPages"):
+        through = (
+            "\nIts sub-pages are public through it"
+            + (": " + ", ".join(f"'{sub}' (public through its parent '{title}')" for sub in sub_titles)
+               if sub_titles else " (the bridge made none under it)")
+            + "."
+        )
+    else:
+        through = ""
     notify(
         kind="sync.public_share", target=item.event, dedupe_key=f"sync.share:{share.get('id')}",
         subject=f"[sync] Docmost page shared publicly: {title}",
         body=(
             f"{creator} made the Docmost page '{title}' (space {space.get('name') or space.get('slug')}) public "
             f"with share key {share.get('key')}{' including its sub-pages' if share.get('includeSubPages') else ''}."
+            f"{through}"
             "\nAnyone with the link can read it. If this page holds client or personal data, remove the share "
             "in Docmost (page menu > Share) and record why in the incident log."
         ),

@@ -45,8 +45,8 @@ def test_login_is_limited_to_10_calls_a_minute(docmost_standin):
 
     assert statuses == [200] * 10 + [429]
     status, body, headers = http_json("POST", f"{docmost_standin.url}/api/auth/login", LOGIN)
-    assert body == {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}
-    assert int(headers["Retry-After"]) > 0
+    assert body == {"statusCode": 429, "message": "Too many requests"}
+    assert int(headers["Retry-After-Auth"]) > 0 and "Retry-After" not in headers
 
 
 def test_login_window_is_configurable(docmost_standin):
@@ -179,9 +179,18 @@ def test_markdown_content_is_stored_as_prosemirror_and_converted_on_read(docmost
 def test_invalid_json_content_is_a_400(docmost_standin):
     ids = docmost_standin.demo_ids
 
-    status, body = docmost_standin.api("/api/pages/create", {"spaceId": ids["space_agence_id"], "content": {"nope": 1}})
+    status, body = docmost_standin.api("/api/pages/create", {"spaceId": ids["space_agence_id"], "content": {"nope": 1},
+                                                             "format": "json"})
 
     assert (status, body["message"]) == (400, "Invalid content format")
+
+
+def test_content_without_format_is_a_400_as_in_docmost_0_95(docmost_standin):
+    ids = docmost_standin.demo_ids
+
+    status, body = docmost_standin.api("/api/pages/create", {"spaceId": ids["space_agence_id"], "content": "# x"})
+
+    assert (status, body["message"]) == (400, ["format must be one of the following values: json, markdown, html"])
 
 
 def test_body_update_requires_an_operation(docmost_standin):

@@ -21,7 +21,8 @@ from sync.http import (
     ServiceTimeout,
     ServiceUnavailable,
 )
-from sync.models import DocmostConnection
+from sync.models import DocmostConnection, SharedLogin
+from sync.pages import template_body
 
 QUICK = RetryPolicy(max_retries=2, base=0.01, cap=0.02, max_retry_after=5)
 
@@ -502,3 +503,112 @@ def test_a_marker_search_since_a_moment_stops_at_the_pages_older_than_it(docmost
     assert client.find_page_by_marker(space_id=space_id, title="Projet Ancien", marker="projet-601-15",
                                       since=later) is None
     assert len(docmost.calls("/api/pages/")) - before == 1  # one listing, no page read
+
+
+# Docmost 0.95 as it really is (contracts/REAL-PEERS.md) -------------------------------------------
+
+
+def test_a_throttled_login_honours_retry_after_auth_and_sends_no_login_storm(docmost, make_client):
+    docmost.configure(login_limit=1)
+    make_client().space_info("agence")
+    forget_cached_tokens()  # a new worker process
+
+    errors = []
+    for _ in range(3):
+        with pytest.raises(RateLimited) as caught:
+            make_client().space_info("agence")
+        errors.append(caught.value)
+
+    assert 50 < errors[0].retry_after <= 61  # Retry-After-Auth: 60, not a quick backoff
+    assert len(logins(docmost)) == 2  # the refused login is remembered: no retry, no second refusal
+    assert [call["status"] for call in logins(docmost)] == [200, 429]
+
+
+def test_a_restarted_worker_reuses_the_shared_login_from_the_database(db, docmost, monkeypatch):
+    monkeypatch.setenv("DOCMOST_BOT_PASSWORD", BOT_PASSWORD)
+    monkeypatch.delenv("DOCMOST_API_KEY", raising=False)
+    connection = DocmostConnection.objects.create(url=docmost.url, bot_email=docmost.bot_email, space_slug="agence")
+
+    for _ in range(20):
+        forget_cached_tokens()  # what a restart loses: everything the process held
+        DocmostClient.from_connection(connection).space_info("agence")
+
+    assert len(logins(docmost)) == 1
+    assert SharedLogin.objects.get().logins == 1
+
+
+def test_a_worker_finding_the_shared_token_revoked_logs_in_once_for_everyone(db, docmost, monkeypatch):
+    monkeypatch.setenv("DOCMOST_BOT_PASSWORD", BOT_PASSWORD)
+    monkeypatch.delenv("DOCMOST_API_KEY", raising=False)
+    connection = DocmostConnection.objects.create(url=docmost.url, bot_email=docmost.bot_email, space_slug="agence")
+    DocmostClient.from_connection(connection).space_info("agence")
+    docmost.revoke_sessions()
+
+    DocmostClient.from_connection(connection).space_info("agence")
+    forget_cached_tokens()
+    DocmostClient.from_connection(connection).space_info("agence")
+
+    assert len(logins(docmost)) == 2
+
+
+def test_a_marker_is_matched_whole_so_row_1_never_adopts_the_page_of_row_12(docmost, make_client, space_id):
+    client = make_client()
+    twelve, _ = client.create_page_once(space_id=space_id, title="Projet Homonyme", marker="baserow/601/12")
+
+    one, created = client.create_page_once(space_id=space_id, title="Projet Homonyme", marker="baserow/601/1")
+
+    assert created and one["id"] != twelve["id"]
+    assert client.find_page_by_marker(space_id=space_id, title="Projet Homonyme", marker="baserow/601/1")["id"] \
+        == one["id"]
+
+
+RICH_TEMPLATE = (
+    "<h1>Projet {{nom}}</h1><p>Client : <strong>{{client}}</strong> 🚀</p>"
+    "<ul><li><p>Objectif</p><ul><li><p>Sous-objectif</p></li></ul></li><li><p>Second</p></li></ul>"
+    "<blockquote><p>Une citation</p></blockquote><pre><code>make test\n</code></pre>"
+    "<table><tbody><tr><th><p>Rôle</p></th><th><p>Nom</p></th></tr>"
+    "<tr><td><p>Chef de projet</p></td><td><p>{{nom}}</p></td></tr></tbody></table>"
+    '<p>Voir <a href="https://example.org">le site</a> ✅</p>'
+)
+
+
+def test_a_page_from_a_template_with_a_table_has_the_table_once_and_no_blank_row(docmost, make_client, space_id):
+    client = make_client()
+    template = client.create_page(space_id=space_id, title="Modèle riche", content=RICH_TEMPLATE, format="html")
+    body = template_body(client, template["id"], {"nom": "Apollo & Co", "client": "Acme <SA>"})
+
+    page, created = client.create_page_once(space_id=space_id, title="Projet Apollo", marker="baserow/601/7",
+                                            content=body, format="html")
+
+    doc = client.page_info(page["id"])["content"]
+    [table] = [node for node in doc["content"] if node["type"] == "table"]
+    rows = [[_text(cell) for cell in row["content"]] for row in table["content"]]
+    assert created and rows == [["Rôle", "Nom"], ["Chef de projet", "Apollo & Co"]]
+    assert [cell["type"] for cell in table["content"][0]["content"]] == ["tableHeader", "tableHeader"]
+    html = client.page_info(page["id"], format="html")["content"]
+    for kept in ("<blockquote>", "<pre><code>make test", "https://example.org", "🚀", "✅", "Acme &lt;SA&gt;",
+                 "<ul><li><p>Sous-objectif</p></li></ul>", marker_line("baserow/601/7")):
+        assert kept in html
+    again, created_again = client.create_page_once(space_id=space_id, title="Projet Apollo", marker="baserow/601/7",
+                                                   content=body, format="html")
+    assert again["id"] == page["id"] and not created_again
+
+
+def _text(node: dict) -> str:
+    return node.get("text", "") + "".join(_text(child) for child in node.get("content", []))
+
+
+def test_a_cursor_docmost_cannot_read_is_a_permanent_error_without_retries(docmost, make_client):
+    client = make_client()
+
+    with pytest.raises(PermanentError, match="cannot read the cursor"):
+        client.recent_pages(cursor="garbage")
+
+    assert [call["body"].get("cursor") for call in docmost.calls("/api/pages/recent")] == ["garbage", None]
+
+
+def test_a_500_with_a_cursor_while_docmost_is_down_stays_retryable(docmost, make_client):
+    docmost.fault(status=500, count=None, path_prefix="/api/pages/recent")
+
+    with pytest.raises(ServiceUnavailable):
+        make_client().recent_pages(cursor="garbage")

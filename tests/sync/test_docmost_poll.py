@@ -98,3 +98,37 @@ def test_the_poll_and_the_watchdog_are_schedules_whose_tasks_report_what_they_di
     write_compte_rendu(bridge)
     assert poll_docmost().endswith("1 event(s) stored")
     assert watch_baserow_webhooks() == "every webhook active"
+
+
+def test_a_share_with_sub_pages_alerts_once_naming_each_sub_page_and_its_public_parent(bridge):
+    course = bridge.docmost.create_page("agence", "Formation Python", "cours")
+    block = bridge.docmost.create_page("agence", "Bloc 1 - Bases", "bloc", parentPageId=course["id"])
+    parent_link = PageLink.objects.create(baserow_table_id=602, row_id=1, logical_table="formation",
+                                          page_id=course["id"], synced_state={"title": "Formation Python"})
+    PageLink.objects.create(baserow_table_id=603, row_id=1, logical_table="intervention", page_id=block["id"],
+                            parent=parent_link, synced_state={"title": "Bloc 1 - Bases"})
+    share = bridge.docmost.create_share(course["id"], includeSubPages=True)
+    docmost_poll()
+    process_all()
+    docmost_poll()
+    process_all()
+
+    [alert] = Notification.objects.filter(kind="sync.public_share")
+    assert "'Bloc 1 - Bases' (public through its parent 'Formation Python')" in alert.body
+    [entry] = [e for e in audit_entries_for(Event.objects.get(event_id=f"share:{share['id']}"))
+               if e.action == "sync.docmost.public_share"]
+    assert entry.changes["public_sub_pages"] == [block["id"]]
+
+
+def test_the_poll_reads_only_the_configured_spaces(bridge):
+    bridge.docmost.create_space("Direction", "direction")
+    bridge.docmost.control("POST", "pages", {"spaceId": "direction", "title": "Compte rendu - Conseil secret",
+                                             "content": "x", "userEmail": bridge.docmost.bot_email})
+    write_compte_rendu(bridge, title="Compte rendu - Visible")
+
+    docmost_poll()
+
+    assert [item.data["title"] for item in EventItem.objects.filter(event__source="docmost")] == [
+        "Compte rendu - Visible"]
+    recent = bridge.docmost.calls("/api/pages/recent")
+    assert recent and all(call.get("body", {}).get("spaceId") for call in recent)

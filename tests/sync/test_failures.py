@@ -151,3 +151,17 @@ def test_more_than_ten_events_on_one_row_in_a_minute_raise_one_loop_alert(bridge
     bridge.sync()
     assert LoopAlert.objects.count() == 1
     assert Notification.objects.filter(kind="sync.loop").count() == 1
+
+
+def test_a_throttled_docmost_login_opens_the_circuit_for_its_wait_instead_of_a_login_storm(bridge):
+    bridge.docmost.configure(login_limit=1)
+    bridge.docmost.api("/api/auth/login", {"email": "nobody@docmost.test", "password": "wrong-password"})
+    rows = [bridge.create_row(601, {"nom": f"Limité {number}", "client": [ACME]}) for number in range(3)]
+    bridge.sync()
+
+    items = EventItem.objects.filter(event__table_id=601, row_id__in=[row["id"] for row in rows])
+    assert {item.state for item in items} == {"waiting"}
+    circuit = ServiceCircuit.objects.get(service="docmost")
+    assert circuit.state == "open"
+    assert (circuit.next_probe_at - timezone.now()).total_seconds() > 30  # Retry-After-Auth, not the probe delay
+    assert [call["status"] for call in bridge.docmost.calls("/api/auth/login")] == [401, 429]  # one refusal, no retry

@@ -6,7 +6,9 @@ import pytest
 
 from formation_hub.devprocesses import companion_processes
 from formation_hub.health import FAILING, NOT_CONFIGURED, OK
+from sandbox.docmost import BOT_PASSWORD
 from sync.demo import load_demo_sync
+from sync.docmost_client import forget_cached_tokens
 from sync.health import check_baserow, check_docmost
 from sync.models import BaserowConnection, DocmostConnection, TableMapping
 from tests.conftest import free_port
@@ -38,13 +40,42 @@ def test_baserow_check_fails_when_unreachable():
     assert result.status == FAILING and "unreachable" in result.detail
 
 
-def test_docmost_check_posts_without_logging_in(http_receiver):
-    DocmostConnection.objects.create(url=http_receiver.url.removesuffix("/hook"), space_slug="agence")
-    http_receiver.status = 401
-    assert check_docmost().status == OK
-    assert [(r["method"], r["path"]) for r in http_receiver.requests] == [("POST", "/api/spaces/info")]
-    http_receiver.status = 503
-    assert check_docmost().status == FAILING
+@pytest.fixture
+def docmost_connection(docmost_standin, monkeypatch):
+    monkeypatch.setenv("DOCMOST_BOT_PASSWORD", BOT_PASSWORD)
+    monkeypatch.delenv("DOCMOST_API_KEY", raising=False)
+    forget_cached_tokens()
+    yield DocmostConnection.objects.create(url=docmost_standin.url, bot_email=docmost_standin.bot_email,
+                                           space_slug="agence")
+    forget_cached_tokens()
+
+
+def test_docmost_check_signs_in_as_the_bot_once_and_reads_the_space(docmost_standin, docmost_connection):
+    results = [check_docmost() for _ in range(3)]
+
+    assert [result.status for result in results] == [OK] * 3, results[0].detail
+    assert len(docmost_standin.calls("/api/auth/login")) == 1
+    assert len(docmost_standin.calls("/api/spaces/info")) == 3
+
+
+def test_docmost_check_fails_when_the_bot_password_is_wrong_and_does_not_retry_the_login(
+    docmost_standin, docmost_connection, monkeypatch
+):
+    monkeypatch.setenv("DOCMOST_BOT_PASSWORD", "wrong-password-123")
+
+    results = [check_docmost() for _ in range(3)]
+
+    assert {result.status for result in results} == {FAILING}
+    assert "cannot sign in" in results[0].detail and "Email or password does not match" in results[0].detail
+    assert len(docmost_standin.calls("/api/auth/login")) == 1  # the refusal is remembered, not re-tried
+
+
+def test_docmost_check_fails_when_docmost_answers_5xx(docmost_standin, docmost_connection):
+    docmost_standin.fault(status=503, count=None, path_prefix="/api/")
+
+    result = check_docmost()
+
+    assert result.status == FAILING and "503" in result.detail
 
 
 def test_demo_configuration_points_at_the_stand_ins_and_is_idempotent():
