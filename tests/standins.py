@@ -22,6 +22,7 @@ import pytest
 
 from sandbox.baserow import DEMO_TOKEN, BaserowStandIn
 from sandbox.docmost import BOT_EMAIL, DocmostStandIn
+from sandbox.forge import DEMO_REPOSITORY, DEMO_TOKEN, ForgeStandIn
 
 
 class StandInError(AssertionError):
@@ -238,3 +239,56 @@ def docmost_standin():
     server = DocmostStandIn(demo=True).start()
     yield DocmostHandle(server)
     server.stop()
+
+
+class ForgeHandle(_Handle):
+    """The GitHub- and Forgejo-shaped forge stand-in, demo repository `formation-hub/app` whose main
+    requires the `formation-hub/gates` status."""
+
+    repository = DEMO_REPOSITORY
+    token = DEMO_TOKEN
+
+    def open_pull_request(self, **fields) -> dict:
+        """Fields: head_sha, title, head_ref, user (default dependabot[bot]), repository."""
+        return self.control("POST", "pulls", {"repository": self.repository, **fields})
+
+    def push(self, number: int, head_sha: str = "") -> dict:
+        return self.control("POST", "pulls/push", {"repository": self.repository, "number": number,
+                                                   "head_sha": head_sha})
+
+    def force_merge(self, number: int) -> dict:
+        """An admin merges on the forge, bypassing the required status."""
+        return self.control("POST", "pulls/merge", {"repository": self.repository, "number": number})
+
+    def require(self, *contexts: str) -> None:
+        self.control("POST", "protection", {"repository": self.repository, "contexts": list(contexts)})
+
+    def state(self) -> dict:
+        return self.control("GET", "state")["repositories"][self.repository]
+
+    def pull(self, number: int) -> dict:
+        return next(pull for pull in self.state()["pulls"] if pull["number"] == number)
+
+    def statuses(self, sha: str) -> list[dict]:
+        return self.state()["statuses"].get(sha, [])
+
+
+@pytest.fixture
+def forge_standin():
+    server = ForgeStandIn(demo=True).start()
+    yield ForgeHandle(server)
+    server.stop()
+
+
+@pytest.fixture(params=["github", "forgejo"])
+def forge(request, forge_standin, db, monkeypatch):
+    """The forge connection pointed at the stand-in, once GitHub-shaped and once Forgejo-shaped."""
+    from formation_hub.models import ForgeConnection
+
+    monkeypatch.setenv("FORGE_TOKEN", DEMO_TOKEN)
+    ForgeConnection.objects.update_or_create(key="default", defaults={
+        "kind": request.param, "url": forge_standin.url, "repository": DEMO_REPOSITORY,
+        "token_env_var": "FORGE_TOKEN",
+    })
+    forge_standin.kind = request.param
+    return forge_standin
