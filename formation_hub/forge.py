@@ -183,3 +183,16 @@ def forge_client() -> ForgeClient:
     if connection is None:
         raise ForgeNotConfigured("No forge connection: add one under Console -> Forge connections.")
     return ForgeClient(connection)
+
+
+def standin_port() -> int:
+    return env.int("FORGE_STANDIN_PORT", default=8030)
+
+
+def load_demo_forge() -> str:
+    """`make run`: the forge connection points at the local forge stand-in (an admin's edits are kept)."""
+    ForgeConnection.objects.get_or_create(key="default", defaults={
+        "kind": ForgeConnection.Kind.GITHUB, "url": f"http://127.0.0.1:{standin_port()}",
+        "repository": "formation-hub/app", "token_env_var": "FORGE_TOKEN",
+    })
+    return f"forge connection to the local forge stand-in (port {standin_port()}, repository formation-hub/app)"
