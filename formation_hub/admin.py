@@ -8,8 +8,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from formation_hub.errors import DomainError
-from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
 from formation_hub.forge import token_from_env
+from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
 from formation_hub.models import AuditEntry, ForgeConnection, Gate, Notification, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
 

@@ -20,10 +20,12 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type, pending_gate
 from formation_hub.models import AuditEntry, Gate
+from formation_hub.notifications import notify
 from formation_hub.roles import RELEASE_APPROVER
 from formation_hub.timefmt import format_local
 from releases import clock, conf, dependabot
 from releases.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
+from releases.forge_delivery import ForgeMerge, merge_pull_request
 from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
 from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules
@@ -258,8 +260,7 @@ def _merge_if_ready(bump: DependencyBump, user) -> bool:
             audit_record(action="bump.merge_waiting", target=bump, actor=user, changes={"blockers": blockers},
                          message=text)
         return False
-    _merge(bump, user)
-    return True
+    return _merge(bump, user).merged
 
 
 def _changelog_line(bump: DependencyBump) -> tuple[str, str]:
@@ -273,7 +274,19 @@ def _changelog_line(bump: DependencyBump) -> tuple[str, str]:
     return Change.Type.CHORE, text
 
 
-def _merge(bump: DependencyBump, user) -> None:
+def _merge(bump: DependencyBump, user) -> ForgeMerge:
+    """Merge the pull request on the forge; only a merge the forge confirmed is recorded (and claimed in the
+    changelog). A refusal leaves the bump where it was, waiting with the forge's reason."""
+    merge = merge_pull_request(target=bump, pull_request_url=bump.pull_request_url, title=f"Bump {bump.subject}",
+                               actor=user)
+    if merge.merged:
+        _record_merged(bump, user, merge_sha=merge.sha)
+    elif bump.waiting_for != merge.problem[:300]:
+        _waiting(bump, merge.problem)
+    return merge
+
+
+def _record_merged(bump: DependencyBump, user, *, merge_sha: str = "") -> None:
     bump.state, bump.merged_at, bump.waiting_for = State.MERGED, timezone.now(), ""
     fields = ["state", "merged_at", "waiting_for"]
     if bump.scope == DependencyBump.Scope.PRODUCTION:
@@ -283,7 +296,7 @@ def _merge(bump: DependencyBump, user) -> None:
         fields.append("change")
     bump.save(update_fields=fields)
     audit_record(action="bump.merged", target=bump, actor=user, actor_label="releases:bumps",
-                 changes={"category": bump.category, "automatic": user is None})
+                 changes={"category": bump.category, "automatic": user is None, "merge_sha": merge_sha})
     _promote(bump.ecosystem, user)
 
 
@@ -294,7 +307,9 @@ def bump_merge(*, bump: DependencyBump, user) -> DependencyBump:
     blockers = merge_blockers(bump)
     if blockers:
         raise DomainError(f"{bump} cannot merge now. " + " ".join(blockers))
-    _merge(bump, user)
+    merge = _merge(bump, user)
+    if not merge.merged:
+        raise DomainError(f"{bump} did not merge. {merge.problem}")
     return bump
 
 
@@ -370,10 +385,31 @@ def bump_pull_request_closed(*, bump: DependencyBump, merged: bool) -> Dependenc
         return bump
     if merged:
         audit_record(action="bump.merged_on_forge", target=bump, actor_label="releases:webhook")
-        _merge(bump, None)
+        blockers = merge_blockers(bump)
+        if blockers:
+            _flag_merged_outside_gates(bump, blockers)
+        _record_merged(bump, None)
+        for gate_type in BUMP_GATES:
+            gate = pending_gate(target=bump, gate_type=gate_type)
+            if gate is not None:
+                gate_void(gate=gate, reason="pull request merged on the forge")
     else:
         _close(bump, None, "pull request closed on the forge")
     return bump
+
+
+def _flag_merged_outside_gates(bump: DependencyBump, blockers: list[str]) -> None:
+    """Someone merged on the forge what formation-hub held back (a bypassed required check, Friday evening):
+    recorded as what it is, not as a normal merge, and admins are told."""
+    text = " ".join(blockers)
+    bump.merged_outside_gates = text[:500]
+    bump.save(update_fields=["merged_outside_gates"])
+    audit_record(action="bump.merged_outside_gates", target=bump, actor_label="releases:webhook",
+                 result=AuditEntry.Result.REFUSED, changes={"blockers": blockers}, message=text)
+    notify(kind="bump.merged_outside_gates", subject=f"{bump} was merged on the forge against the rules",
+           body=f"The pull request {bump.pull_request_url} was merged on the forge while formation-hub said:\n"
+                f"{text}\n\nCheck what shipped and whether to revert.", dedupe_key=f"bump-outside-gates:{bump.pk}",
+           target=bump)
 
 
 def _promote(ecosystem: str, user) -> None:
@@ -447,15 +483,20 @@ def _on_staging_decided(gate: Gate, bump: DependencyBump) -> None:
         _hold(bump, gate)
 
 
+def _pull_request_url(bump: DependencyBump) -> str:
+    return bump.pull_request_url
+
+
 GATE_TYPES = (
     GateType(name=REVIEW_GATE, label="bump review", decisions=("merge", "hold", "close"), group=RELEASE_APPROVER,
              current_subject=lambda bump: bump.subject, on_decided=_on_review_decided,
-             reason_required_for=("hold", "close")),
+             reason_required_for=("hold", "close"), pull_request=_pull_request_url, passing=("merge",)),
     GateType(name=GO_GATE, label="major bump go/no-go", decisions=("go", "no_go"), group=RELEASE_APPROVER,
-             current_subject=lambda bump: bump.subject, on_decided=_on_go_decided, reason_required_for=("no_go",)),
+             current_subject=lambda bump: bump.subject, on_decided=_on_go_decided, reason_required_for=("no_go",),
+             pull_request=_pull_request_url, passing=("go",)),
     GateType(name=STAGING_GATE, label="upstream image staging test", decisions=("ok", "back"),
              group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
-             reason_required_for=("back",)),
+             reason_required_for=("back",), pull_request=_pull_request_url, passing=("ok",)),
 )
 
 

@@ -477,6 +477,10 @@ class DependencyBump(models.Model):
     merged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     change = models.OneToOneField(Change, null=True, blank=True, on_delete=models.SET_NULL, related_name="bump")
+    merged_outside_gates = models.CharField(
+        max_length=500, blank=True,
+        help_text="Set when the pull request was merged on the forge while formation-hub's rules forbade it: why.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -22,7 +22,8 @@ import pytest
 
 from sandbox.baserow import DEMO_TOKEN, BaserowStandIn
 from sandbox.docmost import BOT_EMAIL, DocmostStandIn
-from sandbox.forge import DEMO_REPOSITORY, DEMO_TOKEN, ForgeStandIn
+from sandbox.forge import DEMO_REPOSITORY, ForgeStandIn
+from sandbox.forge import DEMO_TOKEN as FORGE_TOKEN
 
 
 class StandInError(AssertionError):
@@ -246,7 +247,7 @@ class ForgeHandle(_Handle):
     requires the `formation-hub/gates` status."""
 
     repository = DEMO_REPOSITORY
-    token = DEMO_TOKEN
+    token = FORGE_TOKEN
 
     def open_pull_request(self, **fields) -> dict:
         """Fields: head_sha, title, head_ref, user (default dependabot[bot]), repository."""
@@ -285,7 +286,7 @@ def forge(request, forge_standin, db, monkeypatch):
     """The forge connection pointed at the stand-in, once GitHub-shaped and once Forgejo-shaped."""
     from formation_hub.models import ForgeConnection
 
-    monkeypatch.setenv("FORGE_TOKEN", DEMO_TOKEN)
+    monkeypatch.setenv("FORGE_TOKEN", FORGE_TOKEN)
     ForgeConnection.objects.update_or_create(key="default", defaults={
         "kind": request.param, "url": forge_standin.url, "repository": DEMO_REPOSITORY,
         "token_env_var": "FORGE_TOKEN",
