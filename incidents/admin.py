@@ -128,7 +128,7 @@ class IncidentAdmin(admin.ModelAdmin):
         (None, {"fields": ("oncall_page", "title", "description", "service", "category")}),
         ("Learning", {"fields": ("runbook", "runbook_review", "post_mortem_link", "recurrence")}),
         ("State", {"fields": ("severity", "status", "source", "commander", "user_facing", "data_loss", "monitor",
-                              "related_link")}),
+                              "forge_issue_url", "related_link")}),
         ("Response clock", {"fields": ("response_clock", "detected_at", "respond_by", "acknowledged_at",
                                        "acknowledged_by", "breached", "breached_at")}),
         ("Lifecycle", {"fields": ("triaged_at", "investigating_at", "mitigated_at", "resolved_at", "closed_at",

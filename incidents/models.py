@@ -72,6 +72,9 @@ class Incident(models.Model):
     monitor = models.CharField(
         max_length=200, blank=True, default="", help_text="The monitor that opened it (alerts only)."
     )
+    forge_issue_url = models.URLField(
+        max_length=500, blank=True, help_text="The forge issue a SEV3 opens, where the fix is tracked."
+    )
     # Response clock: from detection to acknowledgement.
     detected_at = models.DateTimeField(db_index=True)
     respond_by = models.DateTimeField(db_index=True)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django_q.conf import Conf
 
 from sandbox.baserow import DEMO_TOKEN, BaserowStandIn
 from sandbox.docmost import BOT_EMAIL, DocmostStandIn
@@ -293,3 +294,16 @@ def forge(request, forge_standin, db, monkeypatch):
     })
     forge_standin.kind = request.param
     return forge_standin
+
+
+@pytest.fixture
+def run_tasks_inline(monkeypatch, django_capture_on_commit_callbacks):
+    """run_tasks_inline(service, **kwargs): the service's django-q2 tasks run in-process after its commit,
+    as a worker would run them."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+    def run(action, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action(*args, **kwargs)
+
+    return run

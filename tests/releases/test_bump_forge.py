@@ -2,26 +2,12 @@
 as a commit status, and a merge done on the forge against the rules is flagged."""
 
 import pytest
-from django_q.conf import Conf
 
 from formation_hub.errors import DomainError
 from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Notification
 from releases.bump_services import REVIEW_GATE, bump_ci_report, bump_create, bump_merge, bump_pull_request_closed
 from releases.models import Change, DependencyBump
-
-
-@pytest.fixture
-def run_tasks_inline(monkeypatch, django_capture_on_commit_callbacks):
-    """django-q2 runs queued tasks in-process, after each commit, like a worker would."""
-    monkeypatch.setattr(Conf, "SYNC", True)
-
-    class Runner:
-        def __call__(self, action, *args, **kwargs):
-            with django_capture_on_commit_callbacks(execute=True):
-                return action(*args, **kwargs)
-
-    return Runner()
 
 
 def security_bump(forge, **fields) -> tuple[DependencyBump, dict]:
