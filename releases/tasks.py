@@ -1,6 +1,8 @@
 """django-q2 entry points of the releases app: thin, each loads rows and calls a service."""
 
 from formation_hub.context import correlation
+from formation_hub.models import Gate
+from releases.forge_delivery import review_write
 from releases.models import Release
 from releases.services import approvals_expire, release_watch_tick
 
@@ -13,3 +15,8 @@ def watch_tick() -> str:
             checked += len(release_watch_tick(release=release))
         voided = approvals_expire()
     return f"{checked} watch check(s), {voided} approval(s) expired"
+
+
+def write_story_review(gate_id: int, pull_request_url: str, head_sha: str) -> int | None:
+    with correlation():
+        return review_write(gate=Gate.objects.get(pk=gate_id), pull_request_url=pull_request_url, head_sha=head_sha)
