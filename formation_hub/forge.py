@@ -161,6 +161,9 @@ class ForgeClient:
                          {"tag": name, "message": message, "object": sha, "type": "commit"})
         self._call("POST", f"{self._repo()}/git/refs", {"ref": f"refs/tags/{name}", "sha": tag["sha"]})
 
+    def tags(self) -> list[dict]:
+        return self._call("GET", f"{self._repo()}/tags") or []
+
     def create_release(self, *, tag: str, name: str, body: str, sha: str) -> str:
         """Returns the release's web URL."""
         data = self._call("POST", f"{self._repo()}/releases",

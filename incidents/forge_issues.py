@@ -29,8 +29,9 @@ def _issue_body(incident: Incident) -> str:
 
 @transaction.atomic
 def incident_forge_issue_open(*, incident_id: int) -> str:
-    """Open the incident's forge issue once; returns its URL ('' without a forge connection or when the
-    incident is no longer an open SEV3)."""
+    """Open the incident's forge issue once; returns its URL ('' without a forge connection, when the
+    incident is no longer an open SEV3, or when the forge refused: audited, and the next severity change
+    to SEV3 tries again)."""
     incident = Incident.objects.select_for_update().get(pk=incident_id)
     if incident.forge_issue_url:
         return incident.forge_issue_url
@@ -41,7 +42,7 @@ def incident_forge_issue_open(*, incident_id: int) -> str:
     except ForgeError as error:
         audit_record(action="incident.forge_issue_failed", target=incident, actor_label="forge",
                      result=AuditEntry.Result.FAILED, message=error.message)
-        raise
+        return ""
     incident.forge_issue_url = url
     incident.save(update_fields=["forge_issue_url"])
     timeline_add(incident=incident, kind=TimelineEntry.Kind.NOTE, author_label="forge",

@@ -73,6 +73,9 @@ class Release(models.Model):
     released_on = models.DateField(null=True, blank=True, help_text="The date of its changelog section.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     tagged_at = models.DateTimeField(null=True, blank=True)
+    forge_release_url = models.URLField(
+        max_length=500, blank=True, help_text="The forge release (tag and notes) created when the tag gate passed."
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
     approval_evidence = models.JSONField(
         default=dict, blank=True, help_text="The prerequisites the production approver saw."

@@ -3,6 +3,7 @@
 from formation_hub.context import correlation
 from formation_hub.models import Gate
 from releases.forge_delivery import review_write
+from releases.forge_release import release_publish_on_forge
 from releases.models import Release
 from releases.services import approvals_expire, release_watch_tick
 
@@ -20,3 +21,8 @@ def watch_tick() -> str:
 def write_story_review(gate_id: int, pull_request_url: str, head_sha: str) -> int | None:
     with correlation():
         return review_write(gate=Gate.objects.get(pk=gate_id), pull_request_url=pull_request_url, head_sha=head_sha)
+
+
+def publish_release_on_forge(release_id: int) -> str:
+    with correlation():
+        return release_publish_on_forge(release_id=release_id)
