@@ -34,7 +34,12 @@ from releases.services import change_add
 REVIEW_GATE = "delivery.bump_review"
 GO_GATE = "delivery.bump_go"
 STAGING_GATE = "delivery.bump_staging"
-BUMP_GATES = (REVIEW_GATE, GO_GATE, STAGING_GATE)
+# bump-deps.md, major sequence step 5 and its gate table: after the go, a staging sign-off (OK / RETOUR).
+MAJOR_STAGING_GATE = "delivery.bump_major_staging"
+# A critical CVE may not wait for Monday: a second release approver may allow a Friday or weekend merge.
+FRIDAY_GATE = "delivery.bump_friday_override"
+FRIDAY_OVERRIDE_VALID = timedelta(days=4)
+BUMP_GATES = (REVIEW_GATE, GO_GATE, STAGING_GATE, MAJOR_STAGING_GATE, FRIDAY_GATE)
 GATE_OF_PATH = {Path.REVIEW: REVIEW_GATE, Path.GO_NO_GO: GO_GATE, Path.STAGING_TEST: STAGING_GATE}
 State = DependencyBump.State
 BACKUP_REPORTS = 20
@@ -237,18 +242,57 @@ def merge_blockers(bump: DependencyBump, *, at: datetime | None = None) -> list[
     if bump.state == State.HELD:
         blockers.append("Held: ask for its decision again first.")
     if bump.state == State.OPEN and bump.path != Path.AUTO_MERGE:
-        blockers.append(f"Waits for its {get_gate_type(GATE_OF_PATH[bump.path]).label} gate.")
+        waiting = pending_gate(target=bump, gate_type=MAJOR_STAGING_GATE)
+        gate_type = MAJOR_STAGING_GATE if waiting is not None else GATE_OF_PATH[bump.path]
+        blockers.append(f"Waits for its {get_gate_type(gate_type).label} gate.")
     if bump.ci_status != DependencyBump.CiStatus.GREEN:
         blockers.append(f"{CI_PHRASES[bump.ci_status]}: a bump merges on green CI only.")
     if bump.scope == DependencyBump.Scope.PRODUCTION:
         problem = production_calendar_problem(at)
-        if problem:
+        if problem and not friday_override_granted(bump, at=at):
             blockers.append(problem)
     if bump.category == Category.DATABASE_MAJOR:
         problem = backup_problem(at)
         if problem:
             blockers.append(problem)
     return blockers
+
+
+def friday_override_granted(bump: DependencyBump, *, at: datetime) -> bool:
+    """A second release approver allowed this bump (these versions) to merge despite the calendar, lately."""
+    return Gate.objects.filter(
+        object_id=str(bump.pk), gate_type=FRIDAY_GATE, state=Gate.State.DECIDED, decision="allow",
+        subject=bump.subject, decided_at__gte=at - FRIDAY_OVERRIDE_VALID,
+    ).exists()
+
+
+@transaction.atomic
+def bump_request_friday_override(*, bump: DependencyBump, user, reason: str) -> Gate:
+    """Ask a second release approver to let a critical security bump merge on a Friday or a weekend."""
+    bump = _lock(bump)
+    if bump.category != Category.SECURITY or bump.severity != Severity.CRITICAL:
+        raise DomainError(f"{bump} is not a critical security bump: it waits for Monday like the others.")
+    if bump.state in DependencyBump.FINAL_STATES:
+        raise DomainError(f"{bump} is {bump.get_state_display()}.")
+    if not production_calendar_problem(clock.now()) or bump.scope != DependencyBump.Scope.PRODUCTION:
+        raise DomainError(f"The calendar does not hold {bump} back now: no override needed.")
+    if not reason.strip():
+        raise DomainError("Say why this CVE cannot wait for Monday (exposure, exploit seen, ...).")
+    gate = gate_request(target=bump, gate_type=FRIDAY_GATE, subject=bump.subject, requested_by=user)
+    audit_record(action="bump.friday_override_requested", target=bump, actor=user, message=reason.strip())
+    _waiting(bump, f"Friday override asked by {user}: a second release approver decides. {bump.waiting_for}")
+    return gate
+
+
+def _on_friday_decided(gate: Gate, bump: DependencyBump) -> None:
+    bump = _lock(bump)
+    if bump.state in DependencyBump.FINAL_STATES:
+        raise DomainError(f"{bump} is {bump.get_state_display()}: the override no longer applies.")
+    audit_record(action=f"bump.friday_override_{gate.decision}", target=bump, actor=gate.decided_by,
+                 message=gate.reason)
+    ready = bump.state == State.APPROVED or (bump.state == State.OPEN and bump.path == Path.AUTO_MERGE)
+    if gate.decision == "allow" and ready:
+        _merge_if_ready(bump, gate.decided_by)
 
 
 def _merge_if_ready(bump: DependencyBump, user) -> bool:
@@ -472,7 +516,9 @@ def _on_go_decided(gate: Gate, bump: DependencyBump) -> None:
         problem = backup_problem(clock.now())
         if problem:
             raise DomainError(problem)
-    _approve(bump, gate)
+    audit_record(action="bump.go", target=bump, actor=gate.decided_by, message=gate.reason)
+    gate_request(target=bump, gate_type=MAJOR_STAGING_GATE, subject=bump.subject)
+    _waiting(bump, f"{get_gate_type(MAJOR_STAGING_GATE).label} gate")
 
 
 def _on_staging_decided(gate: Gate, bump: DependencyBump) -> None:
@@ -497,6 +543,12 @@ GATE_TYPES = (
     GateType(name=STAGING_GATE, label="upstream image staging test", decisions=("ok", "back"),
              group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
              reason_required_for=("back",), pull_request=_pull_request_url, passing=("ok",)),
+    GateType(name=MAJOR_STAGING_GATE, label="major bump staging validation", decisions=("ok", "back"),
+             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
+             reason_required_for=("back",), pull_request=_pull_request_url, passing=("ok",)),
+    GateType(name=FRIDAY_GATE, label="Friday merge override (critical CVE)", decisions=("allow", "refuse"),
+             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_friday_decided,
+             reason_required_for=("allow", "refuse")),
 )
 
 
