@@ -22,6 +22,7 @@ from formation_hub.models import AuditEntry, Notification
 TEAM_CHANNEL_TIMEOUT = (3.05, 10)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
+DEAD_NOTIFICATION_KIND = "notification.dead"
 
 
 def notify(
@@ -152,6 +153,29 @@ def _record_failure(notification: Notification, error: Exception) -> None:
         changes={"attempts": notification.attempts, "state": notification.state},
         message=notification.last_error,
     )
+    if notification.state == Notification.State.DEAD:
+        _alert_dead(notification)
+
+
+def _alert_dead(notification: Notification) -> None:
+    """Someone was not told something: admins hear it, by the other channel when the dead one was theirs
+    (an alert about a dead alert is not alerted again)."""
+    if notification.kind == DEAD_NOTIFICATION_KIND:
+        return
+    body = (
+        f"The {notification.get_channel_display()} notification '{notification.subject}' to "
+        f"{', '.join(notification.recipients) or 'the team channel'} was given up after {notification.attempts} "
+        f"attempts: {notification.last_error}\n\nResend it from Console -> Notifications once the cause is fixed."
+    )
+    subject = f"[formation-hub] a notification could not be sent: {notification.subject}"[:250]
+    key = f"{DEAD_NOTIFICATION_KIND}:{notification.pk}"
+    if notification.channel == Notification.Channel.EMAIL and settings.TEAM_CHANNEL_WEBHOOK_URL:
+        notify_team(kind=DEAD_NOTIFICATION_KIND, subject=subject, body=body, dedupe_key=f"{key}:team",
+                    target=notification)
+    if notification.channel != Notification.Channel.EMAIL or set(notification.recipients) != set(
+        settings.OPS_ADMIN_EMAILS
+    ):
+        notify(kind=DEAD_NOTIFICATION_KIND, subject=subject, body=body, dedupe_key=key, target=notification)
 
 
 def notifications_retry_due() -> int:
