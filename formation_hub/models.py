@@ -106,6 +106,7 @@ class Notification(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", "email"
         TEAM = "team", "team channel"
+        PAGER = "pager", "pager webhook"
 
     class State(models.TextChoices):
         PENDING = "pending", "pending"

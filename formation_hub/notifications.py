@@ -55,6 +55,9 @@ def notify(
     if channel == Notification.Channel.TEAM and not settings.TEAM_CHANNEL_WEBHOOK_URL:
         notification.state = Notification.State.SKIPPED
         notification.last_error = "No team channel configured (TEAM_CHANNEL_WEBHOOK_URL is empty)."
+    if channel == Notification.Channel.PAGER and not settings.PAGER_WEBHOOK_URL:
+        notification.state = Notification.State.SKIPPED
+        notification.last_error = "No pager configured (PAGER_WEBHOOK_URL is empty)."
     try:
         with transaction.atomic():
             notification.save()
@@ -67,6 +70,12 @@ def notify(
     if notification.state == Notification.State.PENDING:
         _enqueue(notification)
     return notification
+
+
+def notify_pager(*, kind: str, subject: str, body: str, dedupe_key: str, target=None):
+    """The pager webhook (PAGER_WEBHOOK_URL), stored as 'skipped' when none is configured."""
+    return notify(kind=kind, subject=subject, body=body, channel=Notification.Channel.PAGER, dedupe_key=dedupe_key,
+                  target=target)
 
 
 def notify_team(*, kind: str, subject: str, body: str, dedupe_key: str | None = None, target=None):
@@ -114,9 +123,36 @@ def _deliver(notification: Notification) -> None:
             fail_silently=False,
         )
         return
+    if notification.channel == Notification.Channel.PAGER:
+        _deliver_pager(notification)
+        return
     response = requests.post(
         settings.TEAM_CHANNEL_WEBHOOK_URL, json=team_channel_payload(notification), timeout=TEAM_CHANNEL_TIMEOUT
     )
+    response.raise_for_status()
+
+
+def _deliver_pager(notification: Notification) -> None:
+    """ntfy: the body as the message, an urgent priority. PagerDuty Events API v2: a
+    trigger (or, for a `*.ack` kind, an acknowledge) whose dedup_key is the paged object, so the escalation
+    and the acknowledgement land on the same alert."""
+    if settings.PAGER_FLAVOUR == "pagerduty":
+        action = "acknowledge" if notification.kind.endswith(".ack") else "trigger"
+        payload = {
+            "routing_key": settings.PAGER_ROUTING_KEY, "event_action": action,
+            "dedup_key": f"formation-hub:{notification.content_type_id}:{notification.object_id}",
+        }
+        if action == "trigger":
+            payload["payload"] = {"summary": notification.subject[:1024], "source": "formation-hub",
+                                  "severity": "critical", "custom_details": {"body": notification.body}}
+        response = requests.post(settings.PAGER_WEBHOOK_URL, json=payload, timeout=TEAM_CHANNEL_TIMEOUT)
+    else:
+        # Title and priority as query parameters: ntfy reads them there too, and they carry UTF-8 safely.
+        params = {"title": notification.subject, "tags": "rotating_light",
+                  "priority": "min" if notification.kind.endswith(".ack") else "urgent"}
+        headers = {"Authorization": f"Bearer {settings.PAGER_TOKEN}"} if settings.PAGER_TOKEN else {}
+        response = requests.post(settings.PAGER_WEBHOOK_URL, params=params, data=notification.body.encode(),
+                                 headers=headers, timeout=TEAM_CHANNEL_TIMEOUT)
     response.raise_for_status()
 
 

@@ -232,6 +232,7 @@ class Page(models.Model):
     class State(models.TextChoices):
         PAGED = "paged", "primary paged"
         ESCALATED = "escalated", "escalated to backup"
+        ESCALATED_ADMINS = "admins", "escalated past the backup, to the admins"
         ACKNOWLEDGED = "acknowledged", "acknowledged"
 
     dedupe_key = models.CharField(max_length=200, unique=True)
