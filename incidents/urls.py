@@ -1,9 +1,10 @@
 from django.urls import path
 
-from incidents import api, postmortem_views, views
+from incidents import api, postmortem_views, status_views, views
 
 app_name = "incidents"
 urlpatterns = [
+    path("status.json", status_views.status_json, name="status_json"),
     path("oncall/", views.home, name="home"),
     path("oncall/report/", views.report, name="report"),
     path("oncall/incidents/new/", views.incident_new, name="new"),
