@@ -2,6 +2,7 @@
 
 from formation_hub.context import correlation
 from formation_hub.models import Gate
+from releases import rituals
 from releases.forge_delivery import review_write
 from releases.forge_release import release_publish_on_forge
 from releases.models import Release
@@ -26,3 +27,15 @@ def write_story_review(gate_id: int, pull_request_url: str, head_sha: str) -> in
 def publish_release_on_forge(release_id: int) -> str:
     with correlation():
         return release_publish_on_forge(release_id=release_id)
+
+
+def monthly_bump_review() -> str:
+    return rituals.monthly_bump_review()
+
+
+def quarterly_majors_review() -> str:
+    return rituals.quarterly_majors_review()
+
+
+def monthly_release_reminder() -> str:
+    return rituals.monthly_release_reminder()
