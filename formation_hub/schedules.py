@@ -6,9 +6,12 @@ django-q2's own schedule types with a first run date; an existing schedule keeps
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
+from django.utils import timezone
 from django_q.models import Schedule
+
+from formation_hub.timefmt import organisation_zone
 
 _schedules: dict[str, "ScheduleSpec"] = {}
 
@@ -48,3 +51,15 @@ def ensure_schedules(**kwargs) -> int:
             schedule.func, schedule.schedule_type = spec.func, spec.schedule_type
             schedule.save(update_fields=["func", "schedule_type"])
     return len(_schedules)
+
+
+def first_of_next_month(*, months: tuple[int, ...] = tuple(range(1, 13)), at: datetime | None = None) -> datetime:
+    """The next 1st of one of `months` at 08:00 in the organisation's zone (the first run of a ritual)."""
+    local = (at or timezone.now()).astimezone(organisation_zone())
+    year, month = local.year, local.month
+    while True:
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        if month in months:
+            return datetime.combine(datetime(year, month, 1).date(), time(8, 0), tzinfo=organisation_zone())

@@ -21,6 +21,7 @@ from formation_hub.charts import Bar, stacked_bar_chart
 from formation_hub.errors import DomainError
 from formation_hub.markdown import render_markdown
 from formation_hub.timefmt import format_local
+from incidents import restore_admin  # noqa: F401 - registers the backup restore pages
 from incidents.clock import clock_view
 from incidents.export import postmortem_filename, postmortem_markdown
 from incidents.metrics import incident_metrics, last_months

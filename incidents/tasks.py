@@ -2,6 +2,7 @@
 
 from formation_hub.context import correlation
 from incidents.forge_issues import incident_forge_issue_open
+from incidents.restores import restore_drill_open
 from incidents.sweeps import incidents_sweep
 
 
@@ -13,3 +14,8 @@ def sweep_due() -> dict:
 def open_forge_issue(incident_id: int) -> str:
     with correlation():
         return incident_forge_issue_open(incident_id=incident_id)
+
+
+def open_restore_drill() -> str:
+    with correlation():
+        return str(restore_drill_open())

@@ -11,13 +11,13 @@ class ReleasesConfig(AppConfig):
         from formation_hub.dashboard import register_panel
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
-        from formation_hub.schedules import register_calendar_schedule, register_schedule
-        from releases import bump_services, demo, panels, rituals, services, stories
+        from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
+        from releases import bump_services, demo, panels, services, stories
 
         for gate_type in (*services.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
             register_gate_type(gate_type)
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)
-        monthly, quarterly = rituals.first_of_next_month(), rituals.first_of_next_month(months=(1, 4, 7, 10))
+        monthly, quarterly = first_of_next_month(), first_of_next_month(months=(1, 4, 7, 10))
         register_calendar_schedule("ritual: monthly dependency review", "releases.tasks.monthly_bump_review",
                                    schedule_type=Schedule.MONTHLY, first_run=monthly)
         register_calendar_schedule("ritual: monthly release reminder", "releases.tasks.monthly_release_reminder",

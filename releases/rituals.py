@@ -8,7 +8,7 @@ Each sends one e-mail to the release approvers (the admins when there are none) 
 names the period, so a re-run or a catch-up run never sends it twice.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -22,18 +22,6 @@ from releases.models import DependencyBump, Release
 from releases.selectors import unreleased_changes
 
 NOTHING_SHIPPED_FOR = timedelta(days=31)
-
-
-def first_of_next_month(*, months: tuple[int, ...] = tuple(range(1, 13)), at: datetime | None = None) -> datetime:
-    """The next 1st of one of `months` at 08:00 in the organisation's zone (the first run of a ritual)."""
-    local = (at or timezone.now()).astimezone(organisation_zone())
-    year, month = local.year, local.month
-    while True:
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
-        if month in months:
-            return datetime.combine(datetime(year, month, 1).date(), time(8, 0), tzinfo=organisation_zone())
 
 
 def _approver_emails() -> list[str] | None:

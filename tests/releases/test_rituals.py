@@ -7,10 +7,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from formation_hub.models import Notification
-from formation_hub.schedules import ensure_schedules
+from formation_hub.schedules import ensure_schedules, first_of_next_month
 from releases.bump_services import bump_create
 from releases.rituals import (
-    first_of_next_month,
     monthly_bump_review,
     monthly_release_reminder,
     quarterly_majors_review,
