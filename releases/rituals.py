@@ -46,7 +46,7 @@ def monthly_bump_review(*, now: datetime | None = None) -> str:
         "advisory.", "", "Security first:", *([_line(b) for b in security] or ["- none"]), "",
         "Everything else open:", *([_line(b) for b in bumps if b not in security] or ["- none"]), "",
         f"Review queue: {reverse('admin:releases_dependencybump_review_queue')}",
-        "Also on the 1st: capacity planning and the DR test (On call -> Restore drills).",
+        "Also on the 1st: capacity planning and the DR drill (Console -> Backup restores).",
     ])
     notify(kind="ritual.bump_review", subject=f"[formation-hub] monthly dependency review {period}", body=body,
            recipients=_approver_emails(), dedupe_key=f"ritual.bump_review:{period}")
