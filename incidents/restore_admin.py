@@ -15,6 +15,9 @@ EVIDENCE_FIELDS = ("state", "backup_name", "backup_taken_at", "restore_target", 
 
 
 class RestoreEvidenceForm(forms.ModelForm):
+    evidence_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                                  help_text="Log, ticket or document with the proof.")
+
     class Meta:
         model = BackupRestore
         fields = EVIDENCE_FIELDS

@@ -436,6 +436,7 @@ class DependencyBump(models.Model):
         DEPENDABOT = "dependabot", "Dependabot pull request"
         API = "api", "CI (API)"
         MANUAL = "manual", "manual"
+        WATCH = "watch", "upstream release watch"
 
     class Scope(models.TextChoices):
         PRODUCTION = "production", "production"

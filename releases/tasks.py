@@ -7,6 +7,7 @@ from releases.forge_delivery import review_write
 from releases.forge_release import release_publish_on_forge
 from releases.models import Release
 from releases.services import approvals_expire, release_watch_tick
+from releases.upstream_watch import upstream_releases_watch
 
 
 def watch_tick() -> str:
@@ -39,3 +40,8 @@ def quarterly_majors_review() -> str:
 
 def monthly_release_reminder() -> str:
     return rituals.monthly_release_reminder()
+
+
+def watch_upstream_releases() -> str:
+    with correlation():
+        return "; ".join(upstream_releases_watch())
