@@ -132,6 +132,12 @@ class ForgeClient:
         data = self._call("PUT", path, {"sha": head_sha, "merge_method": method, "commit_title": title})
         return data.get("sha", "")
 
+    def pull_request_commits(self, ref: PullRequestRef) -> list[tuple[str, str]]:
+        """(sha, message) of the pull request's commits, oldest first (first page: 100 on both forges)."""
+        suffix = "?per_page=100" if self.kind == ForgeConnection.Kind.GITHUB else "?limit=100"
+        data = self._call("GET", f"{self._repo(ref.repository)}/pulls/{ref.number}/commits{suffix}") or []
+        return [(item["sha"], item["commit"]["message"]) for item in data]
+
     def review_pull_request(self, ref: PullRequestRef, *, event: str, body: str, head_sha: str = "") -> int:
         """Post a review: event approve, request_changes or comment. Returns the review id."""
         events = FORGEJO_REVIEW_EVENTS if self.kind == ForgeConnection.Kind.FORGEJO else GITHUB_REVIEW_EVENTS

@@ -17,6 +17,8 @@ class ReleasesConfig(AppConfig):
         for gate_type in (*services.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
             register_gate_type(gate_type)
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)
+        register_schedule("ritual: story branch age and commit convention", "releases.tasks.check_stories",
+                          minutes=24 * 60)
         register_schedule("ritual: Docmost and Baserow release watch", "releases.tasks.watch_upstream_releases",
                           minutes=360)
         monthly, quarterly = first_of_next_month(), first_of_next_month(months=(1, 4, 7, 10))

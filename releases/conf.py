@@ -113,3 +113,8 @@ def upstream_running_versions() -> dict[str, str]:
     pairs = [item.strip() for item in env.str("UPSTREAM_RUNNING_VERSIONS", default=default).split(",")
              if "=" in item]
     return dict(pair.split("=", 1) for pair in pairs)
+
+
+def story_branch_max_days() -> int:
+    """STORY_BRANCH_MAX_DAYS: a story's branch older than this, not merged, is flagged (the playbook: 1-3 days)."""
+    return env.int("STORY_BRANCH_MAX_DAYS", default=3)

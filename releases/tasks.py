@@ -7,6 +7,7 @@ from releases.forge_delivery import review_write
 from releases.forge_release import release_publish_on_forge
 from releases.models import Release
 from releases.services import approvals_expire, release_watch_tick
+from releases.story_checks import stories_check
 from releases.upstream_watch import upstream_releases_watch
 
 
@@ -45,3 +46,8 @@ def monthly_release_reminder() -> str:
 def watch_upstream_releases() -> str:
     with correlation():
         return "; ".join(upstream_releases_watch())
+
+
+def check_stories() -> str:
+    with correlation():
+        return "; ".join(stories_check()) or "every story is fine"

@@ -258,6 +258,11 @@ class ForgeHandle(_Handle):
         return self.control("POST", "pulls/push", {"repository": self.repository, "number": number,
                                                    "head_sha": head_sha})
 
+    def commit(self, number: int, *messages: str) -> dict:
+        """Give the pull request these commits (the last is the head)."""
+        return self.control("POST", "pulls/commits", {"repository": self.repository, "number": number,
+                                                      "messages": list(messages)})
+
     def force_merge(self, number: int) -> dict:
         """An admin merges on the forge, bypassing the required status."""
         return self.control("POST", "pulls/merge", {"repository": self.repository, "number": number})

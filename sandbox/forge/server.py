@@ -39,6 +39,7 @@ class ForgeStandIn(StandIn):
         for prefix in ("", FORGEJO):
             repo = prefix + "/repos/{owner}/{repo}"
             self.router.add("GET", repo + "/pulls/{number}", self._pull_get)
+            self.router.add("GET", repo + "/pulls/{number}/commits", self._pull_commits)
             self.router.add("PUT" if not prefix else "POST", repo + "/pulls/{number}/merge", self._pull_merge)
             self.router.add("POST", repo + "/pulls/{number}/reviews", self._review_create)
             self.router.add("GET", repo + "/pulls/{number}/reviews", self._reviews_list)
@@ -58,6 +59,7 @@ class ForgeStandIn(StandIn):
         self.control.add("POST", "/_sandbox/demo", self._control_demo)
         self.control.add("POST", "/_sandbox/pulls", self._control_pull_open)
         self.control.add("POST", "/_sandbox/pulls/push", self._control_pull_push)
+        self.control.add("POST", "/_sandbox/pulls/commits", self._control_pull_commits)
         self.control.add("POST", "/_sandbox/pulls/merge", self._control_pull_force_merge)
         self.control.add("POST", "/_sandbox/protection", self._control_protection)
 
@@ -141,6 +143,17 @@ class ForgeStandIn(StandIn):
         with self.lock:
             pull = self._pull(request, repo)
             return Response(200, dict(pull)) if pull else self._error(request, 404, "Not Found")
+
+    def _pull_commits(self, request: Request) -> Response:
+        repo, error = self._guard(request)
+        if error:
+            return error
+        with self.lock:
+            pull = self._pull(request, repo)
+            if pull is None:
+                return self._error(request, 404, "Not Found")
+            commits = [{"sha": sha, "commit": {"message": message}} for sha, message in pull.get("commits", [])]
+            return Response(200, commits)
 
     def _pull_merge(self, request: Request) -> Response:
         repo, error = self._guard(request)
@@ -361,6 +374,19 @@ class ForgeStandIn(StandIn):
             if pull is None:
                 return Response(404, {"error": "no such pull request"})
             pull["head"]["sha"] = body.get("head_sha") or _sha(pull["head"]["sha"], "push")
+            return Response(200, dict(pull))
+
+    def _control_pull_commits(self, request: Request) -> Response:
+        """Set a pull request's commits: {repository, number, messages: [...]}; the last one becomes the head."""
+        body = request.json() or {}
+        with self.lock:
+            pull = self.repository(body.get("repository", "")).get("pulls", {}).get(body.get("number"))
+            if pull is None or not isinstance(body.get("messages"), list):
+                return Response(404, {"error": "no such pull request, or no messages list"})
+            pull["commits"] = [(_sha(pull["number"], index, message), str(message))
+                               for index, message in enumerate(body["messages"])]
+            if pull["commits"]:
+                pull["head"]["sha"] = pull["commits"][-1][0]
             return Response(200, dict(pull))
 
     def _control_pull_force_merge(self, request: Request) -> Response:
