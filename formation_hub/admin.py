@@ -8,8 +8,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from formation_hub.errors import DomainError
+from formation_hub.forge import token_from_env
 from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
-from formation_hub.models import AuditEntry, Gate, Notification, RefusedCall, WorkerHeartbeat
+from formation_hub.models import AuditEntry, ForgeConnection, Gate, Notification, RefusedCall, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
 
 
@@ -174,3 +175,14 @@ class RefusedCallAdmin(ReadOnlyEvidenceAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(ReadOnlyEvidenceAdmin):
     list_display = ("name", "beat_at")
+
+
+@admin.register(ForgeConnection)
+class ForgeConnectionAdmin(admin.ModelAdmin):
+    list_display = ("kind", "url", "repository", "status_context", "token_status", "updated_at")
+    readonly_fields = ("token_status", "updated_at")
+
+    @admin.display(description="token")
+    def token_status(self, connection):
+        variable = connection.token_env_var
+        return f"{variable}: {'set' if token_from_env(variable) else 'NOT SET'}"

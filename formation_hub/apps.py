@@ -1,4 +1,7 @@
+import sys
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.contrib.admin.apps import AdminConfig
 from django.db.models.signals import post_migrate
 
@@ -14,7 +17,7 @@ class FormationHubConfig(AppConfig):
     verbose_name = "Core: audit, gates, notifications"
 
     def ready(self):
-        from formation_hub import dashboard, health, panels, roles, schedules  # noqa: F401
+        from formation_hub import dashboard, demo, devprocesses, forge, health, panels, roles, schedules  # noqa: F401
 
         schedules.register_schedule("core: worker heartbeat", "formation_hub.tasks.heartbeat", minutes=1)
         schedules.register_schedule(
@@ -22,5 +25,11 @@ class FormationHubConfig(AppConfig):
         )
         dashboard.register_panel(panels.gates_panel)
         dashboard.register_panel(panels.health_panel)
+        demo.register_demo_loader("forge", forge.load_demo_forge)
+        if settings.DEBUG:
+            devprocesses.register_companion_process(
+                "forge stand-in",
+                [sys.executable, "-m", "sandbox.forge", "--port", str(forge.standin_port()), "--demo"],
+            )
         post_migrate.connect(schedules.ensure_schedules, sender=self)
         post_migrate.connect(roles.ensure_roles, sender=self)

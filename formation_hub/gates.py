@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
@@ -40,6 +41,11 @@ class GateType:
     check_decider: Callable[[Gate, object, object], None] | None = None
     on_decided: Callable[[Gate, object], None] | None = None
     reason_required_for: tuple[str, ...] = field(default=())
+    # The object's pull request URL: its gates are then published as a commit status on the pull
+    # request's head (formation_hub.gate_status), so the forge refuses the merge while one is open.
+    pull_request: Callable[[object], str] | None = None
+    # Decisions that let the pull request merge (a green commit status); any other is a red one.
+    passing: tuple[str, ...] = field(default=())
 
 
 _gate_types: dict[str, GateType] = {}
@@ -62,6 +68,17 @@ def gate_types() -> dict[str, GateType]:
 
 def _content_type(target) -> ContentType:
     return ContentType.objects.get_for_model(target, for_concrete_model=False)
+
+
+def _publish_status_later(gate: Gate) -> None:
+    """After commit, a worker publishes the object's gates on its pull request (a forge call never
+    holds a transaction open)."""
+    if get_gate_type(gate.gate_type).pull_request is None:
+        return
+    content_type_id, object_id = gate.content_type_id, gate.object_id
+    transaction.on_commit(lambda: async_task(
+        "formation_hub.tasks.publish_gate_status", content_type_id, object_id, group="forge"
+    ))
 
 
 def pending_gate(*, target, gate_type: str) -> Gate | None:
@@ -95,6 +112,7 @@ def gate_request(*, target, gate_type: str, subject: str, requested_by=None) -> 
         action="gate.requested", target=target, actor=requested_by,
         changes={"gate": gate_type, "subject": subject, "gate_id": gate.pk},
     )
+    _publish_status_later(gate)
     return gate
 
 
@@ -109,6 +127,7 @@ def gate_void(*, gate: Gate, reason: str) -> Gate:
             action="gate.voided", target=gate, changes={"gate": gate.gate_type, "subject": gate.subject},
             message=reason,
         )
+        _publish_status_later(gate)
     return gate
 
 
@@ -196,6 +215,7 @@ def _gate_decide(*, gate: Gate, kind: GateType, user, decision: str, subject: st
     )
     if kind.on_decided is not None:
         kind.on_decided(gate, target)
+    _publish_status_later(gate)
     return gate
 
 

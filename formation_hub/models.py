@@ -107,6 +107,7 @@ class Notification(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", "email"
         TEAM = "team", "team channel"
+        PAGER = "pager", "pager webhook"
 
     class State(models.TextChoices):
         PENDING = "pending", "pending"
@@ -188,3 +189,40 @@ class RefusedCall(RefusedCallCount):
 
     class Meta(RefusedCallCount.Meta):
         constraints = [models.UniqueConstraint(fields=["source", "hour"], name="inbound_refused_call_source_hour")]
+
+
+class ForgeConnection(models.Model):
+    """The forge (GitHub or Forgejo) where pull requests, tags, releases and issues live (one row).
+
+    The token stays in the environment, named here, like the Baserow and Docmost connections.
+    """
+
+    class Kind(models.TextChoices):
+        GITHUB = "github", "GitHub (REST v3)"
+        FORGEJO = "forgejo", "Forgejo / Gitea (API v1)"
+
+    key = models.CharField(max_length=20, default="default", unique=True, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GITHUB)
+    url = models.URLField(
+        help_text="API base: https://api.github.com (GitHub Enterprise: https://host/api/v3); for Forgejo the "
+        "instance, e.g. https://forge.example.org (without /api/v1).",
+    )
+    repository = models.CharField(max_length=200, help_text="owner/name of the application's repository.")
+    token_env_var = models.CharField(
+        max_length=100, default="FORGE_TOKEN",
+        help_text="Environment variable holding the API token (statuses, merges, reviews, tags, releases, issues).",
+    )
+    status_context = models.CharField(
+        max_length=100, default="formation-hub/gates",
+        help_text="Name of the commit status the gates publish; make it a required check of the protected branch.",
+    )
+    merge_method = models.CharField(
+        max_length=10, default="squash", choices=[("merge", "merge"), ("squash", "squash"), ("rebase", "rebase")],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "forge connection"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.repository} at {self.url}"

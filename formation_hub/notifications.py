@@ -22,6 +22,7 @@ from formation_hub.models import AuditEntry, Notification
 TEAM_CHANNEL_TIMEOUT = (3.05, 10)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
+DEAD_NOTIFICATION_KIND = "notification.dead"
 
 
 def notify(
@@ -54,6 +55,9 @@ def notify(
     if channel == Notification.Channel.TEAM and not settings.TEAM_CHANNEL_WEBHOOK_URL:
         notification.state = Notification.State.SKIPPED
         notification.last_error = "No team channel configured (TEAM_CHANNEL_WEBHOOK_URL is empty)."
+    if channel == Notification.Channel.PAGER and not settings.PAGER_WEBHOOK_URL:
+        notification.state = Notification.State.SKIPPED
+        notification.last_error = "No pager configured (PAGER_WEBHOOK_URL is empty)."
     try:
         with transaction.atomic():
             notification.save()
@@ -66,6 +70,12 @@ def notify(
     if notification.state == Notification.State.PENDING:
         _enqueue(notification)
     return notification
+
+
+def notify_pager(*, kind: str, subject: str, body: str, dedupe_key: str, target=None):
+    """The pager webhook (PAGER_WEBHOOK_URL), stored as 'skipped' when none is configured."""
+    return notify(kind=kind, subject=subject, body=body, channel=Notification.Channel.PAGER, dedupe_key=dedupe_key,
+                  target=target)
 
 
 def notify_team(*, kind: str, subject: str, body: str, dedupe_key: str | None = None, target=None):
@@ -113,9 +123,36 @@ def _deliver(notification: Notification) -> None:
             fail_silently=False,
         )
         return
+    if notification.channel == Notification.Channel.PAGER:
+        _deliver_pager(notification)
+        return
     response = requests.post(
         settings.TEAM_CHANNEL_WEBHOOK_URL, json=team_channel_payload(notification), timeout=TEAM_CHANNEL_TIMEOUT
     )
+    response.raise_for_status()
+
+
+def _deliver_pager(notification: Notification) -> None:
+    """ntfy: the body as the message, an urgent priority. PagerDuty Events API v2: a
+    trigger (or, for a `*.ack` kind, an acknowledge) whose dedup_key is the paged object, so the escalation
+    and the acknowledgement land on the same alert."""
+    if settings.PAGER_FLAVOUR == "pagerduty":
+        action = "acknowledge" if notification.kind.endswith(".ack") else "trigger"
+        payload = {
+            "routing_key": settings.PAGER_ROUTING_KEY, "event_action": action,
+            "dedup_key": f"formation-hub:{notification.content_type_id}:{notification.object_id}",
+        }
+        if action == "trigger":
+            payload["payload"] = {"summary": notification.subject[:1024], "source": "formation-hub",
+                                  "severity": "critical", "custom_details": {"body": notification.body}}
+        response = requests.post(settings.PAGER_WEBHOOK_URL, json=payload, timeout=TEAM_CHANNEL_TIMEOUT)
+    else:
+        # Title and priority as query parameters: ntfy reads them there too, and they carry UTF-8 safely.
+        params = {"title": notification.subject, "tags": "rotating_light",
+                  "priority": "min" if notification.kind.endswith(".ack") else "urgent"}
+        headers = {"Authorization": f"Bearer {settings.PAGER_TOKEN}"} if settings.PAGER_TOKEN else {}
+        response = requests.post(settings.PAGER_WEBHOOK_URL, params=params, data=notification.body.encode(),
+                                 headers=headers, timeout=TEAM_CHANNEL_TIMEOUT)
     response.raise_for_status()
 
 
@@ -152,6 +189,29 @@ def _record_failure(notification: Notification, error: Exception) -> None:
         changes={"attempts": notification.attempts, "state": notification.state},
         message=notification.last_error,
     )
+    if notification.state == Notification.State.DEAD:
+        _alert_dead(notification)
+
+
+def _alert_dead(notification: Notification) -> None:
+    """Someone was not told something: admins hear it, by the other channel when the dead one was theirs
+    (an alert about a dead alert is not alerted again)."""
+    if notification.kind == DEAD_NOTIFICATION_KIND:
+        return
+    body = (
+        f"The {notification.get_channel_display()} notification '{notification.subject}' to "
+        f"{', '.join(notification.recipients) or 'the team channel'} was given up after {notification.attempts} "
+        f"attempts: {notification.last_error}\n\nResend it from Console -> Notifications once the cause is fixed."
+    )
+    subject = f"[formation-hub] a notification could not be sent: {notification.subject}"[:250]
+    key = f"{DEAD_NOTIFICATION_KIND}:{notification.pk}"
+    if notification.channel == Notification.Channel.EMAIL and settings.TEAM_CHANNEL_WEBHOOK_URL:
+        notify_team(kind=DEAD_NOTIFICATION_KIND, subject=subject, body=body, dedupe_key=f"{key}:team",
+                    target=notification)
+    if notification.channel != Notification.Channel.EMAIL or set(notification.recipients) != set(
+        settings.OPS_ADMIN_EMAILS
+    ):
+        notify(kind=DEAD_NOTIFICATION_KIND, subject=subject, body=body, dedupe_key=key, target=notification)
 
 
 def notifications_retry_due() -> int:

@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "formation_hub.context_processors.organisation",
+                "incidents.banner.status_banner_context",
             ],
         },
     },
@@ -155,6 +156,12 @@ OPS_ADMIN_EMAILS = env.list("OPS_ADMIN_EMAILS", default=["ops@formation-hub.loca
 TEAM_CHANNEL_WEBHOOK_URL = env.str("TEAM_CHANNEL_WEBHOOK_URL", default="")
 TEAM_CHANNEL_FLAVOUR = env.str("TEAM_CHANNEL_FLAVOUR", default="slack")  # slack | teams
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+# Pages also go to a pager: an ntfy topic URL (https://ntfy.sh/<topic>) or a PagerDuty-compatible Events
+# API v2 endpoint (https://events.pagerduty.com/v2/enqueue, routing key in PAGER_ROUTING_KEY).
+PAGER_WEBHOOK_URL = env.str("PAGER_WEBHOOK_URL", default="")
+PAGER_FLAVOUR = env.str("PAGER_FLAVOUR", default="ntfy")  # ntfy | pagerduty
+PAGER_ROUTING_KEY = env.str("PAGER_ROUTING_KEY", default="")
+PAGER_TOKEN = env.str("PAGER_TOKEN", default="")  # ntfy access token, sent as a Bearer token when set
 
 # Task queue: django-q2 on the ORM broker by default, on Redis when REDIS_URL is set.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -4,6 +4,7 @@ import socket
 
 from django.utils import timezone
 
+from formation_hub.gate_status import publish_gate_status_of
 from formation_hub.models import WorkerHeartbeat
 from formation_hub.notifications import notification_send, notifications_retry_due
 
@@ -21,3 +22,7 @@ def heartbeat() -> str:
     name = socket.gethostname()
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"beat_at": timezone.now()})
     return name
+
+
+def publish_gate_status(content_type_id: int, object_id: str) -> str:
+    return publish_gate_status_of(content_type_id=content_type_id, object_id=object_id)

@@ -21,6 +21,7 @@ from formation_hub.charts import Bar, stacked_bar_chart
 from formation_hub.errors import DomainError
 from formation_hub.markdown import render_markdown
 from formation_hub.timefmt import format_local
+from incidents import restore_admin  # noqa: F401 - registers the backup restore pages
 from incidents.clock import clock_view
 from incidents.export import postmortem_filename, postmortem_markdown
 from incidents.metrics import incident_metrics, last_months
@@ -128,7 +129,7 @@ class IncidentAdmin(admin.ModelAdmin):
         (None, {"fields": ("oncall_page", "title", "description", "service", "category")}),
         ("Learning", {"fields": ("runbook", "runbook_review", "post_mortem_link", "recurrence")}),
         ("State", {"fields": ("severity", "status", "source", "commander", "user_facing", "data_loss", "monitor",
-                              "related_link")}),
+                              "forge_issue_url", "related_link")}),
         ("Response clock", {"fields": ("response_clock", "detected_at", "respond_by", "acknowledged_at",
                                        "acknowledged_by", "breached", "breached_at")}),
         ("Lifecycle", {"fields": ("triaged_at", "investigating_at", "mitigated_at", "resolved_at", "closed_at",

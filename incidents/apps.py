@@ -6,14 +6,18 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents and on-call"
 
     def ready(self):
+        from django_q.models import Schedule
+
         from formation_hub.dashboard import register_panel
         from formation_hub.demo import register_demo_loader
-        from formation_hub.schedules import register_schedule
+        from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
         from incidents import demo, panels, postmortems, selectors
         from incidents.recap import RecapSection, register_recap_section
         from incidents.services import register_close_check
 
         register_schedule("incidents: sweep what is due", "incidents.tasks.sweep_due", minutes=1)
+        register_calendar_schedule("ritual: monthly DR drill (restore a backup)", "incidents.tasks.open_restore_drill",
+                                   schedule_type=Schedule.MONTHLY, first_run=first_of_next_month())
         register_panel(panels.open_incidents_panel)
         register_panel(panels.on_call_panel)
         register_panel(panels.overdue_panel)

@@ -32,6 +32,12 @@ def sev3_response() -> timedelta:
     return timedelta(hours=env.float("INCIDENT_SEV3_RESPONSE_HOURS", default=24))
 
 
+def page_final_escalation_delay() -> timedelta:
+    """ONCALL_FINAL_ESCALATION_MINUTES: after the backup was paged, nobody acknowledging for this long pages
+    the admins (default 15)."""
+    return timedelta(minutes=env.int("ONCALL_FINAL_ESCALATION_MINUTES", default=15))
+
+
 def page_escalation_delay() -> timedelta:
     """ONCALL_ESCALATION_MINUTES: the backup is paged when the primary has not acknowledged (default 15)."""
     return timedelta(minutes=env.int("ONCALL_ESCALATION_MINUTES", default=15))

@@ -74,6 +74,9 @@ class Incident(models.Model):
     monitor = models.CharField(
         max_length=200, blank=True, default="", help_text="The monitor that opened it (alerts only)."
     )
+    forge_issue_url = models.URLField(
+        max_length=500, blank=True, help_text="The forge issue a SEV3 opens, where the fix is tracked."
+    )
     # Response clock: from detection to acknowledgement.
     detected_at = models.DateTimeField(db_index=True)
     respond_by = models.DateTimeField(db_index=True)
@@ -228,6 +231,7 @@ class Page(models.Model):
     class State(models.TextChoices):
         PAGED = "paged", "primary paged"
         ESCALATED = "escalated", "escalated to backup"
+        ESCALATED_ADMINS = "admins", "escalated past the backup, to the admins"
         ACKNOWLEDGED = "acknowledged", "acknowledged"
 
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -532,3 +536,48 @@ class RecurrenceEscalation(models.Model):
 
     def __str__(self):
         return f"Recurring {self.service} / {self.category} (raised {self.raised_at:%Y-%m-%d})"
+
+
+class BackupRestore(models.Model):
+    """A restore from a backup, run from the 'restore-from-backup' runbook, with its evidence: the monthly
+    DR drill (into a scratch database) or a rollback of lost data during an incident."""
+
+    class Kind(models.TextChoices):
+        DRILL = "drill", "monthly DR drill"
+        ROLLBACK = "rollback", "rollback of lost data"
+
+    class State(models.TextChoices):
+        OPEN = "open", "to do"
+        PASSED = "passed", "restored and checked"
+        FAILED = "failed", "failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    period = models.CharField(max_length=7, blank=True, help_text="YYYY-MM of a drill.")
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="restores")
+    runbook = models.ForeignKey(Runbook, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True, help_text="Why this restore (a rollback: what was lost).")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN, db_index=True)
+    backup_name = models.CharField(max_length=300, blank=True, help_text="The backup file or snapshot restored.")
+    backup_taken_at = models.DateTimeField(null=True, blank=True)
+    restore_target = models.CharField(max_length=200, blank=True, help_text="Where: scratch database, production.")
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="From start to checked.")
+    checks = models.TextField(blank=True, help_text="What was verified: row counts, known records, a user flow.")
+    evidence_url = models.URLField(max_length=500, blank=True, help_text="Log, ticket or document with the proof.")
+    opened_at = models.DateTimeField()
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["period"], condition=Q(kind="drill"), name="one_drill_per_month"),
+        ]
+
+    def __str__(self):
+        if self.kind == self.Kind.DRILL:
+            return f"DR drill {self.period}"
+        return f"Restore for incident #{self.incident_id}"

@@ -1,4 +1,6 @@
-"""Pages: the primary on call is paged at once; the backup when nobody acknowledges in time.
+"""Pages: the primary on call is paged at once; the backup when nobody acknowledges in time; the admins
+when the backup does not either. Each step is an e-mail and, when PAGER_WEBHOOK_URL is set, a pager call
+(ntfy or a PagerDuty-compatible events API).
 
 The escalation time is stored on the page row (`escalate_at`) and the one-minute sweep claims due
 pages with a conditional update, so a late or repeated sweep escalates each page exactly once.
@@ -11,13 +13,14 @@ from django.utils import timezone
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.notifications import notify
+from formation_hub.notifications import notify, notify_pager
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
 from incidents.oncall import on_call_at
 from incidents.timeline import timeline_add
 
-ACTIVE_STATES = (Page.State.PAGED, Page.State.ESCALATED)
+PAGER_KIND = "incident.page.pager"
+ACTIVE_STATES = (Page.State.PAGED, Page.State.ESCALATED, Page.State.ESCALATED_ADMINS)
 
 
 def _recipients(user) -> list[str] | None:
@@ -54,6 +57,8 @@ def page_send(*, subject: str, body: str, dedupe_key: str, incident: Incident | 
         kind="incident.page", subject=f"[PAGE] {subject}", body=_page_text(page, "primary"),
         recipients=_recipients(who.primary), dedupe_key=f"page:{dedupe_key}:primary", target=page,
     )
+    notify_pager(kind=PAGER_KIND, subject=f"[PAGE] {subject} - primary: {who.primary or 'nobody'}",
+                 body=_page_text(page, "primary"), dedupe_key=f"page:{dedupe_key}:pager:primary", target=page)
     audit_record(
         action="oncall.paged", target=page,
         changes={"primary": str(who.primary or ""), "backup": str(who.backup or ""), "escalate_at": page.escalate_at},
@@ -97,6 +102,8 @@ def _acknowledge(page: Page, user, now) -> None:
     )
     page.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "escalate_at"])
     audit_record(action="oncall.page_acknowledged", target=page, actor=user)
+    notify_pager(kind=f"{PAGER_KIND}.ack", subject=f"[ACK] {page.subject} - acknowledged by {user or 'someone'}",
+                 body=f"Acknowledged at {now:%H:%M} UTC.", dedupe_key=f"page:{page.dedupe_key}:pager:ack", target=page)
 
 
 def pages_acknowledge_for_incident(*, incident: Incident, user, now) -> int:
@@ -124,6 +131,9 @@ def pages_escalate_due(now=None) -> int:
                 kind="incident.page", subject=f"[PAGE - ESCALATED] {page.subject}", body=_page_text(page, "backup"),
                 recipients=_recipients(backup), dedupe_key=f"page:{page.dedupe_key}:backup", target=page,
             )
+            notify_pager(kind=PAGER_KIND, subject=f"[PAGE - ESCALATED] {page.subject} - backup: {backup or 'nobody'}",
+                         body=_page_text(page, "backup"), dedupe_key=f"page:{page.dedupe_key}:pager:backup",
+                         target=page)
             audit_record(
                 action="oncall.escalated", target=page, changes={"backup": str(backup or "")},
                 message=f"Not acknowledged by {page.escalate_at:%H:%M} UTC.",
@@ -133,5 +143,32 @@ def pages_escalate_due(now=None) -> int:
                     incident=page.incident, kind=TimelineEntry.Kind.PAGE,
                     text=f"Not acknowledged in time: paged the backup {backup or '(nobody: ops admins)'}.",
                 )
+            escalated += 1
+    return escalated + _escalate_past_backup(now)
+
+
+def _escalate_past_backup(now) -> int:
+    """Neither the primary nor the backup answered: the admins are paged (e-mail and pager), once."""
+    limit = now - conf.page_final_escalation_delay()
+    due = Page.objects.filter(state=Page.State.ESCALATED, escalated_at__lte=limit).values_list("pk", flat=True)[:200]
+    escalated = 0
+    for page_id in due:
+        with transaction.atomic():
+            if not Page.objects.filter(pk=page_id, state=Page.State.ESCALATED).update(
+                state=Page.State.ESCALATED_ADMINS
+            ):
+                continue
+            page = Page.objects.select_related("incident").get(pk=page_id)
+            subject = f"[PAGE - NOBODY ANSWERED] {page.subject}"
+            body = _page_text(page, "last resort (admins): neither the primary nor the backup acknowledged")
+            notify(kind="incident.page", subject=subject, body=body, dedupe_key=f"page:{page.dedupe_key}:admins",
+                   target=page)
+            notify_pager(kind=PAGER_KIND, subject=subject, body=body,
+                         dedupe_key=f"page:{page.dedupe_key}:pager:admins", target=page)
+            audit_record(action="oncall.escalated_to_admins", target=page,
+                         message=f"Backup paged at {page.escalated_at:%H:%M} UTC did not acknowledge.")
+            if page.incident is not None:
+                timeline_add(incident=page.incident, kind=TimelineEntry.Kind.PAGE,
+                             text="The backup did not acknowledge either: paged the admins.")
             escalated += 1
     return escalated

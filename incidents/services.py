@@ -17,6 +17,7 @@ from formation_hub.notifications import notify_team
 from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.clock import respond_by_for
+from incidents.forge_issues import forge_issue_open_later
 from incidents.gdpr import breach_assessment_open
 from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source, Status, TimelineEntry
 from incidents.paging import oncall_page, page_send, pages_acknowledge_for_incident
@@ -163,6 +164,8 @@ def incident_create(
         )
     if severity == Severity.SEV1:
         _page_for(incident)
+    if severity == Severity.SEV3:
+        forge_issue_open_later(incident)
     if data_loss:
         breach_assessment_open(incident=incident, aware_at=detected_at)
     recurrence_check(incident=incident)
@@ -295,6 +298,8 @@ def incident_change_severity(*, incident: Incident, severity: str, user, reason:
     )
     if severity == Severity.SEV1 and incident.acknowledged_at is None and incident.is_open:
         _page_for(incident)
+    if severity == Severity.SEV3 and incident.is_open:
+        forge_issue_open_later(incident)
     postmortem_open_if_required(incident=incident, user=_actor(user))
     return incident
 

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from incidents import api, postmortem_views, views
+from incidents import api, postmortem_views, restore_views, status_views, views
 
 app_name = "incidents"
 urlpatterns = [
+    path("status.json", status_views.status_json, name="status_json"),
     path("oncall/", views.home, name="home"),
     path("oncall/report/", views.report, name="report"),
     path("oncall/incidents/new/", views.incident_new, name="new"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("oncall/incidents/<int:incident_id>/flags/", views.incident_flags, name="flags"),
     path("oncall/incidents/<int:incident_id>/update/", views.incident_status_update, name="status_update"),
     path("oncall/incidents/<int:incident_id>/gdpr/", views.incident_gdpr, name="gdpr"),
+    path("oncall/incidents/<int:incident_id>/restore/", restore_views.incident_restore, name="restore"),
     path("oncall/incidents/<int:incident_id>/runbook/", postmortem_views.incident_runbook, name="runbook_set"),
     path("oncall/incidents/<int:incident_id>/postmortem/", postmortem_views.postmortem_start_view,
          name="postmortem_start"),

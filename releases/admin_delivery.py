@@ -297,7 +297,8 @@ class DependencyBumpAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return ("package", "ecosystem", "from_version", "to_version", "scope", "advisories", "severity", "source",
                 "pull_request_url", "category", "path", "explanation", "state", "ci_status", "waiting_for",
-                "migration_note", "created_by", "created_at", "merged_at", "closed_at", "change")
+                "migration_note", "merged_outside_gates", "created_by", "created_at", "merged_at", "closed_at",
+                "change")
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
@@ -399,8 +400,13 @@ def _bump_severity(*, bump, user, data):
     return f"Severity set: the bump is now {bump.get_category_display()}."
 
 
+def _bump_friday_override(*, bump, user, data):
+    bump_services.bump_request_friday_override(bump=bump, user=user, reason=data.get("reason", ""))
+    return "Override asked: a second release approver decides it under Gates."
+
+
 BUMP_ACTIONS = {"ci": _bump_ci, "merge": _bump_merge, "close": _bump_close, "again": _bump_ask_again,
-                "note": _bump_note, "severity": _bump_severity}
+                "note": _bump_note, "severity": _bump_severity, "friday": _bump_friday_override}
 
 
 @admin.register(BumpWebhookDelivery)

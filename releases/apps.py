@@ -6,15 +6,28 @@ class ReleasesConfig(AppConfig):
     verbose_name = "Releases"
 
     def ready(self):
+        from django_q.models import Schedule
+
         from formation_hub.dashboard import register_panel
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
-        from formation_hub.schedules import register_schedule
+        from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
         from releases import bump_services, demo, panels, services, stories
 
         for gate_type in (*services.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
             register_gate_type(gate_type)
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)
+        register_schedule("ritual: story branch age and commit convention", "releases.tasks.check_stories",
+                          minutes=24 * 60)
+        register_schedule("ritual: Docmost and Baserow release watch", "releases.tasks.watch_upstream_releases",
+                          minutes=360)
+        monthly, quarterly = first_of_next_month(), first_of_next_month(months=(1, 4, 7, 10))
+        register_calendar_schedule("ritual: monthly dependency review", "releases.tasks.monthly_bump_review",
+                                   schedule_type=Schedule.MONTHLY, first_run=monthly)
+        register_calendar_schedule("ritual: monthly release reminder", "releases.tasks.monthly_release_reminder",
+                                   schedule_type=Schedule.MONTHLY, first_run=monthly)
+        register_calendar_schedule("ritual: quarterly majors review", "releases.tasks.quarterly_majors_review",
+                                   schedule_type=Schedule.QUARTERLY, first_run=quarterly)
         register_panel(panels.release_in_flight_panel)
         register_panel(panels.delivery_panel)
         register_demo_loader("releases", demo.load_demo_releases)

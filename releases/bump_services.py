@@ -22,10 +22,12 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type, pending_gate
 from formation_hub.models import AuditEntry, Gate
+from formation_hub.notifications import notify
 from formation_hub.roles import RELEASE_APPROVER
 from formation_hub.timefmt import format_local
 from releases import clock, conf, dependabot
 from releases.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
+from releases.forge_delivery import ForgeMerge, merge_pull_request
 from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
 from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules
@@ -34,7 +36,12 @@ from releases.services import change_add
 REVIEW_GATE = "delivery.bump_review"
 GO_GATE = "delivery.bump_go"
 STAGING_GATE = "delivery.bump_staging"
-BUMP_GATES = (REVIEW_GATE, GO_GATE, STAGING_GATE)
+# bump-deps.md, major sequence step 5 and its gate table: after the go, a staging sign-off (OK / RETOUR).
+MAJOR_STAGING_GATE = "delivery.bump_major_staging"
+# A critical CVE may not wait for Monday: a second release approver may allow a Friday or weekend merge.
+FRIDAY_GATE = "delivery.bump_friday_override"
+FRIDAY_OVERRIDE_VALID = timedelta(days=4)
+BUMP_GATES = (REVIEW_GATE, GO_GATE, STAGING_GATE, MAJOR_STAGING_GATE, FRIDAY_GATE)
 GATE_OF_PATH = {Path.REVIEW: REVIEW_GATE, Path.GO_NO_GO: GO_GATE, Path.STAGING_TEST: STAGING_GATE}
 State = DependencyBump.State
 BACKUP_REPORTS = 20
@@ -303,12 +310,14 @@ def merge_blockers(bump: DependencyBump, *, at: datetime | None = None) -> list[
     if bump.state == State.HELD:
         blockers.append("Held: ask for its decision again first.")
     if bump.state == State.OPEN and bump.path != Path.AUTO_MERGE:
-        blockers.append(f"Waits for its {get_gate_type(GATE_OF_PATH[bump.path]).label} gate.")
+        waiting = pending_gate(target=bump, gate_type=MAJOR_STAGING_GATE)
+        gate_type = MAJOR_STAGING_GATE if waiting is not None else GATE_OF_PATH[bump.path]
+        blockers.append(f"Waits for its {get_gate_type(gate_type).label} gate.")
     if bump.ci_status != DependencyBump.CiStatus.GREEN:
         blockers.append(f"{CI_PHRASES[bump.ci_status]}: a bump merges on green CI only.")
     if bump.scope == DependencyBump.Scope.PRODUCTION:
         problem = production_calendar_problem(at)
-        if problem:
+        if problem and not friday_override_granted(bump, at=at):
             blockers.append(problem)
     if Category.DATABASE_MAJOR in _categories(bump):
         problem = backup_problem(at)
@@ -322,6 +331,43 @@ def _categories(bump: DependencyBump) -> set[str]:
     return {bump.category, *DependencyBump.objects.filter(group_lead=bump).values_list("category", flat=True)}
 
 
+def friday_override_granted(bump: DependencyBump, *, at: datetime) -> bool:
+    """A second release approver allowed this bump (these versions) to merge despite the calendar, lately."""
+    return Gate.objects.filter(
+        object_id=str(bump.pk), gate_type=FRIDAY_GATE, state=Gate.State.DECIDED, decision="allow",
+        subject=bump.subject, decided_at__gte=at - FRIDAY_OVERRIDE_VALID,
+    ).exists()
+
+
+@transaction.atomic
+def bump_request_friday_override(*, bump: DependencyBump, user, reason: str) -> Gate:
+    """Ask a second release approver to let a critical security bump merge on a Friday or a weekend."""
+    bump = _lock(bump)
+    if bump.category != Category.SECURITY or bump.severity != Severity.CRITICAL:
+        raise DomainError(f"{bump} is not a critical security bump: it waits for Monday like the others.")
+    if bump.state in DependencyBump.FINAL_STATES:
+        raise DomainError(f"{bump} is {bump.get_state_display()}.")
+    if not production_calendar_problem(clock.now()) or bump.scope != DependencyBump.Scope.PRODUCTION:
+        raise DomainError(f"The calendar does not hold {bump} back now: no override needed.")
+    if not reason.strip():
+        raise DomainError("Say why this CVE cannot wait for Monday (exposure, exploit seen, ...).")
+    gate = gate_request(target=bump, gate_type=FRIDAY_GATE, subject=bump.subject, requested_by=user)
+    audit_record(action="bump.friday_override_requested", target=bump, actor=user, message=reason.strip())
+    _waiting(bump, f"Friday override asked by {user}: a second release approver decides. {bump.waiting_for}")
+    return gate
+
+
+def _on_friday_decided(gate: Gate, bump: DependencyBump) -> None:
+    bump = _lock(bump)
+    if bump.state in DependencyBump.FINAL_STATES:
+        raise DomainError(f"{bump} is {bump.get_state_display()}: the override no longer applies.")
+    audit_record(action=f"bump.friday_override_{gate.decision}", target=bump, actor=gate.decided_by,
+                 message=gate.reason)
+    ready = bump.state == State.APPROVED or (bump.state == State.OPEN and bump.path == Path.AUTO_MERGE)
+    if gate.decision == "allow" and ready:
+        _merge_if_ready(bump, gate.decided_by)
+
+
 def _merge_if_ready(bump: DependencyBump, user) -> bool:
     blockers = merge_blockers(bump)
     if blockers:
@@ -331,8 +377,7 @@ def _merge_if_ready(bump: DependencyBump, user) -> bool:
             audit_record(action="bump.merge_waiting", target=bump, actor=user, changes={"blockers": blockers},
                          message=text)
         return False
-    _merge(bump, user)
-    return True
+    return _merge(bump, user).merged
 
 
 def _changelog_line(bump: DependencyBump) -> tuple[str, str]:
@@ -346,7 +391,19 @@ def _changelog_line(bump: DependencyBump) -> tuple[str, str]:
     return Change.Type.CHORE, text
 
 
-def _merge(bump: DependencyBump, user) -> None:
+def _merge(bump: DependencyBump, user) -> ForgeMerge:
+    """Merge the pull request on the forge; only a merge the forge confirmed is recorded (and claimed in the
+    changelog). A refusal leaves the bump where it was, waiting with the forge's reason."""
+    merge = merge_pull_request(target=bump, pull_request_url=bump.pull_request_url, title=f"Bump {bump.subject}",
+                               actor=user)
+    if merge.merged:
+        _record_merged(bump, user, merge_sha=merge.sha)
+    elif bump.waiting_for != merge.problem[:300]:
+        _waiting(bump, merge.problem)
+    return merge
+
+
+def _record_merged(bump: DependencyBump, user, *, merge_sha: str = "") -> None:
     bump.state, bump.merged_at, bump.waiting_for = State.MERGED, timezone.now(), ""
     fields = ["state", "merged_at", "waiting_for"]
     if bump.scope == DependencyBump.Scope.PRODUCTION:
@@ -357,9 +414,9 @@ def _merge(bump: DependencyBump, user) -> None:
         fields.append("change")
     bump.save(update_fields=fields)
     audit_record(action="bump.merged", target=bump, actor=user, actor_label="releases:bumps",
-                 changes={"category": bump.category, "automatic": user is None})
+                 changes={"category": bump.category, "automatic": user is None, "merge_sha": merge_sha})
     for member in _members(bump):
-        _merge(member, user)
+        _record_merged(member, user, merge_sha=merge_sha)
     _promote(bump.ecosystem, user)
 
 
@@ -370,7 +427,9 @@ def bump_merge(*, bump: DependencyBump, user) -> DependencyBump:
     blockers = merge_blockers(bump)
     if blockers:
         raise DomainError(f"{bump} cannot merge now. " + " ".join(blockers))
-    _merge(bump, user)
+    merge = _merge(bump, user)
+    if not merge.merged:
+        raise DomainError(f"{bump} did not merge. {merge.problem}")
     return bump
 
 
@@ -450,10 +509,31 @@ def bump_pull_request_closed(*, bump: DependencyBump, merged: bool) -> Dependenc
         return bump
     if merged:
         audit_record(action="bump.merged_on_forge", target=bump, actor_label="releases:webhook")
-        _merge(bump, None)
+        blockers = merge_blockers(bump)
+        if blockers:
+            _flag_merged_outside_gates(bump, blockers)
+        _record_merged(bump, None)
+        for gate_type in BUMP_GATES:
+            gate = pending_gate(target=bump, gate_type=gate_type)
+            if gate is not None:
+                gate_void(gate=gate, reason="pull request merged on the forge")
     else:
         _close(bump, None, "pull request closed on the forge")
     return bump
+
+
+def _flag_merged_outside_gates(bump: DependencyBump, blockers: list[str]) -> None:
+    """Someone merged on the forge what formation-hub held back (a bypassed required check, Friday evening):
+    recorded as what it is, not as a normal merge, and admins are told."""
+    text = " ".join(blockers)
+    bump.merged_outside_gates = text[:500]
+    bump.save(update_fields=["merged_outside_gates"])
+    audit_record(action="bump.merged_outside_gates", target=bump, actor_label="releases:webhook",
+                 result=AuditEntry.Result.REFUSED, changes={"blockers": blockers}, message=text)
+    notify(kind="bump.merged_outside_gates", subject=f"{bump} was merged on the forge against the rules",
+           body=f"The pull request {bump.pull_request_url} was merged on the forge while formation-hub said:\n"
+                f"{text}\n\nCheck what shipped and whether to revert.", dedupe_key=f"bump-outside-gates:{bump.pk}",
+           target=bump)
 
 
 def _promote(ecosystem: str, user) -> None:
@@ -521,7 +601,9 @@ def _on_go_decided(gate: Gate, bump: DependencyBump) -> None:
         problem = backup_problem(clock.now())
         if problem:
             raise DomainError(problem)
-    _approve(bump, gate)
+    audit_record(action="bump.go", target=bump, actor=gate.decided_by, message=gate.reason)
+    gate_request(target=bump, gate_type=MAJOR_STAGING_GATE, subject=bump.subject)
+    _waiting(bump, f"{get_gate_type(MAJOR_STAGING_GATE).label} gate")
 
 
 def _on_staging_decided(gate: Gate, bump: DependencyBump) -> None:
@@ -532,15 +614,26 @@ def _on_staging_decided(gate: Gate, bump: DependencyBump) -> None:
         _hold(bump, gate)
 
 
+def _pull_request_url(bump: DependencyBump) -> str:
+    return bump.pull_request_url
+
+
 GATE_TYPES = (
     GateType(name=REVIEW_GATE, label="bump review", decisions=("merge", "hold", "close"), group=RELEASE_APPROVER,
              current_subject=lambda bump: bump.subject, on_decided=_on_review_decided,
-             reason_required_for=("hold", "close")),
+             reason_required_for=("hold", "close"), pull_request=_pull_request_url, passing=("merge",)),
     GateType(name=GO_GATE, label="major bump go/no-go", decisions=("go", "no_go"), group=RELEASE_APPROVER,
-             current_subject=lambda bump: bump.subject, on_decided=_on_go_decided, reason_required_for=("no_go",)),
+             current_subject=lambda bump: bump.subject, on_decided=_on_go_decided, reason_required_for=("no_go",),
+             pull_request=_pull_request_url, passing=("go",)),
     GateType(name=STAGING_GATE, label="upstream image staging test", decisions=("ok", "back"),
              group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
-             reason_required_for=("back",)),
+             reason_required_for=("back",), pull_request=_pull_request_url, passing=("ok",)),
+    GateType(name=MAJOR_STAGING_GATE, label="major bump staging validation", decisions=("ok", "back"),
+             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
+             reason_required_for=("back",), pull_request=_pull_request_url, passing=("ok",)),
+    GateType(name=FRIDAY_GATE, label="Friday merge override (critical CVE)", decisions=("allow", "refuse"),
+             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_friday_decided,
+             reason_required_for=("allow", "refuse")),
 )
 
 

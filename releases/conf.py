@@ -100,3 +100,25 @@ def bump_friday_cutoff() -> time:
 
 def bump_webhook_max_bytes() -> int:
     return env.int("BUMP_WEBHOOK_MAX_BYTES", default=1_000_000)
+
+
+def upstream_watch() -> dict[str, str]:
+    """UPSTREAM_WATCH: image=releases-API-URL pairs, comma-separated. The URL answers the latest release as
+    GitHub does (`{"tag_name": ...}`) or a list of releases, newest first, as GitLab does."""
+    default = ("docmost/docmost=https://api.github.com/repos/docmost/docmost/releases/latest,"
+               "baserow/baserow=https://gitlab.com/api/v4/projects/baserow%2Fbaserow/releases")
+    pairs = [item.strip() for item in env.str("UPSTREAM_WATCH", default=default).split(",") if "=" in item]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def upstream_running_versions() -> dict[str, str]:
+    """UPSTREAM_RUNNING_VERSIONS: image=version pairs of what runs now, used until a bump of the image merged."""
+    default = "docmost/docmost=0.95.0,baserow/baserow=1.35.3"
+    pairs = [item.strip() for item in env.str("UPSTREAM_RUNNING_VERSIONS", default=default).split(",")
+             if "=" in item]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def story_branch_max_days() -> int:
+    """STORY_BRANCH_MAX_DAYS: a story's branch older than this, not merged, is flagged (the playbook: 1-3 days)."""
+    return env.int("STORY_BRANCH_MAX_DAYS", default=3)

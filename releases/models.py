@@ -75,6 +75,9 @@ class Release(models.Model):
     released_on = models.DateField(null=True, blank=True, help_text="The date of its changelog section.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     tagged_at = models.DateTimeField(null=True, blank=True)
+    forge_release_url = models.URLField(
+        max_length=500, blank=True, help_text="The forge release (tag and notes) created when the tag gate passed."
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
     approval_evidence = models.JSONField(
         default=dict, blank=True, help_text="The prerequisites the production approver saw."
@@ -435,6 +438,7 @@ class DependencyBump(models.Model):
         DEPENDABOT = "dependabot", "Dependabot pull request"
         API = "api", "CI (API)"
         MANUAL = "manual", "manual"
+        WATCH = "watch", "upstream release watch"
 
     class Scope(models.TextChoices):
         PRODUCTION = "production", "production"
@@ -483,6 +487,10 @@ class DependencyBump(models.Model):
     group_lead = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="group_members",
         help_text="A grouped update's other packages follow this bump: its pull request, gate, CI and merge.",
+    )
+    merged_outside_gates = models.CharField(
+        max_length=500, blank=True,
+        help_text="Set when the pull request was merged on the forge while formation-hub's rules forbade it: why.",
     )
 
     class Meta:

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncMinute
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_q.tasks import async_task
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
@@ -396,6 +397,8 @@ def _on_tag_decided(gate: Gate, release: Release) -> None:
     release.status, release.tagged_at, release.released_on = Release.Status.TAGGED, now, to_local(now).date()
     _save(release, gate.decided_by, "release.tagged", "status", "tagged_at", "released_on", tag=release.tag,
           sha=release.sha)
+    release_id = release.pk
+    transaction.on_commit(lambda: async_task("releases.tasks.publish_release_on_forge", release_id, group="forge"))
     approval = gate_request(target=release, gate_type=APPROVAL_GATE, subject=release.sha, requested_by=gate.decided_by)
     _ask_approvers(release, approval)
 

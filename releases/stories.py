@@ -25,6 +25,7 @@ from formation_hub.gates import GateType, gate_request
 from formation_hub.models import Gate
 from formation_hub.roles import RELEASE_APPROVER
 from releases import conf
+from releases.forge_delivery import review_into_pull_request_later
 from releases.models import Change, Story, StoryEvent
 from releases.services import change_add
 
@@ -144,6 +145,11 @@ def story_advance(*, story: Story, user, note: str = "", coverage=None, pull_req
         story.pull_request_url = pull_request_url.strip()[:500] or story.pull_request_url
         story.ci_status = Story.CiStatus.PENDING
         fields += ["pull_request_url", "ci_status"]
+        review = Gate.objects.filter(object_id=str(story.pk), gate_type=REVIEW_GATE, state=Gate.State.DECIDED,
+                                     decision=APPROVED).order_by("decided_at", "id").last()
+        if review is not None:
+            # The playbook's review output is "the decision documented in the pull request".
+            review_into_pull_request_later(review, pull_request_url=story.pull_request_url, head_sha=story.head_sha)
     to_step = story.step + 1
     _move(story, to_step=to_step, user=user, kind="advanced", note=note or MANUAL_STEPS[story.step],
           fields=fields)
@@ -248,6 +254,7 @@ def _gate_story(gate: Gate, story: Story, step: int) -> Story:
 
 def _on_review_decided(gate: Gate, story: Story) -> None:
     story = _gate_story(gate, story, Step.REVIEW)
+    review_into_pull_request_later(gate, pull_request_url=story.pull_request_url, head_sha=story.head_sha)
     if gate.decision == APPROVED:
         _move(story, to_step=Step.PULL_REQUEST, user=gate.decided_by, kind="review_approved", note=gate.reason)
     elif gate.decision == NEEDS_REWORK:
@@ -309,16 +316,23 @@ def _check_decider(gate: Gate, story: Story, user) -> None:
         raise NotAllowed(f"You are the author of {story.key}: another release approver decides its gates.")
 
 
+def _pull_request_url(story: Story) -> str:
+    return story.pull_request_url
+
+
 GATE_TYPES = (
     GateType(name=REVIEW_GATE, label="story review", decisions=(APPROVED, NEEDS_REWORK, BLOCKED),
              group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
-             on_decided=_on_review_decided, reason_required_for=(NEEDS_REWORK, BLOCKED)),
+             on_decided=_on_review_decided, reason_required_for=(NEEDS_REWORK, BLOCKED),
+             pull_request=_pull_request_url, passing=(APPROVED,)),
     GateType(name=MERGE_GATE, label="story merge", decisions=(APPROVED, WAIT_FIX_CI, BLOCKED),
              group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
-             on_decided=_on_merge_decided, reason_required_for=(WAIT_FIX_CI, BLOCKED)),
+             on_decided=_on_merge_decided, reason_required_for=(WAIT_FIX_CI, BLOCKED),
+             pull_request=_pull_request_url, passing=(APPROVED,)),
     GateType(name=VALIDATION_GATE, label="story business validation", decisions=(APPROVED, NEEDS_REWORK),
              group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
-             on_decided=_on_validation_decided, reason_required_for=(NEEDS_REWORK,)),
+             on_decided=_on_validation_decided, reason_required_for=(NEEDS_REWORK,),
+             pull_request=_pull_request_url, passing=(APPROVED,)),
 )
 
 

@@ -32,6 +32,7 @@ class SyncConfig(AppConfig):
         schedules.register_schedule(
             "sync: Baserow webhook watchdog", "sync.tasks.watch_baserow_webhooks", minutes=conf.watchdog_minutes()
         )
+        schedules.register_schedule("sync: alert admins of dead rows", "sync.tasks.alert_dead_items", minutes=5)
         dashboard.register_panel(sync_health_panel)
         dashboard.register_panel(sync_events_per_hour_panel())
         health.register_check("baserow", sync_health_checks.check_baserow)

@@ -2,6 +2,7 @@
 
 from sync.circuits import circuits_probe_due
 from sync.docmost_poll import docmost_poll
+from sync.failure_alerts import dead_items_alert
 from sync.processing import event_process, events_sweep
 from sync.watchdog import baserow_webhooks_watch
 
@@ -24,3 +25,7 @@ def poll_docmost() -> str:
 
 def watch_baserow_webhooks() -> str:
     return baserow_webhooks_watch()
+
+
+def alert_dead_items() -> int:
+    return dead_items_alert()

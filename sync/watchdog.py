@@ -53,8 +53,8 @@ def baserow_webhooks_watch() -> str:
         body=(
             f"Baserow switched off the webhook(s) of {names} after repeated failed deliveries; what changed "
             f"meanwhile was not sent. They were re-enabled at {timezone.now():%H:%M} UTC and a reconciliation "
-            f"queued {len(run.rows_found)} row(s) without a Docmost page. Updates and deletes made while the "
-            "webhook was off are not recovered: check recent edits of those tables."
+            f"queued {len(run.rows_found)} row(s) to bring back in step: rows without a Docmost page, rows "
+            "updated or deleted while the webhook was off (their page title, icon or archive follow)."
         ),
     )
     return f"re-enabled {names}; reconciliation #{run.pk}"

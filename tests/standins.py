@@ -19,9 +19,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django_q.conf import Conf
 
 from sandbox.baserow import DEMO_TOKEN, BaserowStandIn
 from sandbox.docmost import BOT_EMAIL, DocmostStandIn
+from sandbox.forge import DEMO_REPOSITORY, ForgeStandIn
+from sandbox.forge import DEMO_TOKEN as FORGE_TOKEN
 
 
 class StandInError(AssertionError):
@@ -238,3 +241,74 @@ def docmost_standin():
     server = DocmostStandIn(demo=True).start()
     yield DocmostHandle(server)
     server.stop()
+
+
+class ForgeHandle(_Handle):
+    """The GitHub- and Forgejo-shaped forge stand-in, demo repository `formation-hub/app` whose main
+    requires the `formation-hub/gates` status."""
+
+    repository = DEMO_REPOSITORY
+    token = FORGE_TOKEN
+
+    def open_pull_request(self, **fields) -> dict:
+        """Fields: head_sha, title, head_ref, user (default dependabot[bot]), repository."""
+        return self.control("POST", "pulls", {"repository": self.repository, **fields})
+
+    def push(self, number: int, head_sha: str = "") -> dict:
+        return self.control("POST", "pulls/push", {"repository": self.repository, "number": number,
+                                                   "head_sha": head_sha})
+
+    def commit(self, number: int, *messages: str) -> dict:
+        """Give the pull request these commits (the last is the head)."""
+        return self.control("POST", "pulls/commits", {"repository": self.repository, "number": number,
+                                                      "messages": list(messages)})
+
+    def force_merge(self, number: int) -> dict:
+        """An admin merges on the forge, bypassing the required status."""
+        return self.control("POST", "pulls/merge", {"repository": self.repository, "number": number})
+
+    def require(self, *contexts: str) -> None:
+        self.control("POST", "protection", {"repository": self.repository, "contexts": list(contexts)})
+
+    def state(self) -> dict:
+        return self.control("GET", "state")["repositories"][self.repository]
+
+    def pull(self, number: int) -> dict:
+        return next(pull for pull in self.state()["pulls"] if pull["number"] == number)
+
+    def statuses(self, sha: str) -> list[dict]:
+        return self.state()["statuses"].get(sha, [])
+
+
+@pytest.fixture
+def forge_standin():
+    server = ForgeStandIn(demo=True).start()
+    yield ForgeHandle(server)
+    server.stop()
+
+
+@pytest.fixture(params=["github", "forgejo"])
+def forge(request, forge_standin, db, monkeypatch):
+    """The forge connection pointed at the stand-in, once GitHub-shaped and once Forgejo-shaped."""
+    from formation_hub.models import ForgeConnection
+
+    monkeypatch.setenv("FORGE_TOKEN", FORGE_TOKEN)
+    ForgeConnection.objects.update_or_create(key="default", defaults={
+        "kind": request.param, "url": forge_standin.url, "repository": DEMO_REPOSITORY,
+        "token_env_var": "FORGE_TOKEN",
+    })
+    forge_standin.kind = request.param
+    return forge_standin
+
+
+@pytest.fixture
+def run_tasks_inline(monkeypatch, django_capture_on_commit_callbacks):
+    """run_tasks_inline(service, **kwargs): the service's django-q2 tasks run in-process after its commit,
+    as a worker would run them."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+    def run(action, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action(*args, **kwargs)
+
+    return run

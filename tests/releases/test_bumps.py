@@ -10,7 +10,9 @@ from formation_hub.errors import DomainError
 from formation_hub.gates import gate_decide, pending_gate
 from releases import clock
 from releases.bump_services import (
+    FRIDAY_GATE,
     GO_GATE,
+    MAJOR_STAGING_GATE,
     REVIEW_GATE,
     STAGING_GATE,
     bump_ask_again,
@@ -18,6 +20,7 @@ from releases.bump_services import (
     bump_close,
     bump_create,
     bump_merge,
+    bump_request_friday_override,
     bump_set_migration_note,
     bump_set_severity,
     merge_blockers,
@@ -133,7 +136,17 @@ def test_a_major_needs_a_migration_note_before_its_go(db, lead):
     bump_set_migration_note(bump=bump, note="_.pluck is gone: use _.map", user=lead)
     bump_ci_report(bump=bump, status="green")
     decide(bump, GO_GATE, lead, "go")
+    assert bump.state == "open" and merge_blockers(bump) == ["Waits for its major bump staging validation gate."]
+    decide(bump, MAJOR_STAGING_GATE, lead, "ok")
     assert bump.state == "merged"
+
+
+def test_a_major_back_from_staging_is_held(db, lead):
+    bump = make(old="4.17.21", new="5.0.0")
+    bump_set_migration_note(bump=bump, note="_.pluck is gone: use _.map", user=lead)
+    decide(bump, GO_GATE, lead, "go")
+    decide(bump, MAJOR_STAGING_GATE, lead, "back", "The export flow breaks on staging")
+    assert bump.state == "held" and "export flow breaks" in bump.waiting_for
 
 
 def test_a_no_go_holds_the_major(db, lead):
@@ -175,7 +188,32 @@ def test_a_database_major_needs_a_verified_backup_first(db, lead, wednesday):
         decide(bump, GO_GATE, lead, "go")
     ReportFactory(kind="backup", sha="", observed_at=wednesday - timedelta(hours=2))
     decide(bump, GO_GATE, lead, "go")
+    decide(bump, MAJOR_STAGING_GATE, lead, "ok")
     assert bump.state == "merged"
+
+
+def test_a_critical_cve_on_friday_merges_with_a_second_approver(db, people, monkeypatch):
+    on(monkeypatch, datetime(2026, 11, 27, 17, 30, tzinfo=PARIS))
+    bump = make(severity="critical", advisories=["CVE-2026-1234"])
+    bump_ci_report(bump=bump, status="green")
+    bump.refresh_from_db()
+    assert "No production bump on Friday" in bump.waiting_for
+    with pytest.raises(DomainError, match="Say why"):
+        bump_request_friday_override(bump=bump, user=people["author"], reason=" ")
+    gate = bump_request_friday_override(bump=bump, user=people["author"], reason="Exploited in the wild")
+    with pytest.raises(DomainError, match="no self-approval"):
+        gate_decide(gate=gate, user=people["author"], decision="allow", subject=gate.subject, reason="me")
+    decide(bump, FRIDAY_GATE, people["approver"], "allow", "Exposure confirmed, watching it tonight")
+    assert bump.state == "merged"
+
+
+def test_only_a_critical_security_bump_may_ask_for_a_friday_override(db, lead, monkeypatch):
+    on(monkeypatch, datetime(2026, 11, 27, 10, 0, tzinfo=PARIS))
+    with pytest.raises(DomainError, match="not a critical security bump"):
+        bump_request_friday_override(bump=make(severity="high"), user=lead, reason="soon")
+    on(monkeypatch, datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
+    with pytest.raises(DomainError, match="no override needed"):
+        bump_request_friday_override(bump=make(package="react", severity="critical"), user=lead, reason="x")
 
 
 def test_no_production_bump_on_friday(db, lead, monkeypatch):

@@ -1,14 +1,17 @@
 """The delivery console: story board and pages, bump review queue and pages, actions, JSON import/export."""
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
 from formation_hub.gates import pending_gate
 from formation_hub.models import AuditEntry
+from releases import clock
+from releases.bump_services import FRIDAY_GATE, bump_ci_report, bump_create
 from releases.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE
-from releases.bump_services import bump_create
 from releases.models import DependencyBump, Story
 from releases.stories import REVIEW_GATE, story_advance, story_create
 
@@ -196,3 +199,15 @@ def test_editing_a_story_s_planning_text_is_audited_and_leaves_its_step_alone(ap
     assert (story.title, story.change_type, story.step) == ("Story three, renamed", "fix", Story.Step.REVIEW)
     entry = AuditEntry.objects.get(action="story.planning_edited")
     assert set(entry.changes) == {"title", "acceptance_criteria", "change_type"}
+
+
+def test_a_critical_cve_on_friday_offers_the_override_from_the_bump_page(approver_client, people, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 27, 17, 0, tzinfo=ZoneInfo("Europe/Paris")))
+    bump = bump_create(package="lodash", ecosystem="npm", from_version="4.17.20", to_version="4.17.21",
+                       severity="critical").bump
+    bump_ci_report(bump=bump, status="green")
+    page = approver_client.get(reverse("admin:releases_dependencybump_change", args=[bump.pk])).content.decode()
+    assert "Ask a second approver to merge it now" in page
+    url = reverse("admin:releases_dependencybump_friday", args=[bump.pk])
+    approver_client.post(url, {"reason": "Exploited in the wild"}, follow=True)
+    assert pending_gate(target=bump, gate_type=FRIDAY_GATE).requested_by == people["approver"]

@@ -116,3 +116,29 @@ def test_reconciliation_skips_rows_that_still_have_an_unfinished_item(bridge):
     call_command("resync_unmapped", "--dry-run", stdout=out)
     assert "Import Free" in out.getvalue()
     assert "Import Busy" not in out.getvalue()
+
+
+def test_reconciliation_recovers_updates_and_deletes_made_while_the_webhook_was_off(bridge):
+    kept = bridge.create_row(601, {"nom": "Kept", "client": [1]})
+    gone = bridge.create_row(601, {"nom": "Gone", "client": [1]})
+    bridge.sync()
+    assert len(bridge.pages("Projet Kept")) == len(bridge.pages("Projet Gone")) == 1
+    for webhook in bridge.baserow.webhooks():
+        bridge.baserow.update_webhook(webhook["id"], active=False)
+    bridge.update_row(601, kept["id"], {"nom": "Kept Renamed"})
+    bridge.delete_row(601, gone["id"])
+    bridge.sync()
+    assert bridge.pages("Projet Kept Renamed") == []  # nothing arrived
+    out = StringIO()
+    call_command("resync_unmapped", "--dry-run", stdout=out)
+    assert "updated: 'Projet Kept - Acme Formation' -> 'Projet Kept Renamed - Acme Formation'" in out.getvalue()
+    assert "deleted: 'Projet Gone - Acme Formation' to archive" in out.getvalue()
+    call_command("resync_unmapped", stdout=StringIO())
+    assert set(Event.objects.filter(source="reconcile").values_list("event_type", flat=True)) >= {
+        "rows.updated", "rows.deleted"}
+    bridge.sync()
+    assert [p["title"] for p in bridge.pages("Projet Kept")] == ["Projet Kept Renamed - Acme Formation"]
+    assert [p["title"] for p in bridge.pages("[Archivé] Projet Gone")] == ["[Archivé] Projet Gone - Acme Formation"]
+    out = StringIO()
+    call_command("resync_unmapped", "--dry-run", stdout=out)
+    assert "updated:" not in out.getvalue() and "deleted:" not in out.getvalue()
