@@ -11,6 +11,7 @@ from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
 from formation_hub.models import AuditEntry, Gate, Notification, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
+from formation_hub.permissions import permission_label
 
 
 class ReadOnlyEvidenceAdmin(admin.ModelAdmin):
@@ -126,6 +127,7 @@ class GateAdmin(ReadOnlyEvidenceAdmin):
             "title": f"Decide: {kind.label} on {gate.object_repr}",
             "gate": gate,
             "kind": kind,
+            "permission_label": permission_label(kind.permission),
             "form": form,
             "opts": self.model._meta,
             "may_decide": can_decide(gate=gate, user=request.user),

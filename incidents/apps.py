@@ -4,6 +4,8 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents and on-call"
+    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    role_areas = ("oncall",)
 
     def ready(self):
         from formation_hub.dashboard import register_panel

@@ -2,10 +2,9 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
-from formation_hub.roles import ADMIN, ONCALL
 from incidents.models import SEVERITY_HELP, ActionItem, BreachAssessment, Runbook, Severity, Status, StatusUpdate
+from incidents.permissions import responders as responders_queryset
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -56,9 +55,7 @@ class SeverityForm(forms.Form):
 
 
 def responders():
-    return get_user_model().objects.filter(
-        Q(is_superuser=True) | Q(groups__name__in=(ONCALL, ADMIN)), is_active=True
-    ).distinct().order_by("username")
+    return responders_queryset()
 
 
 class FlagsForm(forms.Form):

@@ -106,6 +106,7 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-detected_at", "-id"]
+        permissions = [("respond_incident", "Respond to incidents (acknowledge, move, update, close)")]
         constraints = [
             # Repeated (even concurrent) "down" alerts of one monitor never open a second incident.
             models.UniqueConstraint(
@@ -524,6 +525,7 @@ class RecurrenceEscalation(models.Model):
 
     class Meta:
         ordering = ["-raised_at", "-id"]
+        permissions = [("acknowledge_recurrenceescalation", "Acknowledge a recurring-incident escalation")]
         constraints = [
             # One open escalation per pattern: later incidents of the pattern join it.
             models.UniqueConstraint(

@@ -21,7 +21,7 @@ from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from formation_hub.roles import ONCALL
+from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
 from releases import admin_delivery, clock, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
 from releases.admin_actions import ObjectActionsMixin
@@ -208,7 +208,7 @@ class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
         deploy goes wrong, may also roll back."""
         if self.has_change_permission(request):
             return True
-        return action == "rollback" and request.user.groups.filter(name=ONCALL).exists()
+        return action == "rollback" and may(request.user, "releases.rollback_release")
 
     def changelog_view(self, request):
         if request.method == "POST":

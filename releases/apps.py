@@ -4,6 +4,8 @@ from django.apps import AppConfig
 class ReleasesConfig(AppConfig):
     name = "releases"
     verbose_name = "Releases"
+    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    role_areas = ("release-approver",)
 
     def ready(self):
         from formation_hub.dashboard import register_panel

@@ -20,7 +20,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type, pending_gate
 from formation_hub.models import AuditEntry, Gate
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import require
 from formation_hub.timefmt import format_local
 from releases import clock, conf, dependabot
 from releases.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
@@ -29,6 +29,8 @@ from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, e
 from releases.selectors import current_rules
 from releases.services import change_add
 
+DECIDE_DELIVERY_GATE = "releases.decide_delivery_gate"
+ADD_BUMP, CHANGE_BUMP = "releases.add_dependencybump", "releases.change_dependencybump"
 REVIEW_GATE = "delivery.bump_review"
 GO_GATE = "delivery.bump_go"
 STAGING_GATE = "delivery.bump_staging"
@@ -74,6 +76,7 @@ def bump_create(
     source: str = DependencyBump.Source.MANUAL, pull_request_url: str = "", ci_status: str = "", user=None,
 ) -> Intake:
     """Record a bump with its computed category. The same pull request returns the bump it already made."""
+    require(user, ADD_BUMP, doing="record a dependency bump")
     advisories = _clean_advisories(advisories)
     if severity not in dict(Severity.CHOICES):
         raise DomainError(f"Unknown severity '{severity}': use one of {', '.join(dict(Severity.CHOICES))}.")
@@ -174,6 +177,7 @@ def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> Depe
 @transaction.atomic
 def bump_set_severity(*, bump: DependencyBump, severity: str, user, advisories=None) -> DependencyBump:
     """Set the advisory severity (and ids) once known: high or critical may make it a security bump."""
+    require(user, CHANGE_BUMP, doing="set a bump's severity")
     if severity not in dict(Severity.CHOICES):
         raise DomainError(f"Unknown severity '{severity}': use one of {', '.join(dict(Severity.CHOICES))}.")
     changes = {"severity": severity}
@@ -290,6 +294,7 @@ def _merge(bump: DependencyBump, user) -> None:
 @transaction.atomic
 def bump_merge(*, bump: DependencyBump, user) -> DependencyBump:
     """Merge now, from the console: refused with every reason it may not."""
+    require(user, CHANGE_BUMP, doing="merge a dependency bump")
     bump = _lock(bump)
     blockers = merge_blockers(bump)
     if blockers:
@@ -299,8 +304,9 @@ def bump_merge(*, bump: DependencyBump, user) -> DependencyBump:
 
 
 @transaction.atomic
-def bump_ci_report(*, bump: DependencyBump, status: str, user=None) -> DependencyBump:
-    """CI's result on the bump's pull request; green merges a bump whose path is satisfied."""
+def bump_ci_report(*, bump: DependencyBump, status: str) -> DependencyBump:
+    """CI's result on the bump's pull request (from CI, never a person); green merges a bump whose path is
+    satisfied."""
     if status not in DependencyBump.CiStatus.values:
         raise DomainError(f"Unknown CI status '{status}': use one of {', '.join(DependencyBump.CiStatus.values)}.")
     bump = _lock(bump)
@@ -308,16 +314,16 @@ def bump_ci_report(*, bump: DependencyBump, status: str, user=None) -> Dependenc
         raise DomainError(f"{bump} is {bump.get_state_display()}: its CI no longer matters.")
     bump.ci_status = status
     bump.save(update_fields=["ci_status"])
-    audit_record(action="bump.ci_reported", target=bump, actor=user, actor_label="releases:ci",
-                 changes={"status": status})
+    audit_record(action="bump.ci_reported", target=bump, actor_label="releases:ci", changes={"status": status})
     ready = bump.state == State.APPROVED or (bump.state == State.OPEN and bump.path == Path.AUTO_MERGE)
     if ready:
-        _merge_if_ready(bump, user)
+        _merge_if_ready(bump, None)
     return bump
 
 
 @transaction.atomic
 def bump_close(*, bump: DependencyBump, user, reason: str) -> DependencyBump:
+    require(user, CHANGE_BUMP, doing="close a dependency bump")
     bump = _lock(bump)
     if bump.state in DependencyBump.FINAL_STATES:
         raise DomainError(f"{bump} is already {bump.get_state_display()}.")
@@ -341,6 +347,7 @@ def _close(bump: DependencyBump, user, reason: str) -> None:
 @transaction.atomic
 def bump_ask_again(*, bump: DependencyBump, user) -> DependencyBump:
     """A held bump goes back to its gate (a new decision, for example after a fix or a new changelog read)."""
+    require(user, CHANGE_BUMP, doing="ask again for a bump's decision")
     bump = _lock(bump)
     if bump.state != State.HELD:
         raise DomainError(f"{bump} is {bump.get_state_display()}: only a held bump is asked again.")
@@ -353,6 +360,7 @@ def bump_ask_again(*, bump: DependencyBump, user) -> DependencyBump:
 
 @transaction.atomic
 def bump_set_migration_note(*, bump: DependencyBump, note: str, user) -> DependencyBump:
+    require(user, CHANGE_BUMP, doing="write a bump's migration note")
     bump = _lock(bump)
     if bump.state in DependencyBump.FINAL_STATES:
         raise DomainError(f"{bump} is {bump.get_state_display()}.")
@@ -448,13 +456,14 @@ def _on_staging_decided(gate: Gate, bump: DependencyBump) -> None:
 
 
 GATE_TYPES = (
-    GateType(name=REVIEW_GATE, label="bump review", decisions=("merge", "hold", "close"), group=RELEASE_APPROVER,
+    GateType(name=REVIEW_GATE, label="bump review", decisions=("merge", "hold", "close"),
+             permission=DECIDE_DELIVERY_GATE,
              current_subject=lambda bump: bump.subject, on_decided=_on_review_decided,
              reason_required_for=("hold", "close")),
-    GateType(name=GO_GATE, label="major bump go/no-go", decisions=("go", "no_go"), group=RELEASE_APPROVER,
+    GateType(name=GO_GATE, label="major bump go/no-go", decisions=("go", "no_go"), permission=DECIDE_DELIVERY_GATE,
              current_subject=lambda bump: bump.subject, on_decided=_on_go_decided, reason_required_for=("no_go",)),
     GateType(name=STAGING_GATE, label="upstream image staging test", decisions=("ok", "back"),
-             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
+             permission=DECIDE_DELIVERY_GATE, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
              reason_required_for=("back",)),
 )
 

@@ -87,6 +87,10 @@ class Release(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("decide_release_gate", "Decide release gates (staging, tag, production approval, watch, override)"),
+            ("rollback_release", "Roll back a deployed release"),
+        ]
         constraints = [
             # A version is taken once it exists, unless it was aborted before being tagged (no tag to collide with).
             models.UniqueConstraint(
@@ -398,6 +402,7 @@ class Story(models.Model):
     class Meta:
         ordering = ["number"]
         verbose_name_plural = "stories"
+        permissions = [("decide_delivery_gate", "Decide story and dependency-bump gates")]
 
     def __str__(self):
         return f"{self.key} {self.title}"

@@ -9,7 +9,6 @@ released; or aborted / rolled back. Gates go through formation_hub.gates; their 
 from datetime import UTC, datetime
 
 import requests
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -23,7 +22,7 @@ from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import GateType, gate_request, gate_void, pending_gate
 from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify, notify_team
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import holders
 from formation_hub.timefmt import format_local, to_local
 from incidents.services import incident_open, oncall_page
 from releases import changelog as keepachangelog
@@ -48,6 +47,8 @@ from releases.selectors import (
 )
 from releases.semver import Level, level_of, parse_version, propose_next, validate_successor
 
+DECIDE_RELEASE_GATE = "releases.decide_release_gate"
+ROLLBACK_RELEASE = "releases.rollback_release"
 STAGING_GATE = "releases.staging"
 TAG_GATE = "releases.tag"
 APPROVAL_GATE = "releases.approval"
@@ -403,7 +404,7 @@ def _on_tag_decided(gate: Gate, release: Release) -> None:
 def _ask_approvers(release: Release, approval: Gate) -> None:
     """Email the release approvers who may approve; the link only opens the page, deciding is a signed-in POST."""
     excluded = {release.author_id, approval.requested_by_id, *release.changes.values_list("author_id", flat=True)}
-    approvers = get_user_model().objects.filter(groups__name=RELEASE_APPROVER, is_active=True).exclude(email="")
+    approvers = holders(DECIDE_RELEASE_GATE).exclude(email="")
     recipients = sorted({user.email for user in approvers if user.pk not in excluded})
     link = conf.base_url() + reverse("admin:formation_hub_gate_decide", args=[approval.pk])
     notify(
@@ -862,26 +863,28 @@ def changelog_import(*, text: str, user) -> str:
 
 GATE_TYPES = (
     GateType(
-        name=STAGING_GATE, label="staging validation", decisions=("ok", "back_to_fix"), group=RELEASE_APPROVER,
+        name=STAGING_GATE, label="staging validation", decisions=("ok", "back_to_fix"), permission=DECIDE_RELEASE_GATE,
         current_subject=lambda release: release.sha, on_decided=_on_staging_decided,
         reason_required_for=("back_to_fix",),
     ),
     GateType(
-        name=TAG_GATE, label="tag", decisions=("release", "abort"), group=RELEASE_APPROVER,
+        name=TAG_GATE, label="tag", decisions=("release", "abort"), permission=DECIDE_RELEASE_GATE,
         current_subject=_tag_subject, on_decided=_on_tag_decided, reason_required_for=("abort",),
     ),
     GateType(
-        name=APPROVAL_GATE, label="production approval", decisions=("approve", "deny"), group=RELEASE_APPROVER,
+        name=APPROVAL_GATE, label="production approval", decisions=("approve", "deny"), permission=DECIDE_RELEASE_GATE,
         current_subject=lambda release: release.sha, check_decider=_check_approver,
         on_decided=_on_approval_decided, reason_required_for=("deny",),
     ),
     GateType(
-        name=WATCH_GATE, label="end of the watch period", decisions=("all_ok", "roll_back"), group=RELEASE_APPROVER,
+        name=WATCH_GATE, label="end of the watch period", decisions=("all_ok", "roll_back"),
+        permission=DECIDE_RELEASE_GATE,
         current_subject=lambda release: release.sha, on_decided=_on_watch_decided,
         reason_required_for=("roll_back",),
     ),
     GateType(
-        name=OVERRIDE_GATE, label="prerequisite override", decisions=("approve", "deny"), group=RELEASE_APPROVER,
+        name=OVERRIDE_GATE, label="prerequisite override", decisions=("approve", "deny"),
+        permission=DECIDE_RELEASE_GATE,
         current_subject=_override_current_subject, on_decided=_on_override_decided,
     ),
 )

@@ -23,7 +23,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import GateType, gate_request
 from formation_hub.models import Gate
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import require
 from releases import conf
 from releases.models import Change, Story, StoryEvent
 from releases.services import change_add
@@ -32,6 +32,8 @@ REVIEW_GATE = "delivery.story_review"
 MERGE_GATE = "delivery.story_merge"
 VALIDATION_GATE = "delivery.story_validation"
 STORY_GATES = (REVIEW_GATE, MERGE_GATE, VALIDATION_GATE)
+DECIDE_DELIVERY_GATE = "releases.decide_delivery_gate"
+ADD_STORY, CHANGE_STORY = "releases.add_story", "releases.change_story"
 APPROVED, NEEDS_REWORK, BLOCKED, WAIT_FIX_CI = "APPROVED", "NEEDS_REWORK", "BLOCKED", "WAIT_FIX_CI"
 
 Step = Story.Step
@@ -94,6 +96,7 @@ def story_create(
     change_type: str = Change.Type.FEATURE, author=None, user=None,
 ) -> Story:
     """A new story at the pre-flight step, with the next free id (S-01, S-02, ...)."""
+    require(user, ADD_STORY, doing="create a story")
     title = title.strip()
     if not title:
         raise DomainError("A story needs a title.")
@@ -120,6 +123,7 @@ def story_create(
 def story_advance(*, story: Story, user, note: str = "", coverage=None, pull_request_url: str = "",
                   head_sha: str = "") -> Story:
     """Move a story past a step done by hand (pre-flight, code, tests, pull request, staging deploy)."""
+    require(user, CHANGE_STORY, doing="move a story on")
     story = _lock(story)
     _require_active(story, "move it on")
     if story.step in GATE_OF_STEP:
@@ -176,8 +180,9 @@ def _clean_coverage(value) -> Decimal:
 
 
 @transaction.atomic
-def story_ci_report(*, story: Story, status: str, head_sha: str = "", user=None, detail: str = "") -> Story:
-    """CI's result for the story's pull request: green at step 6 opens the merge gate, red sends it back to code."""
+def story_ci_report(*, story: Story, status: str, head_sha: str = "", detail: str = "") -> Story:
+    """CI's result for the story's pull request (from CI, never a person): green at step 6 opens the merge
+    gate, red sends it back to code."""
     if status not in Story.CiStatus.values:
         raise DomainError(f"Unknown CI status '{status}': use one of {', '.join(Story.CiStatus.values)}.")
     story = _lock(story)
@@ -189,15 +194,15 @@ def story_ci_report(*, story: Story, status: str, head_sha: str = "", user=None,
             fields.append("head_sha")
     story.ci_status = status
     story.save(update_fields=fields)
-    _event(story, user=user, kind="ci_reported", note=detail, status=status, head_sha=story.head_sha)
+    _event(story, user=None, kind="ci_reported", note=detail, status=status, head_sha=story.head_sha)
     if story.state != Story.State.ACTIVE:
         return story
     if story.step == Step.CI and status == Story.CiStatus.GREEN:
-        _move(story, to_step=Step.MERGE, user=user, kind="ci_green")
+        _move(story, to_step=Step.MERGE, user=None, kind="ci_green")
         gate_request(target=story, gate_type=MERGE_GATE, subject=story_subject(story),
                      requested_by=_last_mover(story))
     elif story.step == Step.CI and status == Story.CiStatus.RED:
-        _move(story, to_step=Step.CODE, user=user, kind="ci_red", note=detail or "CI red: fix on the branch.")
+        _move(story, to_step=Step.CODE, user=None, kind="ci_red", note=detail or "CI red: fix on the branch.")
     return story
 
 
@@ -211,6 +216,7 @@ def _last_mover(story: Story):
 @transaction.atomic
 def story_return_to_sprint(*, story: Story, sprint: str, user, note: str = "") -> Story:
     """Bring a blocked story back into a sprint, at the code step on a new revision."""
+    require(user, CHANGE_STORY, doing="bring a story back into a sprint")
     story = _lock(story)
     if story.state != Story.State.BLOCKED:
         raise DomainError(f"{story.key} is {story.get_state_display()}: only a blocked story returns to a sprint.")
@@ -311,13 +317,13 @@ def _check_decider(gate: Gate, story: Story, user) -> None:
 
 GATE_TYPES = (
     GateType(name=REVIEW_GATE, label="story review", decisions=(APPROVED, NEEDS_REWORK, BLOCKED),
-             group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
+             permission=DECIDE_DELIVERY_GATE, current_subject=story_subject, check_decider=_check_decider,
              on_decided=_on_review_decided, reason_required_for=(NEEDS_REWORK, BLOCKED)),
     GateType(name=MERGE_GATE, label="story merge", decisions=(APPROVED, WAIT_FIX_CI, BLOCKED),
-             group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
+             permission=DECIDE_DELIVERY_GATE, current_subject=story_subject, check_decider=_check_decider,
              on_decided=_on_merge_decided, reason_required_for=(WAIT_FIX_CI, BLOCKED)),
     GateType(name=VALIDATION_GATE, label="story business validation", decisions=(APPROVED, NEEDS_REWORK),
-             group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
+             permission=DECIDE_DELIVERY_GATE, current_subject=story_subject, check_decider=_check_decider,
              on_decided=_on_validation_decided, reason_required_for=(NEEDS_REWORK,)),
 )
 

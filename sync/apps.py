@@ -8,6 +8,8 @@ from django.conf import settings
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Sync: Baserow <-> Docmost"
+    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    role_areas = ()
 
     def ready(self):
         from formation_hub import dashboard, demo, devprocesses, health, schedules

@@ -8,7 +8,7 @@ from django.urls import reverse
 from formation_hub.gates import pending_gate
 from formation_hub.models import AuditEntry
 from releases.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE
-from releases.bump_services import bump_create
+from releases.bump_services import bump_ci_report, bump_create
 from releases.models import DependencyBump, Story
 from releases.stories import REVIEW_GATE, story_advance, story_create
 
@@ -170,7 +170,7 @@ def test_the_bump_page_shows_why_and_what_it_waits_for(approver_client, bumps):
 
 def test_bump_actions_call_the_services(approver_client, bumps):
     bump = bumps[1]
-    approver_client.post(reverse("admin:releases_dependencybump_ci", args=[bump.pk]), {"status": "green"})
+    bump_ci_report(bump=bump, status="green")
     response = approver_client.post(reverse("admin:releases_dependencybump_merge", args=[bump.pk]), follow=True)
     assert "Waits for its bump review gate" in response.content.decode()
     approver_client.post(reverse("admin:releases_dependencybump_close", args=[bump.pk]), {"reason": "later"})

@@ -115,17 +115,18 @@ def test_a_bad_file_is_refused_with_what_to_fix_and_creates_nothing(db, people, 
     assert not Story.objects.exists()
 
 
-def test_story_ci_is_reported_by_the_api(client, people):
+def test_story_ci_is_reported_by_the_api(client, people, monkeypatch):
+    monkeypatch.setenv("RELEASE_CHECKS_TOKEN", "ci-credential")
     story = story_create(title="CI story", user=people["coder"], author=people["coder"])
     Story.objects.filter(pk=story.pk).update(step=Story.Step.CI)
-    token = Token.objects.create(user=people["approver"]).key
+    ci = {"Authorization": "Bearer ci-credential"}
     response = client.post("/api/stories/S-01/ci/", {"status": "green", "head_sha": "0123abc"},
-                           content_type="application/json", headers={"Authorization": f"Token {token}"})
+                           content_type="application/json", headers=ci)
     assert response.status_code == 200 and response.json() == {"id": "S-01", "step": 7, "ci_status": "green"}
     assert client.post("/api/stories/S-99/ci/", {"status": "green"}, content_type="application/json",
-                       headers={"Authorization": f"Token {token}"}).status_code == 404
+                       headers=ci).status_code == 404
     assert client.post("/api/stories/nope/ci/", {"status": "green"}, content_type="application/json",
-                       headers={"Authorization": f"Token {token}"}).status_code == 404
-    viewer = Token.objects.create(user=people["viewer"]).key
+                       headers=ci).status_code == 404
+    approver = Token.objects.create(user=people["approver"]).key
     assert client.post("/api/stories/S-01/ci/", {"status": "red"}, content_type="application/json",
-                       headers={"Authorization": f"Token {viewer}"}).status_code == 403
+                       headers={"Authorization": f"Token {approver}"}).status_code == 403
