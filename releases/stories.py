@@ -12,7 +12,6 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -388,7 +387,7 @@ def _choice(item: dict, key: str, where: str, choices, default):
     return value
 
 
-def _parse_item(item, index: int, users: dict) -> dict:
+def _parse_item(item, index: int) -> dict:
     where = f"story #{index + 1}"
     if not isinstance(item, dict):
         raise DomainError(f"{where} is not an object with the story's fields.")
@@ -421,7 +420,7 @@ def _parse_item(item, index: int, users: dict) -> dict:
         "change_type": _choice(item, "change_type", where, Change.Type.values, Change.Type.FEATURE),
         "coverage": _clean_coverage(coverage) if coverage is not None else None,
         "ci_status": _choice(item, "ci_status", where, Story.CiStatus.values, Story.CiStatus.UNKNOWN),
-        "completed_at": moment, "completed_by": users.get(item.get("completed_by")),
+        "completed_at": moment,
     }
 
 
@@ -437,13 +436,20 @@ def parse_stories_json(text: str) -> list:
     return data
 
 
+# What an import takes from a new story's fields; its step, state, CI and who completed it are never taken
+# from a file: a story imported at a gate step would reach its gate with no requester, decidable by the
+# importer, and a file may name anyone as the person who completed it.
+IMPORTED_FIELDS = ("number", "title", "user_story", "acceptance_criteria", "branch", "sprint", "change_type",
+                   "coverage")
+
+
 @transaction.atomic
 def stories_import(*, items: list, user) -> str:
-    """Create the stories that do not exist yet, with their fields as exported; for a known id, update only
-    its planning text (title, user story, acceptance criteria): its step and state move through gates."""
-    usernames = {item.get("completed_by") for item in items if isinstance(item, dict)}
-    users = {user.get_username(): user for user in get_user_model().objects.filter(username__in=usernames - {None})}
-    parsed = [_parse_item(item, index, users) for index, item in enumerate(items)]
+    """Create the stories that do not exist yet, at the pre-flight step with their planning fields as
+    exported; for a known id, update only its planning text (title, user story, acceptance criteria).
+    Steps and states move only through the actions and gates."""
+    require(user, ADD_STORY, doing="import stories")
+    parsed = [_parse_item(item, index) for index, item in enumerate(items)]
     numbers = [fields["number"] for fields in parsed]
     duplicates = sorted({f"S-{number:02d}" for number in numbers if numbers.count(number) > 1})
     if duplicates:
@@ -453,12 +459,12 @@ def stories_import(*, items: list, user) -> str:
     for fields in parsed:
         story = existing.get(fields["number"])
         if story is None:
-            story = Story(**{**fields, "branch": fields["branch"] or branch_for(fields["title"],
-                                                                                  number=fields["number"])})
+            planning = {name: fields[name] for name in IMPORTED_FIELDS}
+            story = Story(**{**planning, "branch": fields["branch"] or branch_for(fields["title"],
+                                                                                    number=fields["number"])})
             story.save()
-            _event(story, user=user, kind="imported", to_step=story.step)
-            if story.state == Story.State.ACTIVE and story.step in GATE_OF_STEP:
-                gate_request(target=story, gate_type=GATE_OF_STEP[story.step], subject=story_subject(story))
+            _event(story, user=user, kind="imported", to_step=story.step,
+                   step_in_file=fields["step"], state_in_file=fields["state"])
             created += 1
             continue
         planning = {name: fields[name] for name in ("title", "user_story", "acceptance_criteria")}
@@ -469,6 +475,8 @@ def stories_import(*, items: list, user) -> str:
             _event(story, user=user, kind="import_updated")
             updated += 1
     summary = f"{created} story(ies) created, {updated} updated, {len(parsed) - created - updated} unchanged."
+    if created:
+        summary += " New stories start at pre-flight: steps move through the actions and gates."
     audit_record(action="story.imported", actor=user, message=summary, changes={"created": created,
                                                                                 "updated": updated})
     return summary

@@ -110,15 +110,18 @@ def test_a_viewer_sees_the_board_but_may_not_act(viewer_client, board):
     assert viewer_client.get(reverse("admin:releases_story_import")).status_code == 403
 
 
-def test_stories_export_then_import_into_an_empty_database_is_a_round_trip(approver_client, board):
+def test_stories_export_then_import_into_an_empty_database_keeps_the_planning(approver_client, board):
     exported = approver_client.get(reverse("admin:releases_story_export"))
     assert exported["Content-Disposition"] == 'attachment; filename="stories.json"'
     data = json.loads(exported.content)
     Story.objects.all().delete()
     response = approver_client.post(reverse("admin:releases_story_import"), {"text": json.dumps(data)}, follow=True)
     assert "6 story(ies) created" in response.content.decode()
-    assert json.loads(approver_client.get(reverse("admin:releases_story_export")).content) == data
-    assert pending_gate(target=Story.objects.get(number=4), gate_type=REVIEW_GATE) is not None
+    again = json.loads(approver_client.get(reverse("admin:releases_story_export")).content)
+    assert [(story["id"], story["title"], story["branch"]) for story in again] == [
+        (story["id"], story["title"], story["branch"]) for story in data]
+    assert {story["step"] for story in again} == {1}
+    assert pending_gate(target=Story.objects.get(number=4), gate_type=REVIEW_GATE) is None
 
 
 def test_an_invalid_import_is_refused_with_the_reason_and_creates_nothing(approver_client):
