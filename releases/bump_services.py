@@ -93,6 +93,7 @@ def bump_create(
             return Intake(known, False)
     categorisation = categorise(package=package, ecosystem=ecosystem, from_version=from_version,
                                 to_version=to_version, severity=severity, advisories=tuple(advisories))
+    path, explanation = _declared_by_hand(categorisation.path, categorisation.explanation, user=user, source=source)
     try:
         with transaction.atomic():
             _lock_ecosystem(ecosystem)
@@ -101,7 +102,7 @@ def bump_create(
                 package=package.strip()[:200], ecosystem=ecosystem, from_version=from_version.strip(),
                 to_version=to_version.strip(), advisories=advisories, severity=severity, scope=scope,
                 source=source, pull_request_url=pull_request_url, category=categorisation.category,
-                path=categorisation.path, explanation=categorisation.explanation,
+                path=path, explanation=explanation,
                 state=State.QUEUED if full else State.OPEN, ci_status=ci_status or DependencyBump.CiStatus.UNKNOWN,
                 created_by=user,
             )
@@ -109,7 +110,7 @@ def bump_create(
                 action="bump.created", target=bump, actor=user, actor_label=f"releases:{source}",
                 changes={"category": bump.category, "path": bump.path, "state": bump.state, "scope": scope,
                          "severity": severity, "advisories": advisories, "pull_request": pull_request_url},
-                message=categorisation.explanation,
+                message=explanation,
             )
             if bump.state == State.OPEN:
                 _start_path(bump, user)
@@ -120,6 +121,15 @@ def bump_create(
             raise
         return Intake(known, False)
     return Intake(bump, True)
+
+
+def _declared_by_hand(path: str, explanation: str, *, user, source: str) -> tuple[str, str]:
+    """A severity a person typed in the console never merges alone: the security auto-merge becomes a
+    review, requested by that person, so a second release approver confirms it."""
+    if path != Path.AUTO_MERGE or user is None or source != DependencyBump.Source.MANUAL:
+        return path, explanation
+    return Path.REVIEW, (f"{explanation} Its severity was set by hand ({user.get_username()}): a second "
+                         "release approver confirms it in a review before it merges.")
 
 
 def _start_path(bump: DependencyBump, user) -> None:
@@ -143,7 +153,7 @@ def _lock(bump: DependencyBump) -> DependencyBump:
 RECATEGORISABLE = (State.QUEUED, State.OPEN, State.HELD)
 
 
-def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> DependencyBump:
+def _recategorise(bump: DependencyBump, user, *, action: str, by_hand: bool = False, **changes) -> DependencyBump:
     """Apply new versions or a new severity: the category is computed again and a gate asked on the old
     subject is void; an open bump starts its (maybe other) path again."""
     if bump.state not in RECATEGORISABLE:
@@ -161,6 +171,9 @@ def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> Depe
         setattr(bump, name, value)
     bump.category, bump.path = categorisation.category, categorisation.path
     bump.explanation = categorisation.explanation
+    if by_hand:
+        bump.path, bump.explanation = _declared_by_hand(bump.path, bump.explanation, user=user,
+                                                        source=DependencyBump.Source.MANUAL)
     bump.save(update_fields=[*values, "category", "path", "explanation"])
     audit_record(action=action, target=bump, actor=user, changes={"old": old, "new": {**changes,
                                                                                        "category": bump.category}},
@@ -183,7 +196,7 @@ def bump_set_severity(*, bump: DependencyBump, severity: str, user, advisories=N
     changes = {"severity": severity}
     if advisories is not None:
         changes["advisories"] = _clean_advisories(advisories)
-    return _recategorise(_lock(bump), user, action="bump.severity_set", **changes)
+    return _recategorise(_lock(bump), user, action="bump.severity_set", by_hand=True, **changes)
 
 
 @transaction.atomic
