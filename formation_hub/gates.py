@@ -125,12 +125,10 @@ def can_decide(*, gate: Gate, user) -> bool:
 
 
 def _check_decider(gate: Gate, kind: GateType, user) -> None:
+    """The gate type's own rule (e.g. 'not the author') is checked before 'not the requester', so a
+    refusal names the most specific reason."""
     if user is None or not user.is_authenticated:
         raise NotAllowed("You must be signed in to decide a gate.")
-    if gate.requested_by_id is not None and gate.requested_by_id == user.pk:
-        raise NotAllowed(
-            f"You requested this '{kind.label}' gate, so someone else must decide it (no self-approval)."
-        )
     if not holds(user, kind.permission):
         groups = ", ".join(holder_groups(kind.permission)) or "nobody yet"
         raise NotAllowed(
@@ -139,6 +137,11 @@ def _check_decider(gate: Gate, kind: GateType, user) -> None:
         )
     if kind.check_decider is not None:
         kind.check_decider(gate, gate.target, user)
+    if gate.requested_by_id is not None and gate.requested_by_id == user.pk:
+        raise NotAllowed(
+            f"This '{kind.label}' gate was requested by you or for your work (you are its requester), so someone "
+            "else must decide it (no self-approval)."
+        )
 
 
 def gate_decide(*, gate: Gate, user, decision: str, subject: str, reason: str = "") -> Gate:

@@ -137,7 +137,7 @@ def _start_path(bump: DependencyBump, user) -> None:
     if gate_type is None:
         _merge_if_ready(bump, user)
         return
-    gate_request(target=bump, gate_type=gate_type, subject=bump.subject, requested_by=user)
+    gate_request(target=bump, gate_type=gate_type, subject=bump.subject, requested_by=user or bump.created_by)
     _waiting(bump, f"{get_gate_type(gate_type).label} gate")
 
 

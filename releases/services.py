@@ -238,13 +238,19 @@ def release_check_prerequisites(*, release: Release, user) -> Release:
     return _prerequisites_met(release=release, user=user, evaluation=evaluation)
 
 
+def _requester(release: Release, acting):
+    """Who a gate the pipeline opens on a release is asked for: its author (who then may not decide it),
+    else the person whose action opened it. Never the decider of the gate before (issue 16)."""
+    return release.author or acting
+
+
 @transaction.atomic
 def _prerequisites_met(*, release: Release, user, evaluation: Evaluation) -> Release:
     release = _lock(release)
     _require(release, Release.Status.DRAFT, doing="check the prerequisites")
     release.status = Release.Status.PREREQUISITES_MET
     _save(release, user, "release.prerequisites_met", "status", **evaluation.summary())
-    gate_request(target=release, gate_type=STAGING_GATE, subject=release.sha)
+    gate_request(target=release, gate_type=STAGING_GATE, subject=release.sha, requested_by=_requester(release, user))
     return release
 
 
@@ -381,7 +387,8 @@ def _on_staging_decided(gate: Gate, release: Release) -> None:
     if gate.decision == "ok":
         release.status = Release.Status.STAGING_VALIDATED
         _save(release, gate.decided_by, "release.staging_validated", "status", sha=release.sha)
-        gate_request(target=release, gate_type=TAG_GATE, subject=_tag_subject(release))
+        gate_request(target=release, gate_type=TAG_GATE, subject=_tag_subject(release),
+                     requested_by=_requester(release, gate.decided_by))
         return
     release.status = Release.Status.DRAFT
     _save(release, gate.decided_by, "release.back_to_fix", "status", message=gate.reason)
@@ -397,7 +404,8 @@ def _on_tag_decided(gate: Gate, release: Release) -> None:
     release.status, release.tagged_at, release.released_on = Release.Status.TAGGED, now, to_local(now).date()
     _save(release, gate.decided_by, "release.tagged", "status", "tagged_at", "released_on", tag=release.tag,
           sha=release.sha)
-    approval = gate_request(target=release, gate_type=APPROVAL_GATE, subject=release.sha, requested_by=gate.decided_by)
+    approval = gate_request(target=release, gate_type=APPROVAL_GATE, subject=release.sha,
+                            requested_by=_requester(release, gate.decided_by))
     _ask_approvers(release, approval)
 
 
@@ -473,7 +481,7 @@ def _approval_void(*, release: Release, reason: str, user=None) -> None:
           voided_gate_id=getattr(gate, "pk", None))
     approval = gate_request(
         target=release, gate_type=APPROVAL_GATE, subject=release.sha,
-        requested_by=getattr(gate, "requested_by", None),
+        requested_by=_requester(release, user),
     )
     _ask_approvers(release, approval)
 
@@ -626,7 +634,7 @@ def _watch_start(*, release: Release, user) -> None:
     release.rollback_proposed_at, release.rollback_proposal = None, ""
     _save(release, user, "release.watch_started", "status", "watch_started_at", "rollback_proposed_at",
           "rollback_proposal", watch_ends_at=release.watch_started_at + conf.watch_duration())
-    gate_request(target=release, gate_type=WATCH_GATE, subject=release.sha)
+    gate_request(target=release, gate_type=WATCH_GATE, subject=release.sha, requested_by=_requester(release, user))
 
 
 @transaction.atomic

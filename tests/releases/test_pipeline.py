@@ -51,8 +51,8 @@ def to_tagged(people):
     release = release_create(user=people["author"], sha=SHA, title="Console")
     release_check_prerequisites(release=release, user=people["author"])
     release.refresh_from_db()
-    decide(release, STAGING_GATE, people["author"], "ok")
-    decide(release, TAG_GATE, people["author"], "release")
+    decide(release, STAGING_GATE, people["coder"], "ok")
+    decide(release, TAG_GATE, people["coder"], "release")
     return release
 
 
@@ -429,3 +429,22 @@ def test_a_version_aborted_after_its_tag_stays_taken(people, some_changes, green
     release_abort(release=tagged, user=people["author"], reason="Found a bug")
     ChangeFactory(type="fix", text="The bug")
     assert release_create(user=people["author"], sha=SHA).version == "0.1.1"
+
+
+def test_the_author_decides_no_gate_the_pipeline_opens_on_her_release(people, some_changes, green):
+    release = release_create(user=people["author"], sha=SHA, title="Console")
+    release_check_prerequisites(release=release, user=people["author"])
+    release.refresh_from_db()
+    with pytest.raises(NotAllowed, match="no self-approval"):
+        decide(release, STAGING_GATE, people["author"], "ok")
+    decide(release, STAGING_GATE, people["coder"], "ok")
+    with pytest.raises(NotAllowed, match="no self-approval"):
+        decide(release, TAG_GATE, people["author"], "release")
+
+
+def test_the_production_approval_is_requested_for_the_author_not_by_the_tag_decider(people, some_changes, green):
+    release = to_tagged(people)
+    approval = pending_gate(target=release, gate_type=APPROVAL_GATE)
+    assert approval.requested_by == people["author"]
+    with pytest.raises(NotAllowed, match="You are the author of v"):
+        decide(release, APPROVAL_GATE, people["author"], "approve")
