@@ -296,7 +296,7 @@ def _merge(bump: DependencyBump, user) -> None:
     if bump.scope == DependencyBump.Scope.PRODUCTION:
         kind, text = _changelog_line(bump)
         bump.change = change_add(type=kind, text=text, reference=bump.pull_request_url[:200] or f"bump-{bump.pk}",
-                                 user=user, source=Change.Source.BUMP)
+                                 author=bump.created_by, user=user, source=Change.Source.BUMP)
         fields.append("change")
     bump.save(update_fields=fields)
     audit_record(action="bump.merged", target=bump, actor=user, actor_label="releases:bumps",

@@ -143,6 +143,10 @@ class Change(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="Who made the change; they may not approve the release that ships it.",
     )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+        help_text="Who added the line (or merged the bump, completed the story): they may not approve it either.",
+    )
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
     reference = models.CharField(max_length=200, blank=True, help_text="A story id, a pull request, a commit.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

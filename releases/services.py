@@ -22,7 +22,7 @@ from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import GateType, gate_request, gate_void, pending_gate
 from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify, notify_team
-from formation_hub.permissions import holders
+from formation_hub.permissions import holders, require
 from formation_hub.timefmt import format_local, to_local
 from incidents.services import incident_open, oncall_page
 from releases import changelog as keepachangelog
@@ -95,15 +95,40 @@ def _failing_text(evaluation: Evaluation) -> str:
 
 def change_add(*, type: str, text: str, author=None, reference: str = "", user=None,
                source: str = Change.Source.MANUAL) -> Change:
-    """Add a change under Unreleased."""
+    """Add a change under Unreleased. Its author defaults to the person adding it; both are recorded."""
+    require(user, "releases.add_change", doing="add a change")
     if type not in Change.Type.values:
         raise DomainError(f"Unknown change type '{type}': use one of {', '.join(Change.Type.values)}.")
     if not text.strip():
         raise DomainError("A change needs a line of text saying what changed.")
     change = Change.objects.create(
-        type=type, text=text.strip(), author=author, reference=reference.strip(), source=source
+        type=type, text=text.strip(), author=author or user, created_by=user, reference=reference.strip(),
+        source=source,
     )
-    audit_record(action="release.change_added", target=change, actor=user, changes={"type": type, "text": text})
+    audit_record(action="release.change_added", target=change, actor=user,
+                 changes={"type": type, "text": text, "author": str(change.author or "")})
+    return change
+
+
+UNRELEASED_EDITABLE = ("type", "text", "author", "reference")
+
+
+@transaction.atomic
+def change_edit(*, change: Change, user, **fields) -> Change:
+    """Edit an unreleased change; every edit (above all its author) is an audit entry."""
+    require(user, "releases.change_change", doing="edit a change")
+    change = Change.objects.select_for_update().get(pk=change.pk)
+    if change.release_id is not None:
+        raise DomainError(f"This change ships in {change.release}: it is part of the release's record.")
+    unknown = set(fields) - set(UNRELEASED_EDITABLE)
+    if unknown:
+        raise DomainError(f"Only {', '.join(UNRELEASED_EDITABLE)} of a change are edited.")
+    old = {name: str(getattr(change, name) or "") for name in fields}
+    for name, value in fields.items():
+        setattr(change, name, value)
+    change.save(update_fields=list(fields))
+    audit_record(action="release.change_edited", target=change, actor=user,
+                 changes={"old": old, "new": {name: str(value or "") for name, value in fields.items()}})
     return change
 
 
@@ -411,7 +436,8 @@ def _on_tag_decided(gate: Gate, release: Release) -> None:
 
 def _ask_approvers(release: Release, approval: Gate) -> None:
     """Email the release approvers who may approve; the link only opens the page, deciding is a signed-in POST."""
-    excluded = {release.author_id, approval.requested_by_id, *release.changes.values_list("author_id", flat=True)}
+    excluded = {release.author_id, approval.requested_by_id, *release.changes.values_list("author_id", flat=True),
+                *release.changes.values_list("created_by_id", flat=True)}
     approvers = holders(DECIDE_RELEASE_GATE).exclude(email="")
     recipients = sorted({user.email for user in approvers if user.pk not in excluded})
     link = conf.base_url() + reverse("admin:formation_hub_gate_decide", args=[approval.pk])
@@ -430,6 +456,11 @@ def _check_approver(gate: Gate, release: Release, user) -> None:
     if release.changes.filter(author=user).exists():
         raise NotAllowed(
             f"You authored a change shipped in v{release.version}: another release approver must approve it."
+        )
+    if release.changes.filter(created_by=user).exists():
+        raise NotAllowed(
+            f"You added a change shipped in v{release.version} (you merged or recorded it): another release "
+            "approver must approve it."
         )
 
 
@@ -845,7 +876,7 @@ def changelog_import(*, text: str, user) -> str:
                 for entry in entries:
                     kind, line = keepachangelog.change_of_entry(heading, entry)
                     if (kind, line) not in existing:
-                        Change.objects.create(type=kind, text=line, source=Change.Source.IMPORT)
+                        Change.objects.create(type=kind, text=line, source=Change.Source.IMPORT, created_by=user)
                         created_changes += 1
             continue
         version = parse_version(section.version)
