@@ -96,3 +96,17 @@ def bump_friday_cutoff() -> time:
 
 def bump_webhook_max_bytes() -> int:
     return env.int("BUMP_WEBHOOK_MAX_BYTES", default=1_000_000)
+
+
+def smoke_check_hosts() -> list[str]:
+    """SMOKE_CHECK_HOSTS: the production host names smoke checks may call (comma-separated). Default: the
+    local console in the embedded mode (DJANGO_DEBUG), none in production (every check is refused)."""
+    debug = env.bool("DJANGO_DEBUG", default=True)
+    default = "127.0.0.1,localhost" if debug else ""
+    return [host.strip().lower() for host in env.str("SMOKE_CHECK_HOSTS", default=default).split(",") if host.strip()]
+
+
+def smoke_check_allow_private() -> bool:
+    """SMOKE_CHECK_ALLOW_PRIVATE: whether a smoke check may reach loopback and private addresses (default
+    only in the embedded mode, whose console is on 127.0.0.1)."""
+    return env.bool("SMOKE_CHECK_ALLOW_PRIVATE", default=env.bool("DJANGO_DEBUG", default=True))

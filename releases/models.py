@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from releases.bumps import Category, Ecosystem, Path, Severity
+from releases.http_checks import smoke_url_problem
 from releases.semver import InvalidVersion, parse_version
 
 sha_validator = RegexValidator(r"^[0-9a-f]{7,40}$", "A commit SHA is 7 to 40 lowercase hexadecimal characters.")
@@ -317,6 +318,11 @@ class SmokeCheck(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        problem = smoke_url_problem(self.url) if self.url else ""
+        if problem:
+            raise ValidationError({"url": f"This URL is not checked: {problem}."})
 
 
 class CheckRun(models.Model):
