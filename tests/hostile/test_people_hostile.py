@@ -71,3 +71,11 @@ def test_a_token_is_made_by_its_owner_and_its_key_is_shown_once(client, olga, ma
     listing = client.get(reverse("admin:authtoken_tokenproxy_changelist")).content.decode()
     assert token.key not in listing and f"{token.key[:6]}..." in listing
     assert AuditEntry.objects.filter(action="token.created", actor=olga).exists()
+
+
+def test_a_callers_request_id_never_becomes_the_audit_correlation_id(client, olga):
+    client.force_login(olga)
+    response = client.post(reverse("admin:authtoken_tokenproxy_add"), headers={"X-Request-ID": "forged-id-123"})
+    entry = AuditEntry.objects.get(action="token.created")
+    assert entry.correlation_id and entry.correlation_id != "forged-id-123"
+    assert response["X-Request-ID"] == entry.correlation_id
