@@ -16,6 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+# The longest description or timeline note a person may type (a page of text; the pages, exports and
+# notifications built from it stay readable and a request cannot store megabytes).
+TEXT_LIMIT = 10_000
+
 
 class Severity(models.TextChoices):
     SEV1 = "SEV1", "SEV1 critical"
