@@ -22,6 +22,8 @@ every migrate, so a model added later gets the right permissions without a new m
 permissions granted by the apps' migrations are kept.
 """
 
+from importlib import import_module
+
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.management import create_permissions
@@ -98,6 +100,10 @@ def ensure_roles(**kwargs) -> None:
         group, _ = Group.objects.get_or_create(name=role)
         granted_by_apps = [p for p in group.permissions.select_related("content_type") if _is_own_action(p)]
         group.permissions.set([*permissions_for(role), *granted_by_apps])
+    # A flush (tests) empties the groups: the apps' grants come back from their role migrations.
+    for app_config in apps.get_app_configs():
+        if getattr(app_config, "role_grants", None):
+            grant_role_permissions(apps, app_config.label, import_module(app_config.role_grants).GRANTS)
 
 
 def grant_role_permissions(apps, app_label: str, grants: dict[str, tuple[str, ...]]) -> None:

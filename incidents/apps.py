@@ -6,6 +6,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents and on-call"
     # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ("oncall",)
+    # The data migration that grants this app's own actions to roles (re-applied after a flush).
+    role_grants = "incidents.migrations.0004_role_permissions"
 
     def ready(self):
         from formation_hub.dashboard import register_panel

@@ -6,6 +6,8 @@ class ReleasesConfig(AppConfig):
     verbose_name = "Releases"
     # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ("release-approver",)
+    # The data migration that grants this app's own actions to roles (re-applied after a flush).
+    role_grants = "releases.migrations.0006_role_permissions"
 
     def ready(self):
         from formation_hub.dashboard import register_panel

@@ -10,6 +10,8 @@ class SyncConfig(AppConfig):
     verbose_name = "Sync: Baserow <-> Docmost"
     # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ()
+    # The data migration that grants this app's own actions to roles (re-applied after a flush).
+    role_grants = "sync.migrations.0005_role_permissions"
 
     def ready(self):
         from formation_hub import dashboard, demo, devprocesses, health, schedules
