@@ -1,17 +1,26 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from rest_framework.authtoken.models import TokenProxy
 
+from formation_hub import people
 from formation_hub.errors import DomainError
 from formation_hub.forge import token_from_env
 from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
 from formation_hub.models import AuditEntry, ForgeConnection, Gate, Notification, RefusedCall, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
+from formation_hub.permissions import permission_label
+
+User = get_user_model()
 
 
 class ReadOnlyEvidenceAdmin(admin.ModelAdmin):
@@ -127,6 +136,7 @@ class GateAdmin(ReadOnlyEvidenceAdmin):
             "title": f"Decide: {kind.label} on {gate.object_repr}",
             "gate": gate,
             "kind": kind,
+            "permission_label": permission_label(kind.permission),
             "form": form,
             "opts": self.model._meta,
             "may_decide": can_decide(gate=gate, user=request.user),
@@ -186,3 +196,113 @@ class ForgeConnectionAdmin(admin.ModelAdmin):
     def token_status(self, connection):
         variable = connection.token_env_var
         return f"{variable}: {'set' if token_from_env(variable) else 'NOT SET'}"
+
+
+# --- people, groups and API tokens (audited; nobody grants more than they have) -------------------------
+
+
+def _group_names(user) -> set[str]:
+    return set(user.groups.values_list("name", flat=True)) if user.pk else set()
+
+
+class AuditedUserAdmin(UserAdmin):
+    """Every change of a person is an audit entry; only a superuser touches superusers and one-by-one
+    permissions (otherwise an admin could make themself superuser, or act as one by resetting a password)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return readonly
+        return (*readonly, "is_superuser", "user_permissions")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if name not in ("groups", "user_permissions")]
+        people.person_saved(person=obj, actor=request.user, created=not change,
+                            changes={name: form.cleaned_data.get(name) for name in changed})
+
+    def save_related(self, request, form, formsets, change):
+        before = _group_names(form.instance) if change else set()
+        super().save_related(request, form, formsets, change)
+        people.person_groups_changed(person=form.instance, actor=request.user, before=before,
+                                     after=_group_names(form.instance))
+
+    def delete_model(self, request, obj):
+        people.person_deleted(person=obj, actor=request.user)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for person in queryset:
+            self.delete_model(request, person)
+
+
+class AuditedGroupAdmin(GroupAdmin):
+    """A role's permissions are set by the apps' migrations: only a superuser changes them here, audited."""
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if request.user.is_superuser else (*readonly, "permissions")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if name != "permissions"]
+        people.group_saved(group=obj, actor=request.user, created=not change,
+                           changes={name: form.cleaned_data.get(name) for name in changed})
+
+    def save_related(self, request, form, formsets, change):
+        def codenames(group):
+            return set(group.permissions.values_list("codename", flat=True)) if group.pk else set()
+
+        before = codenames(form.instance) if change else set()
+        super().save_related(request, form, formsets, change)
+        people.group_permissions_changed(group=form.instance, actor=request.user, before=before,
+                                         after=codenames(form.instance))
+
+
+class OwnTokenAdmin(admin.ModelAdmin):
+    """API tokens: a person makes their own (the key is shown once, then only its first characters;
+    making a new one revokes the old). Decisions through the API are recorded as the token's owner, so
+    no one may mint a token for someone else. The key is the row's id, so no page links to a row."""
+
+    list_display = ("key_prefix", "user", "created")
+    list_display_links = None
+    list_select_related = ("user",)
+    fields = ()
+    actions = None
+
+    @admin.display(description="key")
+    def key_prefix(self, token):
+        return f"{token.key[:6]}..."
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            token = people.token_create(owner=request.user, actor=request.user)
+            self.message_user(request, f"Your API token (shown once, copy it now): {token.key}", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:authtoken_tokenproxy_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Make your API token", "opts": self.opts,
+                   "owner": request.user}
+        return TemplateResponse(request, "admin/authtoken/own_token_form.html", context)
+
+
+for model, model_admin in ((User, AuditedUserAdmin), (Group, AuditedGroupAdmin), (TokenProxy, OwnTokenAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)

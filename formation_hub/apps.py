@@ -15,6 +15,8 @@ class FormationHubConfig(AppConfig):
     default = True
     name = "formation_hub"
     verbose_name = "Core: audit, gates, notifications"
+    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    role_areas = ()
 
     def ready(self):
         from formation_hub import dashboard, demo, devprocesses, forge, health, panels, roles, schedules  # noqa: F401

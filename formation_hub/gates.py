@@ -1,8 +1,9 @@
 """Human gates: one mechanism for every decision a person must take on an object.
 
 An app declares its gate types once (from its AppConfig.ready) with the decisions allowed, the
-group whose members may decide, how to read the object's current subject (so a decision on a
-stale SHA is refused) and what to do once decided. Admin actions, forms and the API all call
+permission a decider must hold (granted to them or their group: a superuser holds none by default),
+how to read the object's current subject (so a decision on a stale SHA is refused) and what to do
+once decided. Admin actions, forms and the API all call
 `gate_request` and `gate_decide`.
 """
 
@@ -17,6 +18,7 @@ from django_q.tasks import async_task
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.models import AuditEntry, Gate
+from formation_hub.permissions import holder_groups, holds, permission_label
 
 
 class GateError(DomainError):
@@ -34,7 +36,8 @@ class GateType:
     name: str
     label: str
     decisions: tuple[str, ...]
-    group: str
+    # `app_label.codename` the decider holds, e.g. "releases.decide_release_gate".
+    permission: str
     current_subject: Callable[[object], str] | None = None
     # Raises NotAllowed when this user may not decide on this object beyond the general rules
     # (for example the author of a change included in a release).
@@ -141,16 +144,23 @@ def can_decide(*, gate: Gate, user) -> bool:
 
 
 def _check_decider(gate: Gate, kind: GateType, user) -> None:
+    """The gate type's own rule (e.g. 'not the author') is checked before 'not the requester', so a
+    refusal names the most specific reason."""
     if user is None or not user.is_authenticated:
         raise NotAllowed("You must be signed in to decide a gate.")
-    if gate.requested_by_id is not None and gate.requested_by_id == user.pk:
+    if not holds(user, kind.permission):
+        groups = ", ".join(holder_groups(kind.permission)) or "nobody yet"
         raise NotAllowed(
-            f"You requested this '{kind.label}' gate, so someone else must decide it (no self-approval)."
+            f"Deciding a '{kind.label}' gate needs the '{permission_label(kind.permission)}' permission "
+            f"(held by: {groups})."
         )
-    if not user.groups.filter(name=kind.group).exists():
-        raise NotAllowed(f"Only members of the '{kind.group}' group may decide a '{kind.label}' gate.")
     if kind.check_decider is not None:
         kind.check_decider(gate, gate.target, user)
+    if gate.requested_by_id is not None and gate.requested_by_id == user.pk:
+        raise NotAllowed(
+            f"This '{kind.label}' gate was requested by you or for your work (you are its requester), so someone "
+            "else must decide it (no self-approval)."
+        )
 
 
 def gate_decide(*, gate: Gate, user, decision: str, subject: str, reason: str = "") -> Gate:
@@ -221,8 +231,8 @@ def _gate_decide(*, gate: Gate, kind: GateType, user, decision: str, subject: st
 
 def gates_waiting_for(user):
     """Pending gates this user may decide, oldest first (the landing page's 'waiting for you')."""
-    groups = set(user.groups.values_list("name", flat=True))
-    names = [name for name, kind in _gate_types.items() if kind.group in groups]
+    held = {permission for permission in {kind.permission for kind in _gate_types.values()} if holds(user, permission)}
+    names = [name for name, kind in _gate_types.items() if kind.permission in held]
     pending = (
         Gate.objects.filter(state=Gate.State.PENDING, gate_type__in=names)
         .exclude(requested_by=user)

@@ -1,16 +1,43 @@
+import hashlib
+import json
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from formation_hub.errors import DomainError
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """The ORM's bulk paths refuse to rewrite the audit trail; below the ORM, PostgreSQL's triggers do
+    (migration formation_hub 0004)."""
+
+    def update(self, **kwargs):
+        raise DomainError("Audit entries are append-only: they cannot be changed.")
+
+    def delete(self):
+        raise DomainError("Audit entries are append-only: they cannot be deleted.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise DomainError("Audit entries are append-only: they cannot be changed.")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise DomainError("Audit entries are written one by one, each chained to the one before.")
+
+
+# Serialises the writers of the chain on PostgreSQL (SQLite's IMMEDIATE transactions already do).
+AUDIT_CHAIN_LOCK = 0x617564697421
+
+
 class AuditEntry(models.Model):
     """One append-only line of the audit trail, shaped like Django's admin LogEntry.
 
-    Written only by `formation_hub.audit.audit_record`; never updated or deleted.
+    Written only by `formation_hub.audit.audit_record`; never updated or deleted. Each entry carries
+    the hash of the one before it, so a rewritten or removed entry breaks the chain
+    (`manage.py audit_verify`).
     """
 
     class Result(models.TextChoices):
@@ -33,6 +60,10 @@ class AuditEntry(models.Model):
     result = models.CharField(max_length=10, choices=Result.choices, default=Result.OK, db_index=True)
     message = models.TextField(blank=True)
     correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
+    previous_hash = models.CharField(max_length=64, blank=True, editable=False)
+    entry_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-time", "-id"]
@@ -48,10 +79,29 @@ class AuditEntry(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise DomainError("Audit entries are append-only: they cannot be changed.")
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+            last = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+            self.previous_hash = last or ""
+            self.entry_hash = self.content_hash(self.previous_hash)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise DomainError("Audit entries are append-only: they cannot be deleted.")
+
+    def content_hash(self, previous_hash: str) -> str:
+        """SHA-256 of what the entry says and of the previous entry's hash (not the actor's id, which a
+        deleted user's entries lose: their name stays in actor_label)."""
+        content = {
+            "previous": previous_hash, "time": self.time.isoformat(), "actor": self.actor_label,
+            "action": self.action, "content_type": self.content_type_id, "object_id": self.object_id,
+            "object_repr": self.object_repr, "changes": self.changes, "result": self.result,
+            "message": self.message, "correlation_id": self.correlation_id,
+        }
+        encoded = json.dumps(content, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+        return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 class Gate(models.Model):

@@ -18,6 +18,7 @@ from formation_hub.charts import Bar, grouped_bar_chart, stacked_bar_chart
 from formation_hub.dashboard import Panel
 from formation_hub.gates import gate_types, gates_waiting_for, get_gate_type
 from formation_hub.health import run_checks
+from formation_hub.permissions import holds
 from formation_hub.timefmt import organisation_zone, to_local
 
 AMBER_UNDER = timedelta(hours=1)
@@ -137,8 +138,7 @@ health_panel = Panel(
 
 def _gates_context(request):
     waiting = gates_waiting_for(request.user)
-    groups = set(request.user.groups.values_list("name", flat=True))
-    if not waiting and not any(kind.group in groups for kind in gate_types().values()):
+    if not waiting and not any(holds(request.user, kind.permission) for kind in gate_types().values()):
         return None  # this user decides no kind of gate: the panel would only be noise
     return {
         "gates": [

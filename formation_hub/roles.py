@@ -1,21 +1,28 @@
 """The console's roles: four groups and the permissions their names promise.
 
-- admin: runs the console; changes everything that is not evidence.
-- oncall: adds and changes incidents, rotations, overrides, post-mortems (the incidents app);
-  deciding release gates is not theirs (gate decisions go by group, formation_hub.gates).
-- release-approver: adds and changes releases and their changes, freeze windows, smoke checks.
+- admin: runs the console; changes every product row that is not evidence.
+- oncall, release-approver: add and change the rows of the apps that name them (`role_areas` on
+  the app's AppConfig, e.g. incidents names oncall).
 - viewer: views, changes nothing.
 
-Every role views every area of the product and the people (user and group lists, which the
-incidents forms' user pickers need); API tokens and login-throttling records are the admin's only.
-Evidence (the audit trail, and every model whose console page is a ReadOnlyEvidenceAdmin) is never
-added or deleted by anyone; the admin keeps "change" and custom permissions on it because console
-actions on evidence are keyed to them (resend a notification, replay a sync event). Nobody gets
-anything but "view" on the audit trail.
+Actions beyond add/change (respond to an incident, decide a delivery gate, roll back a release...)
+are model permissions each app declares in `Meta.permissions` and grants to roles in a data
+migration it owns (`grant_role_permissions`); checks go through `formation_hub.permissions`.
 
-The groups are created by a data migration; their permissions are (re)applied after every migrate,
-so a model added later gets the right permissions without a new migration.
+Every role views every area of the product and the people (user and group lists, which the
+incidents forms' user pickers need); API tokens, login-throttling records and django-q2's rows are
+not the roles' to change: schedules are declared in code (formation_hub.schedules) and a console
+edit of one would run arbitrary code with no audit entry. Evidence (the audit trail, and every model
+whose console page is a ReadOnlyEvidenceAdmin) is never added or deleted by anyone; the admin keeps
+"change" on it because console actions on evidence are keyed to it (resend a notification, replay a
+sync event). Nobody gets anything but "view" on the audit trail.
+
+The groups are created by a data migration; their add/change/view permissions are (re)applied after
+every migrate, so a model added later gets the right permissions without a new migration; the
+permissions granted by the apps' migrations are kept.
 """
+
+from importlib import import_module
 
 from django.apps import apps
 from django.contrib import admin
@@ -24,20 +31,15 @@ from django.contrib.auth.models import Group, Permission
 
 ADMIN, ONCALL, RELEASE_APPROVER, VIEWER = "admin", "oncall", "release-approver", "viewer"
 ROLES = (ADMIN, ONCALL, RELEASE_APPROVER, VIEWER)
+MODEL_ACTIONS = ("add", "change", "delete", "view")
 
 AUDIT_TRAIL = ("formation_hub", "auditentry")
 # Always evidence, whatever the console registers.
 READ_ONLY_MODELS = {AUDIT_TRAIL}
-# Apps whose rows each role may add and change, beyond viewing.
-CHANGE_APPS = {
-    ADMIN: None,  # every app
-    ONCALL: {"incidents"},
-    RELEASE_APPROVER: {"releases"},
-    VIEWER: set(),
-}
-PRODUCT_APPS = {"formation_hub", "sync", "incidents", "releases", "django_q"}
+# Third-party apps: people are visible to every role; the rest is the admin's to read.
 PEOPLE_MODELS = {("auth", "user"), ("auth", "group")}
 ADMIN_ONLY_APPS = {"auth", "authtoken", "axes"}
+VIEW_ONLY_APPS = {"django_q"}
 
 
 def evidence_models() -> set[tuple[str, str]]:
@@ -55,24 +57,40 @@ def evidence_models() -> set[tuple[str, str]]:
     return READ_ONLY_MODELS | registered
 
 
+def product_areas() -> dict[str, set[str]]:
+    """App label -> the roles that add and change its rows, for every app that declares `role_areas`."""
+    return {
+        config.label: set(config.role_areas)
+        for config in apps.get_app_configs() if hasattr(config, "role_areas")
+    }
+
+
 def permissions_for(role: str):
-    allowed_apps = CHANGE_APPS[role]
+    """The add/change/delete/view permissions of the role's general rule."""
+    areas = product_areas()
     evidence = evidence_models()
     permissions = Permission.objects.select_related("content_type").filter(
-        content_type__app_label__in=PRODUCT_APPS | ADMIN_ONLY_APPS
+        content_type__app_label__in=set(areas) | ADMIN_ONLY_APPS | VIEW_ONLY_APPS
     )
     for permission in permissions:
         key = (permission.content_type.app_label, permission.content_type.model)
         action = permission.codename.split("_", 1)[0]
+        if permission.codename != f"{action}_{key[1]}" or action not in MODEL_ACTIONS:
+            continue  # an app's own action: granted by that app's migration
         if key[0] in ADMIN_ONLY_APPS:
             if role == ADMIN or (action == "view" and key in PEOPLE_MODELS):
                 yield permission
         elif action == "view":
             yield permission
-        elif key == AUDIT_TRAIL or (key in evidence and action in ("add", "delete")):
+        elif key[0] in VIEW_ONLY_APPS or key == AUDIT_TRAIL or (key in evidence and action in ("add", "delete")):
             continue
-        elif allowed_apps is None or (key[0] in allowed_apps and key not in evidence and action in ("add", "change")):
+        elif role == ADMIN or (role in areas[key[0]] and key not in evidence and action in ("add", "change")):
             yield permission
+
+
+def _is_own_action(permission) -> bool:
+    action = permission.codename.split("_", 1)[0]
+    return action not in MODEL_ACTIONS or permission.codename != f"{action}_{permission.content_type.model}"
 
 
 def ensure_roles(**kwargs) -> None:
@@ -80,4 +98,25 @@ def ensure_roles(**kwargs) -> None:
         create_permissions(app_config, verbosity=0)
     for role in ROLES:
         group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(list(permissions_for(role)))
+        granted_by_apps = [p for p in group.permissions.select_related("content_type") if _is_own_action(p)]
+        group.permissions.set([*permissions_for(role), *granted_by_apps])
+    # A flush (tests) empties the groups: the apps' grants come back from their role migrations.
+    for app_config in apps.get_app_configs():
+        if getattr(app_config, "role_grants", None):
+            grant_role_permissions(apps, app_config.label, import_module(app_config.role_grants).GRANTS)
+
+
+def grant_role_permissions(apps, app_label: str, grants: dict[str, tuple[str, ...]]) -> None:
+    """For an app's data migration: give each role its codenames of `app_label` (and no other role)."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    app_config = apps.get_app_config(app_label)
+    # create_permissions skips an app without a models module, as a migration's app state has.
+    app_config.models_module = getattr(app_config, "models_module", None) or True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    codenames = {codename for granted in grants.values() for codename in granted}
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        permissions = Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+        group.permissions.remove(*permissions)
+        group.permissions.add(*permissions.filter(codename__in=grants.get(role, ())))

@@ -20,6 +20,7 @@ from formation_hub.audit import audit_record
 from formation_hub.charts import Bar, stacked_bar_chart
 from formation_hub.errors import DomainError
 from formation_hub.markdown import render_markdown
+from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
 from incidents import restore_admin  # noqa: F401 - registers the backup restore pages
 from incidents.clock import clock_view
@@ -45,7 +46,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.oncall import override_problems, preview
-from incidents.permissions import is_admin
+from incidents.permissions import ACKNOWLEDGE_ESCALATION
 from incidents.postmortems import action_item_set_status
 from incidents.recurrence import escalation_acknowledge, recurrence_check
 from incidents.runbooks import runbook_mark_reviewed
@@ -97,7 +98,7 @@ class StatusUpdateInline(admin.StackedInline):
         return False
 
 
-@admin.action(description="Acknowledge the selected incidents (stops their response clocks)")
+@admin.action(description="Acknowledge the selected incidents (stops their response clocks)", permissions=["change"])
 def acknowledge_incidents(modeladmin, request, queryset):
     done = 0
     for incident in queryset:
@@ -562,17 +563,17 @@ def _set_items_status(modeladmin, request, queryset, status):
         modeladmin.message_user(request, f"{done} action item(s) now {status.replace('_', ' ')}.", messages.SUCCESS)
 
 
-@admin.action(description="Mark the selected action items done")
+@admin.action(description="Mark the selected action items done", permissions=["change"])
 def mark_items_done(modeladmin, request, queryset):
     _set_items_status(modeladmin, request, queryset, ActionItem.Status.DONE)
 
 
-@admin.action(description="Mark the selected action items in progress")
+@admin.action(description="Mark the selected action items in progress", permissions=["change"])
 def mark_items_in_progress(modeladmin, request, queryset):
     _set_items_status(modeladmin, request, queryset, ActionItem.Status.IN_PROGRESS)
 
 
-@admin.action(description="Drop the selected action items (no longer needed)")
+@admin.action(description="Drop the selected action items (no longer needed)", permissions=["change"])
 def drop_items(modeladmin, request, queryset):
     _set_items_status(modeladmin, request, queryset, ActionItem.Status.DROPPED)
 
@@ -606,11 +607,16 @@ class ActionItemAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, item.post_mortem.title)
 
 
-@admin.action(description="Mark the selected runbooks as reviewed")
+@admin.action(description="Mark the selected runbooks as reviewed", permissions=["change"])
 def mark_runbooks_reviewed(modeladmin, request, queryset):
+    reviewed = 0
     for runbook in queryset:
-        runbook_mark_reviewed(runbook=runbook, user=request.user)
-    modeladmin.message_user(request, f"{queryset.count()} runbook(s) marked as reviewed.", messages.SUCCESS)
+        try:
+            runbook_mark_reviewed(runbook=runbook, user=request.user)
+            reviewed += 1
+        except DomainError as error:
+            modeladmin.message_user(request, f"{runbook}: {error.message}", messages.WARNING)
+    modeladmin.message_user(request, f"{reviewed} runbook(s) marked as reviewed.", messages.SUCCESS)
 
 
 @admin.register(Runbook)
@@ -627,9 +633,6 @@ class RunbookAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(incident_total=Count("incidents"))
-
-    def has_delete_permission(self, request, obj=None):
-        return is_admin(request.user) and super().has_delete_permission(request, obj)
 
     @admin.display(description="incidents", ordering="incident_total")
     def incident_count(self, runbook):
@@ -701,7 +704,8 @@ class RecurrenceEscalationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return is_admin(request.user) and (obj is None or obj.state == RecurrenceEscalation.State.OPEN)
+        is_open = obj is None or obj.state == RecurrenceEscalation.State.OPEN
+        return may(request.user, ACKNOWLEDGE_ESCALATION) and is_open
 
     @admin.display(description="incidents", ordering="incident_count")
     def incident_total(self, escalation):

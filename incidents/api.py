@@ -14,7 +14,7 @@ from formation_hub.api import error_responses
 from incidents import conf
 from incidents.alerts import alert_receive
 from incidents.clock import clock_view
-from incidents.models import OPEN_STATUSES, Alert, Incident, Severity, Source, Status
+from incidents.models import OPEN_STATUSES, TEXT_LIMIT, Alert, Incident, Severity, Source, Status
 from incidents.oncall import on_call_at
 from incidents.services import can_respond, incident_acknowledge, incident_open
 
@@ -77,7 +77,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     service = serializers.CharField(max_length=100)
     category = serializers.CharField(max_length=100)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_LIMIT)
     detected_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     user_facing = serializers.BooleanField(required=False, default=False)
     data_loss = serializers.BooleanField(required=False, default=False)

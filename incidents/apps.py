@@ -4,6 +4,10 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents and on-call"
+    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    role_areas = ("oncall",)
+    # The data migration that grants this app's own actions to roles (re-applied after a flush).
+    role_grants = "incidents.migrations.0007_role_permissions"
 
     def ready(self):
         from django_q.models import Schedule

@@ -2,10 +2,18 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
-from formation_hub.roles import ADMIN, ONCALL
-from incidents.models import SEVERITY_HELP, ActionItem, BreachAssessment, Runbook, Severity, Status, StatusUpdate
+from incidents.models import (
+    SEVERITY_HELP,
+    TEXT_LIMIT,
+    ActionItem,
+    BreachAssessment,
+    Runbook,
+    Severity,
+    Status,
+    StatusUpdate,
+)
+from incidents.permissions import responders as responders_queryset
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -19,7 +27,7 @@ class IncidentForm(forms.Form):
     severity = forms.ChoiceField(choices=severity_choices, widget=forms.RadioSelect)
     service = forms.CharField(max_length=100, help_text="e.g. docmost, baserow, sync, console.")
     category = forms.CharField(max_length=100, help_text="e.g. down, performance, data, security, bug.")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=TEXT_LIMIT)
     detected_at = forms.DateTimeField(
         required=False, widget=LOCAL_INPUT, help_text="Local time; leave empty for now.",
     )
@@ -31,7 +39,7 @@ class ReportForm(forms.Form):
     title = forms.CharField(max_length=200, label="What is wrong?")
     service = forms.CharField(max_length=100, label="Where?", help_text="e.g. the wiki, the database, the console.")
     description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}), label="Details",
+        widget=forms.Textarea(attrs={"rows": 5}), label="Details", max_length=TEXT_LIMIT,
         help_text="What you did, what you expected, what happened; is there a workaround?",
     )
 
@@ -47,7 +55,7 @@ class TransitionForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Timeline note")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Timeline note", max_length=TEXT_LIMIT)
 
 
 class SeverityForm(forms.Form):
@@ -56,9 +64,7 @@ class SeverityForm(forms.Form):
 
 
 def responders():
-    return get_user_model().objects.filter(
-        Q(is_superuser=True) | Q(groups__name__in=(ONCALL, ADMIN)), is_active=True
-    ).distinct().order_by("username")
+    return responders_queryset()
 
 
 class FlagsForm(forms.Form):

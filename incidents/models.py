@@ -18,6 +18,10 @@ from django.db.models import Q
 
 from formation_hub.models import InboundDelivery
 
+# The longest description or timeline note a person may type (a page of text; the pages, exports and
+# notifications built from it stay readable and a request cannot store megabytes).
+TEXT_LIMIT = 10_000
+
 
 class Severity(models.TextChoices):
     SEV1 = "SEV1", "SEV1 critical"
@@ -111,6 +115,7 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-detected_at", "-id"]
+        permissions = [("respond_incident", "Respond to incidents (acknowledge, move, update, close)")]
         constraints = [
             # Repeated (even concurrent) "down" alerts of one monitor never open a second incident.
             models.UniqueConstraint(
@@ -527,6 +532,7 @@ class RecurrenceEscalation(models.Model):
 
     class Meta:
         ordering = ["-raised_at", "-id"]
+        permissions = [("acknowledge_recurrenceescalation", "Acknowledge a recurring-incident escalation")]
         constraints = [
             # One open escalation per pattern: later incidents of the pattern join it.
             models.UniqueConstraint(

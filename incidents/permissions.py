@@ -1,9 +1,12 @@
-"""Who may do what in the incidents app: responders (on-call people and admins), and admins."""
+"""Who may do what in the incidents app, in the app's own permissions (Meta.permissions)."""
 
 from django.contrib.auth.models import AnonymousUser
 
 from formation_hub.errors import NotAllowed
-from formation_hub.roles import ADMIN, ONCALL
+from formation_hub.permissions import holders, may
+
+RESPOND = "incidents.respond_incident"
+ACKNOWLEDGE_ESCALATION = "incidents.acknowledge_recurrenceescalation"
 
 
 def actor(user):
@@ -13,9 +16,7 @@ def actor(user):
 
 def can_respond(user) -> bool:
     """On-call people and admins respond to incidents; any staff member may only report one."""
-    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
-        return False
-    return user.is_superuser or user.groups.filter(name__in=(ONCALL, ADMIN)).exists()
+    return may(user, RESPOND)
 
 
 def require_responder(user) -> None:
@@ -23,7 +24,6 @@ def require_responder(user) -> None:
         raise NotAllowed("Only on-call people and admins can do this; use 'report a problem' to tell them.")
 
 
-def is_admin(user) -> bool:
-    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
-        return False
-    return user.is_superuser or user.groups.filter(name=ADMIN).exists()
+def responders():
+    """The people who may be an incident's commander."""
+    return holders(RESPOND).order_by("username")

@@ -13,10 +13,11 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify
+from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, RecurrenceEscalation, Severity, TimelineEntry
-from incidents.permissions import actor, is_admin
+from incidents.permissions import ACKNOWLEDGE_ESCALATION, actor
 from incidents.postmortems import postmortem_open_if_required
 from incidents.timeline import timeline_add
 
@@ -94,7 +95,7 @@ def escalation_acknowledge(
     *, escalation: RecurrenceEscalation, user, decision: str, notes: str
 ) -> RecurrenceEscalation:
     """An admin acknowledges the escalation with a decision and its reasons."""
-    if not is_admin(user):
+    if not may(user, ACKNOWLEDGE_ESCALATION):
         raise DomainError("Only an admin acknowledges a strategic escalation.")
     escalation = RecurrenceEscalation.objects.select_for_update().get(pk=escalation.pk)
     if escalation.state != RecurrenceEscalation.State.OPEN:

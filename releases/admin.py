@@ -21,7 +21,7 @@ from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from formation_hub.roles import ONCALL
+from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
 from releases import admin_delivery, clock, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
 from releases.admin_actions import ObjectActionsMixin
@@ -39,6 +39,7 @@ from releases.prerequisites import LABELS
 from releases.selectors import next_step, release_evaluation, unreleased_changes
 from releases.services import (
     change_add,
+    change_edit,
     changelog_import,
     changelog_render,
     commit_statuses_fetch,
@@ -208,7 +209,7 @@ class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
         deploy goes wrong, may also roll back."""
         if self.has_change_permission(request):
             return True
-        return action == "rollback" and request.user.groups.filter(name=ONCALL).exists()
+        return action == "rollback" and may(request.user, "releases.rollback_release")
 
     def changelog_view(self, request):
         if request.method == "POST":
@@ -302,7 +303,8 @@ class ChangeAdmin(admin.ModelAdmin):
     search_fields = ("text", "=reference")
     list_select_related = ("release", "author")
     date_hierarchy = "created_at"
-    raw_id_fields = ("author",)
+    # Picked by name (the default is the person adding it): the approver may not be a change's author.
+    autocomplete_fields = ("author",)
     form = ChangeForm
 
     @admin.display(description="change")
@@ -311,15 +313,19 @@ class ChangeAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.release_id is not None:
-            return ("type", "text", "author", "reference")
-        return ()
+            return ("type", "text", "author", "reference", "created_by")
+        return ("created_by",)
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.release_id is None)
 
+    def get_changeform_initial_data(self, request):
+        return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
+
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            change_edit(change=obj, user=request.user,
+                        **{name: form.cleaned_data[name] for name in form.changed_data})
             return
         created = change_add(type=obj.type, text=obj.text, author=obj.author, reference=obj.reference,
                              user=request.user)

@@ -58,7 +58,7 @@ class StoryImportForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, label="or paste the JSON")
 
 
-@admin.action(description="Move the selected stories past their manual step")
+@admin.action(description="Move the selected stories past their manual step", permissions=["change"])
 def advance_stories(modeladmin, request, queryset):
     moved = 0
     for story in queryset:
@@ -216,11 +216,6 @@ def _advance(*, story, user, data):
     return f"{story.key} is now at {story.get_step_display()}."
 
 
-def _ci(*, story, user, data):
-    story = stories.story_ci_report(story=story, status=data.get("status", ""), head_sha=data.get("head_sha", ""),
-                                    user=user, detail=data.get("detail", ""))
-    return f"CI {story.ci_status} recorded; {story.key} is at {story.get_step_display()}."
-
 
 def _return_to_sprint(*, story, user, data):
     story = stories.story_return_to_sprint(story=story, sprint=data.get("sprint", ""), user=user,
@@ -228,7 +223,7 @@ def _return_to_sprint(*, story, user, data):
     return f"{story.key} is back in {story.sprint}, at the code step."
 
 
-STORY_ACTIONS = {"advance": _advance, "ci": _ci, "return": _return_to_sprint}
+STORY_ACTIONS = {"advance": _advance, "return": _return_to_sprint}
 
 
 # --- dependency bumps -----------------------------------------------------------------------------------
@@ -245,7 +240,7 @@ class BumpCreateForm(forms.Form):
     pull_request_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
 
 
-@admin.action(description="Merge the selected bumps that may merge now")
+@admin.action(description="Merge the selected bumps that may merge now", permissions=["change"])
 def merge_bumps(modeladmin, request, queryset):
     merged = 0
     for bump in queryset:
@@ -257,7 +252,7 @@ def merge_bumps(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{merged} bump(s) merged.", messages.SUCCESS)
 
 
-@admin.action(description="Ask again for the decision on the selected held bumps")
+@admin.action(description="Ask again for the decision on the selected held bumps", permissions=["change"])
 def ask_again(modeladmin, request, queryset):
     for bump in queryset:
         try:
@@ -368,10 +363,6 @@ class DependencyBumpAdmin(ObjectActionsMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/releases/dependencybump/review_queue.html", context)
 
 
-def _bump_ci(*, bump, user, data):
-    bump = bump_services.bump_ci_report(bump=bump, status=data.get("status", ""), user=user)
-    return f"CI {bump.ci_status} recorded; the bump is {bump.get_state_display()}."
-
 
 def _bump_merge(*, bump, user, data):
     bump_services.bump_merge(bump=bump, user=user)
@@ -405,7 +396,7 @@ def _bump_friday_override(*, bump, user, data):
     return "Override asked: a second release approver decides it under Gates."
 
 
-BUMP_ACTIONS = {"ci": _bump_ci, "merge": _bump_merge, "close": _bump_close, "again": _bump_ask_again,
+BUMP_ACTIONS = {"merge": _bump_merge, "close": _bump_close, "again": _bump_ask_again,
                 "note": _bump_note, "severity": _bump_severity, "friday": _bump_friday_override}
 
 

@@ -1,8 +1,8 @@
 """The releases API.
 
 - POST /api/releases/{id}/checks/: CI reports CI, E2E and backup results with the RELEASE_CHECKS_TOKEN.
-- POST /api/bumps/ and /api/bumps/{id}/ci/: CI records dependency bumps and their CI (token or session auth).
-- POST /api/stories/{S-01}/ci/: CI reports a story's pull-request run.
+- POST /api/bumps/: CI records dependency bumps (token or session auth).
+- POST /api/bumps/{id}/ci/ and /api/stories/{S-01}/ci/: CI reports a run, with the RELEASE_CHECKS_TOKEN only.
 - POST /api/webhooks/dependabot/: Dependabot pull requests from GitHub or Forgejo/Gitea, HMAC-signed.
 """
 
@@ -138,11 +138,6 @@ class MayAddBumps(BasePermission):
                     and request.user.has_perm("releases.add_dependencybump"))
 
 
-class MayChangeStories(BasePermission):
-    message = "Reporting CI on a story needs the 'change story' permission (release approvers and admins)."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("releases.change_story"))
 
 
 def _stored(bump: DependencyBump, created: bool) -> dict:
@@ -172,28 +167,41 @@ class BumpCreate(APIView):
                         status=status.HTTP_201_CREATED if intake.created else status.HTTP_200_OK)
 
 
-class BumpCi(APIView):
-    permission_classes = [MayAddBumps]
+CI_TOKEN_PARAMETER = OpenApiParameter("Authorization", str, OpenApiParameter.HEADER, required=True,
+                                      description="Bearer <RELEASE_CHECKS_TOKEN>")
 
-    @extend_schema(operation_id="bump_ci_report", request=CiStatusSerializer,
-                   responses={200: BumpStoredSerializer, **error_responses(400, 401, 403, 404, 409, 415)})
+
+class BumpCi(APIView):
+    """CI's result, from CI only: the CI credential, never a person's session or token (a person who could
+    report green could merge alone what they just recorded)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="bump_ci_report", request=CiStatusSerializer, parameters=[CI_TOKEN_PARAMETER],
+                   responses={200: BumpStoredSerializer, **error_responses(400, 403, 404, 409, 415)})
     def post(self, request, pk):
+        ChecksTokenRequired.check(request)
         bump = get_object_or_404(DependencyBump, pk=pk)
         serializer = CiStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        bump = bump_ci_report(bump=bump, status=serializer.validated_data["status"], user=request.user)
+        bump = bump_ci_report(bump=bump, status=serializer.validated_data["status"])
         return Response(_stored(bump, False))
 
 
 class StoryCi(APIView):
-    permission_classes = [MayChangeStories]
+    """CI's result on a story's pull request, from CI only (as BumpCi)."""
 
-    @extend_schema(operation_id="story_ci_report", request=CiStatusSerializer,
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="story_ci_report", request=CiStatusSerializer, parameters=[CI_TOKEN_PARAMETER],
                    responses={200: inline_serializer("StoryCiStored", {"id": serializers.CharField(),
                                                                       "step": serializers.IntegerField(),
                                                                       "ci_status": serializers.CharField()}),
-                              **error_responses(400, 401, 403, 404, 409, 415)})
+                              **error_responses(400, 403, 404, 409, 415)})
     def post(self, request, key):
+        ChecksTokenRequired.check(request)
         match = KEY.match(key)
         if match is None:
             raise NotFound("No story with this id: story ids look like S-01.")
@@ -201,7 +209,7 @@ class StoryCi(APIView):
         serializer = CiStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        story = story_ci_report(story=story, status=data["status"], head_sha=data["head_sha"], user=request.user,
+        story = story_ci_report(story=story, status=data["status"], head_sha=data["head_sha"],
                                 detail=data["detail"])
         return Response({"id": story.key, "step": story.step, "ci_status": story.ci_status})
 

@@ -4,6 +4,10 @@ from django.apps import AppConfig
 class ReleasesConfig(AppConfig):
     name = "releases"
     verbose_name = "Releases"
+    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    role_areas = ("release-approver",)
+    # The data migration that grants this app's own actions to roles (re-applied after a flush).
+    role_grants = "releases.migrations.0009_role_permissions"
 
     def ready(self):
         from django_q.models import Schedule

@@ -23,7 +23,7 @@ from formation_hub.errors import DomainError
 from formation_hub.gates import GateType, gate_request, gate_void, get_gate_type, pending_gate
 from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import require
 from formation_hub.timefmt import format_local
 from releases import clock, conf, dependabot
 from releases.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
@@ -33,6 +33,8 @@ from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, e
 from releases.selectors import current_rules
 from releases.services import change_add
 
+DECIDE_DELIVERY_GATE = "releases.decide_delivery_gate"
+ADD_BUMP, CHANGE_BUMP = "releases.add_dependencybump", "releases.change_dependencybump"
 REVIEW_GATE = "delivery.bump_review"
 GO_GATE = "delivery.bump_go"
 STAGING_GATE = "delivery.bump_staging"
@@ -90,6 +92,7 @@ def bump_create(
     A grouped update is one bump per package: this one leads (the pull request, its one gate, CI, merge) and
     `group_members` (package, from, to) follow it; the group takes the path of its strictest package.
     """
+    require(user, ADD_BUMP, doing="record a dependency bump")
     advisories = _clean_advisories(advisories)
     if severity not in dict(Severity.CHOICES):
         raise DomainError(f"Unknown severity '{severity}': use one of {', '.join(dict(Severity.CHOICES))}.")
@@ -106,6 +109,7 @@ def bump_create(
             return Intake(known, False)
     categorisation = categorise(package=package, ecosystem=ecosystem, from_version=from_version,
                                 to_version=to_version, severity=severity, advisories=tuple(advisories))
+    path, explanation = _declared_by_hand(categorisation.path, categorisation.explanation, user=user, source=source)
     try:
         with transaction.atomic():
             _lock_ecosystem(ecosystem)
@@ -114,7 +118,7 @@ def bump_create(
                 package=package.strip()[:200], ecosystem=ecosystem, from_version=from_version.strip(),
                 to_version=to_version.strip(), advisories=advisories, severity=severity, scope=scope,
                 source=source, pull_request_url=pull_request_url, category=categorisation.category,
-                path=categorisation.path, explanation=categorisation.explanation,
+                path=path, explanation=explanation,
                 state=State.QUEUED if full else State.OPEN, ci_status=ci_status or DependencyBump.CiStatus.UNKNOWN,
                 created_by=user, group_name=group_name[:100],
             )
@@ -122,7 +126,7 @@ def bump_create(
                 action="bump.created", target=bump, actor=user, actor_label=f"releases:{source}",
                 changes={"category": bump.category, "path": bump.path, "state": bump.state, "scope": scope,
                          "severity": severity, "advisories": advisories, "pull_request": pull_request_url},
-                message=categorisation.explanation,
+                message=explanation,
             )
             for member in group_members:
                 _group_member_add(bump, *member, user=user)
@@ -188,6 +192,15 @@ def _group_follow(lead: DependencyBump, user, **fields) -> None:
                      message=f"With its {lead.group_name} group, on {lead}.")
 
 
+def _declared_by_hand(path: str, explanation: str, *, user, source: str) -> tuple[str, str]:
+    """A severity a person typed in the console never merges alone: the security auto-merge becomes a
+    review, requested by that person, so a second release approver confirms it."""
+    if path != Path.AUTO_MERGE or user is None or source != DependencyBump.Source.MANUAL:
+        return path, explanation
+    return Path.REVIEW, (f"{explanation} Its severity was set by hand ({user.get_username()}): a second "
+                         "release approver confirms it in a review before it merges.")
+
+
 def _start_path(bump: DependencyBump, user) -> None:
     if bump.group_lead_id is not None:
         _waiting(bump, f"its group, on {bump.group_lead}")
@@ -196,7 +209,7 @@ def _start_path(bump: DependencyBump, user) -> None:
     if gate_type is None:
         _merge_if_ready(bump, user)
         return
-    gate_request(target=bump, gate_type=gate_type, subject=bump.subject, requested_by=user)
+    gate_request(target=bump, gate_type=gate_type, subject=bump.subject, requested_by=user or bump.created_by)
     _waiting(bump, f"{get_gate_type(gate_type).label} gate")
 
 
@@ -212,7 +225,7 @@ def _lock(bump: DependencyBump) -> DependencyBump:
 RECATEGORISABLE = (State.QUEUED, State.OPEN, State.HELD)
 
 
-def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> DependencyBump:
+def _recategorise(bump: DependencyBump, user, *, action: str, by_hand: bool = False, **changes) -> DependencyBump:
     """Apply new versions or a new severity: the category is computed again and a gate asked on the old
     subject is void; an open bump starts its (maybe other) path again."""
     if bump.state not in RECATEGORISABLE:
@@ -230,6 +243,9 @@ def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> Depe
         setattr(bump, name, value)
     bump.category, bump.path = categorisation.category, categorisation.path
     bump.explanation = categorisation.explanation
+    if by_hand:
+        bump.path, bump.explanation = _declared_by_hand(bump.path, bump.explanation, user=user,
+                                                        source=DependencyBump.Source.MANUAL)
     bump.save(update_fields=[*values, "category", "path", "explanation"])
     _group_path_set(bump, user)
     audit_record(action=action, target=bump, actor=user, changes={"old": old, "new": {**changes,
@@ -247,12 +263,13 @@ def _recategorise(bump: DependencyBump, user, *, action: str, **changes) -> Depe
 @transaction.atomic
 def bump_set_severity(*, bump: DependencyBump, severity: str, user, advisories=None) -> DependencyBump:
     """Set the advisory severity (and ids) once known: high or critical may make it a security bump."""
+    require(user, CHANGE_BUMP, doing="set a bump's severity")
     if severity not in dict(Severity.CHOICES):
         raise DomainError(f"Unknown severity '{severity}': use one of {', '.join(dict(Severity.CHOICES))}.")
     changes = {"severity": severity}
     if advisories is not None:
         changes["advisories"] = _clean_advisories(advisories)
-    return _recategorise(_lock(bump), user, action="bump.severity_set", **changes)
+    return _recategorise(_lock(bump), user, action="bump.severity_set", by_hand=True, **changes)
 
 
 @transaction.atomic
@@ -410,7 +427,7 @@ def _record_merged(bump: DependencyBump, user, *, merge_sha: str = "") -> None:
         kind, text = _changelog_line(bump)
         pull_request_url = bump.group_lead.pull_request_url if bump.group_lead_id else bump.pull_request_url
         bump.change = change_add(type=kind, text=text, reference=pull_request_url[:200] or f"bump-{bump.pk}",
-                                 user=user, source=Change.Source.BUMP)
+                                 author=bump.created_by, user=user, source=Change.Source.BUMP)
         fields.append("change")
     bump.save(update_fields=fields)
     audit_record(action="bump.merged", target=bump, actor=user, actor_label="releases:bumps",
@@ -423,6 +440,7 @@ def _record_merged(bump: DependencyBump, user, *, merge_sha: str = "") -> None:
 @transaction.atomic
 def bump_merge(*, bump: DependencyBump, user) -> DependencyBump:
     """Merge now, from the console: refused with every reason it may not."""
+    require(user, CHANGE_BUMP, doing="merge a dependency bump")
     bump = _lock(bump)
     blockers = merge_blockers(bump)
     if blockers:
@@ -434,8 +452,9 @@ def bump_merge(*, bump: DependencyBump, user) -> DependencyBump:
 
 
 @transaction.atomic
-def bump_ci_report(*, bump: DependencyBump, status: str, user=None) -> DependencyBump:
-    """CI's result on the bump's pull request; green merges a bump whose path is satisfied."""
+def bump_ci_report(*, bump: DependencyBump, status: str) -> DependencyBump:
+    """CI's result on the bump's pull request (from CI, never a person); green merges a bump whose path is
+    satisfied."""
     if status not in DependencyBump.CiStatus.values:
         raise DomainError(f"Unknown CI status '{status}': use one of {', '.join(DependencyBump.CiStatus.values)}.")
     bump = _lock(bump)
@@ -443,17 +462,17 @@ def bump_ci_report(*, bump: DependencyBump, status: str, user=None) -> Dependenc
         raise DomainError(f"{bump} is {bump.get_state_display()}: its CI no longer matters.")
     bump.ci_status = status
     bump.save(update_fields=["ci_status"])
-    audit_record(action="bump.ci_reported", target=bump, actor=user, actor_label="releases:ci",
-                 changes={"status": status})
-    _group_follow(bump, user, ci_status=status)
+    audit_record(action="bump.ci_reported", target=bump, actor_label="releases:ci", changes={"status": status})
+    _group_follow(bump, None, ci_status=status)
     ready = bump.state == State.APPROVED or (bump.state == State.OPEN and bump.path == Path.AUTO_MERGE)
     if ready:
-        _merge_if_ready(bump, user)
+        _merge_if_ready(bump, None)
     return bump
 
 
 @transaction.atomic
 def bump_close(*, bump: DependencyBump, user, reason: str) -> DependencyBump:
+    require(user, CHANGE_BUMP, doing="close a dependency bump")
     bump = _lock(bump)
     if bump.state in DependencyBump.FINAL_STATES:
         raise DomainError(f"{bump} is already {bump.get_state_display()}.")
@@ -479,6 +498,7 @@ def _close(bump: DependencyBump, user, reason: str) -> None:
 @transaction.atomic
 def bump_ask_again(*, bump: DependencyBump, user) -> DependencyBump:
     """A held bump goes back to its gate (a new decision, for example after a fix or a new changelog read)."""
+    require(user, CHANGE_BUMP, doing="ask again for a bump's decision")
     bump = _lock(bump)
     if bump.state != State.HELD:
         raise DomainError(f"{bump} is {bump.get_state_display()}: only a held bump is asked again.")
@@ -492,6 +512,7 @@ def bump_ask_again(*, bump: DependencyBump, user) -> DependencyBump:
 
 @transaction.atomic
 def bump_set_migration_note(*, bump: DependencyBump, note: str, user) -> DependencyBump:
+    require(user, CHANGE_BUMP, doing="write a bump's migration note")
     bump = _lock(bump)
     if bump.state in DependencyBump.FINAL_STATES:
         raise DomainError(f"{bump} is {bump.get_state_display()}.")
@@ -619,20 +640,21 @@ def _pull_request_url(bump: DependencyBump) -> str:
 
 
 GATE_TYPES = (
-    GateType(name=REVIEW_GATE, label="bump review", decisions=("merge", "hold", "close"), group=RELEASE_APPROVER,
+    GateType(name=REVIEW_GATE, label="bump review", decisions=("merge", "hold", "close"),
+             permission=DECIDE_DELIVERY_GATE,
              current_subject=lambda bump: bump.subject, on_decided=_on_review_decided,
              reason_required_for=("hold", "close"), pull_request=_pull_request_url, passing=("merge",)),
-    GateType(name=GO_GATE, label="major bump go/no-go", decisions=("go", "no_go"), group=RELEASE_APPROVER,
+    GateType(name=GO_GATE, label="major bump go/no-go", decisions=("go", "no_go"), permission=DECIDE_DELIVERY_GATE,
              current_subject=lambda bump: bump.subject, on_decided=_on_go_decided, reason_required_for=("no_go",),
              pull_request=_pull_request_url, passing=("go",)),
     GateType(name=STAGING_GATE, label="upstream image staging test", decisions=("ok", "back"),
-             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
+             permission=DECIDE_DELIVERY_GATE, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
              reason_required_for=("back",), pull_request=_pull_request_url, passing=("ok",)),
     GateType(name=MAJOR_STAGING_GATE, label="major bump staging validation", decisions=("ok", "back"),
-             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
+             permission=DECIDE_DELIVERY_GATE, current_subject=lambda bump: bump.subject, on_decided=_on_staging_decided,
              reason_required_for=("back",), pull_request=_pull_request_url, passing=("ok",)),
     GateType(name=FRIDAY_GATE, label="Friday merge override (critical CVE)", decisions=("allow", "refuse"),
-             group=RELEASE_APPROVER, current_subject=lambda bump: bump.subject, on_decided=_on_friday_decided,
+             permission=DECIDE_DELIVERY_GATE, current_subject=lambda bump: bump.subject, on_decided=_on_friday_decided,
              reason_required_for=("allow", "refuse")),
 )
 

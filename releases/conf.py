@@ -122,3 +122,17 @@ def upstream_running_versions() -> dict[str, str]:
 def story_branch_max_days() -> int:
     """STORY_BRANCH_MAX_DAYS: a story's branch older than this, not merged, is flagged (the playbook: 1-3 days)."""
     return env.int("STORY_BRANCH_MAX_DAYS", default=3)
+
+
+def smoke_check_hosts() -> list[str]:
+    """SMOKE_CHECK_HOSTS: the production host names smoke checks may call (comma-separated). Default: the
+    local console in the embedded mode (DJANGO_DEBUG), none in production (every check is refused)."""
+    debug = env.bool("DJANGO_DEBUG", default=True)
+    default = "127.0.0.1,localhost" if debug else ""
+    return [host.strip().lower() for host in env.str("SMOKE_CHECK_HOSTS", default=default).split(",") if host.strip()]
+
+
+def smoke_check_allow_private() -> bool:
+    """SMOKE_CHECK_ALLOW_PRIVATE: whether a smoke check may reach loopback and private addresses (default
+    only in the embedded mode, whose console is on 127.0.0.1)."""
+    return env.bool("SMOKE_CHECK_ALLOW_PRIVATE", default=env.bool("DJANGO_DEBUG", default=True))

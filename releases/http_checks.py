@@ -1,7 +1,10 @@
 """The app's outbound HTTP: the deploy hook and the smoke / watch checks. Each call is recorded by the caller."""
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -38,14 +41,42 @@ class CheckOutcome:
     duration_ms: int
 
 
+def smoke_url_problem(url: str) -> str:
+    """Why the server must not call this smoke-check URL ('' when it may): only the configured production
+    hosts, and never a loopback, link-local or private address once resolved (a smoke check is a request
+    the server makes every minute on someone's word: it must not probe the internal network)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return "only http(s) URLs with a host are checked"
+    allowed = conf.smoke_check_hosts()
+    if host not in allowed:
+        return f"host '{host}' is not in SMOKE_CHECK_HOSTS ({', '.join(allowed) or 'none configured'})"
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError):
+        return f"host '{host}' does not resolve"
+    if conf.smoke_check_allow_private():
+        return ""
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            return f"host '{host}' resolves to a non-public address ({ip})"
+    return ""
+
+
 def run_http_check(*, url: str, expected_status: int, expected_text: str = "") -> CheckOutcome:
     """GET url; ok when the status is the expected one and the body holds the expected text (if any)."""
+    problem = smoke_url_problem(url)
+    if problem:
+        return CheckOutcome(False, None, f"Refused before any request: {problem}.", 0)
     started = time.monotonic()
     try:
         response = requests.get(url, timeout=conf.http_timeout(), allow_redirects=False)
     except requests.RequestException as error:
         elapsed = int((time.monotonic() - started) * 1000)
-        return CheckOutcome(False, None, f"{type(error).__name__}: {error}"[:500], elapsed)
+        # The error's class only: its text (addresses, ports, refusals) would make the check a port scanner.
+        return CheckOutcome(False, None, f"No answer ({type(error).__name__}).", elapsed)
     elapsed = int((time.monotonic() - started) * 1000)
     if response.status_code != expected_status:
         return CheckOutcome(

@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from formation_hub.models import InboundDelivery
 from releases.bumps import Category, Ecosystem, Path, Severity
+from releases.http_checks import smoke_url_problem
 from releases.semver import InvalidVersion, parse_version
 
 sha_validator = RegexValidator(r"^[0-9a-f]{7,40}$", "A commit SHA is 7 to 40 lowercase hexadecimal characters.")
@@ -92,6 +93,10 @@ class Release(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("decide_release_gate", "Decide release gates (staging, tag, production approval, watch, override)"),
+            ("rollback_release", "Roll back a deployed release"),
+        ]
         constraints = [
             # A version is taken once it exists, unless it was aborted before being tagged (no tag to collide with).
             models.UniqueConstraint(
@@ -143,6 +148,10 @@ class Change(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="Who made the change; they may not approve the release that ships it.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+        help_text="Who added the line (or merged the bump, completed the story): they may not approve it either.",
     )
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
     reference = models.CharField(max_length=200, blank=True, help_text="A story id, a pull request, a commit.")
@@ -315,6 +324,11 @@ class SmokeCheck(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        problem = smoke_url_problem(self.url) if self.url else ""
+        if problem:
+            raise ValidationError({"url": f"This URL is not checked: {problem}."})
+
 
 class CheckRun(models.Model):
     """The result of one smoke or watch check against one URL."""
@@ -403,6 +417,7 @@ class Story(models.Model):
     class Meta:
         ordering = ["number"]
         verbose_name_plural = "stories"
+        permissions = [("decide_delivery_gate", "Decide story and dependency-bump gates")]
 
     def __str__(self):
         return f"{self.key} {self.title}"

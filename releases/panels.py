@@ -4,11 +4,11 @@ from django.urls import reverse
 from formation_hub.dashboard import Panel
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import holds
 from releases.bump_services import BUMP_GATES
 from releases.models import DependencyBump, Release
 from releases.selectors import next_step, release_in_flight
-from releases.stories import STORY_GATES
+from releases.stories import DECIDE_DELIVERY_GATE, STORY_GATES
 
 
 def _context(request):
@@ -43,7 +43,7 @@ def _delivery_context(request):
     pending = Gate.objects.filter(state=Gate.State.PENDING, gate_type__in=gate_types)
     counts = dict(pending.values_list("gate_type").annotate(count=Count("pk")).values_list("gate_type", "count"))
     mine = 0
-    if request.user.groups.filter(name=RELEASE_APPROVER).exists():
+    if holds(request.user, DECIDE_DELIVERY_GATE):
         mine = pending.exclude(requested_by=request.user).count()
     bumps = dict(DependencyBump.objects.exclude(state__in=DependencyBump.FINAL_STATES).values_list("state")
                  .annotate(count=Count("pk")).values_list("state", "count"))

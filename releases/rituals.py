@@ -10,23 +10,22 @@ names the period, so a re-run or a catch-up run never sends it twice.
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.notifications import notify
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import holders
 from formation_hub.timefmt import format_local, organisation_zone
 from releases.bumps import NEEDS_MIGRATION_NOTE, Category
 from releases.models import DependencyBump, Release
 from releases.selectors import unreleased_changes
+from releases.services import DECIDE_RELEASE_GATE
 
 NOTHING_SHIPPED_FOR = timedelta(days=31)
 
 
 def _approver_emails() -> list[str] | None:
-    emails = list(get_user_model().objects.filter(groups__name=RELEASE_APPROVER, is_active=True)
-                  .exclude(email="").values_list("email", flat=True).distinct())
+    emails = list(holders(DECIDE_RELEASE_GATE).exclude(email="").values_list("email", flat=True).distinct())
     return sorted(emails) or None
 
 

@@ -9,7 +9,6 @@ released; or aborted / rolled back. Gates go through formation_hub.gates; their 
 from datetime import UTC, datetime
 
 import requests
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -24,7 +23,7 @@ from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import GateType, gate_request, gate_void, pending_gate
 from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify, notify_team
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import holders, require
 from formation_hub.timefmt import format_local, to_local
 from incidents.services import incident_open, oncall_page
 from releases import changelog as keepachangelog
@@ -49,6 +48,8 @@ from releases.selectors import (
 )
 from releases.semver import Level, level_of, parse_version, propose_next, validate_successor
 
+DECIDE_RELEASE_GATE = "releases.decide_release_gate"
+ROLLBACK_RELEASE = "releases.rollback_release"
 STAGING_GATE = "releases.staging"
 TAG_GATE = "releases.tag"
 APPROVAL_GATE = "releases.approval"
@@ -95,15 +96,40 @@ def _failing_text(evaluation: Evaluation) -> str:
 
 def change_add(*, type: str, text: str, author=None, reference: str = "", user=None,
                source: str = Change.Source.MANUAL) -> Change:
-    """Add a change under Unreleased."""
+    """Add a change under Unreleased. Its author defaults to the person adding it; both are recorded."""
+    require(user, "releases.add_change", doing="add a change")
     if type not in Change.Type.values:
         raise DomainError(f"Unknown change type '{type}': use one of {', '.join(Change.Type.values)}.")
     if not text.strip():
         raise DomainError("A change needs a line of text saying what changed.")
     change = Change.objects.create(
-        type=type, text=text.strip(), author=author, reference=reference.strip(), source=source
+        type=type, text=text.strip(), author=author or user, created_by=user, reference=reference.strip(),
+        source=source,
     )
-    audit_record(action="release.change_added", target=change, actor=user, changes={"type": type, "text": text})
+    audit_record(action="release.change_added", target=change, actor=user,
+                 changes={"type": type, "text": text, "author": str(change.author or "")})
+    return change
+
+
+UNRELEASED_EDITABLE = ("type", "text", "author", "reference")
+
+
+@transaction.atomic
+def change_edit(*, change: Change, user, **fields) -> Change:
+    """Edit an unreleased change; every edit (above all its author) is an audit entry."""
+    require(user, "releases.change_change", doing="edit a change")
+    change = Change.objects.select_for_update().get(pk=change.pk)
+    if change.release_id is not None:
+        raise DomainError(f"This change ships in {change.release}: it is part of the release's record.")
+    unknown = set(fields) - set(UNRELEASED_EDITABLE)
+    if unknown:
+        raise DomainError(f"Only {', '.join(UNRELEASED_EDITABLE)} of a change are edited.")
+    old = {name: str(getattr(change, name) or "") for name in fields}
+    for name, value in fields.items():
+        setattr(change, name, value)
+    change.save(update_fields=list(fields))
+    audit_record(action="release.change_edited", target=change, actor=user,
+                 changes={"old": old, "new": {name: str(value or "") for name, value in fields.items()}})
     return change
 
 
@@ -238,13 +264,19 @@ def release_check_prerequisites(*, release: Release, user) -> Release:
     return _prerequisites_met(release=release, user=user, evaluation=evaluation)
 
 
+def _requester(release: Release, acting):
+    """Who a gate the pipeline opens on a release is asked for: its author (who then may not decide it),
+    else the person whose action opened it. Never the decider of the gate before (issue 16)."""
+    return release.author or acting
+
+
 @transaction.atomic
 def _prerequisites_met(*, release: Release, user, evaluation: Evaluation) -> Release:
     release = _lock(release)
     _require(release, Release.Status.DRAFT, doing="check the prerequisites")
     release.status = Release.Status.PREREQUISITES_MET
     _save(release, user, "release.prerequisites_met", "status", **evaluation.summary())
-    gate_request(target=release, gate_type=STAGING_GATE, subject=release.sha)
+    gate_request(target=release, gate_type=STAGING_GATE, subject=release.sha, requested_by=_requester(release, user))
     return release
 
 
@@ -381,7 +413,8 @@ def _on_staging_decided(gate: Gate, release: Release) -> None:
     if gate.decision == "ok":
         release.status = Release.Status.STAGING_VALIDATED
         _save(release, gate.decided_by, "release.staging_validated", "status", sha=release.sha)
-        gate_request(target=release, gate_type=TAG_GATE, subject=_tag_subject(release))
+        gate_request(target=release, gate_type=TAG_GATE, subject=_tag_subject(release),
+                     requested_by=_requester(release, gate.decided_by))
         return
     release.status = Release.Status.DRAFT
     _save(release, gate.decided_by, "release.back_to_fix", "status", message=gate.reason)
@@ -399,14 +432,16 @@ def _on_tag_decided(gate: Gate, release: Release) -> None:
           sha=release.sha)
     release_id = release.pk
     transaction.on_commit(lambda: async_task("releases.tasks.publish_release_on_forge", release_id, group="forge"))
-    approval = gate_request(target=release, gate_type=APPROVAL_GATE, subject=release.sha, requested_by=gate.decided_by)
+    approval = gate_request(target=release, gate_type=APPROVAL_GATE, subject=release.sha,
+                            requested_by=_requester(release, gate.decided_by))
     _ask_approvers(release, approval)
 
 
 def _ask_approvers(release: Release, approval: Gate) -> None:
     """Email the release approvers who may approve; the link only opens the page, deciding is a signed-in POST."""
-    excluded = {release.author_id, approval.requested_by_id, *release.changes.values_list("author_id", flat=True)}
-    approvers = get_user_model().objects.filter(groups__name=RELEASE_APPROVER, is_active=True).exclude(email="")
+    excluded = {release.author_id, approval.requested_by_id, *release.changes.values_list("author_id", flat=True),
+                *release.changes.values_list("created_by_id", flat=True)}
+    approvers = holders(DECIDE_RELEASE_GATE).exclude(email="")
     recipients = sorted({user.email for user in approvers if user.pk not in excluded})
     link = conf.base_url() + reverse("admin:formation_hub_gate_decide", args=[approval.pk])
     notify(
@@ -424,6 +459,11 @@ def _check_approver(gate: Gate, release: Release, user) -> None:
     if release.changes.filter(author=user).exists():
         raise NotAllowed(
             f"You authored a change shipped in v{release.version}: another release approver must approve it."
+        )
+    if release.changes.filter(created_by=user).exists():
+        raise NotAllowed(
+            f"You added a change shipped in v{release.version} (you merged or recorded it): another release "
+            "approver must approve it."
         )
 
 
@@ -475,7 +515,7 @@ def _approval_void(*, release: Release, reason: str, user=None) -> None:
           voided_gate_id=getattr(gate, "pk", None))
     approval = gate_request(
         target=release, gate_type=APPROVAL_GATE, subject=release.sha,
-        requested_by=getattr(gate, "requested_by", None),
+        requested_by=_requester(release, user),
     )
     _ask_approvers(release, approval)
 
@@ -628,7 +668,7 @@ def _watch_start(*, release: Release, user) -> None:
     release.rollback_proposed_at, release.rollback_proposal = None, ""
     _save(release, user, "release.watch_started", "status", "watch_started_at", "rollback_proposed_at",
           "rollback_proposal", watch_ends_at=release.watch_started_at + conf.watch_duration())
-    gate_request(target=release, gate_type=WATCH_GATE, subject=release.sha)
+    gate_request(target=release, gate_type=WATCH_GATE, subject=release.sha, requested_by=_requester(release, user))
 
 
 @transaction.atomic
@@ -839,7 +879,7 @@ def changelog_import(*, text: str, user) -> str:
                 for entry in entries:
                     kind, line = keepachangelog.change_of_entry(heading, entry)
                     if (kind, line) not in existing:
-                        Change.objects.create(type=kind, text=line, source=Change.Source.IMPORT)
+                        Change.objects.create(type=kind, text=line, source=Change.Source.IMPORT, created_by=user)
                         created_changes += 1
             continue
         version = parse_version(section.version)
@@ -865,26 +905,28 @@ def changelog_import(*, text: str, user) -> str:
 
 GATE_TYPES = (
     GateType(
-        name=STAGING_GATE, label="staging validation", decisions=("ok", "back_to_fix"), group=RELEASE_APPROVER,
+        name=STAGING_GATE, label="staging validation", decisions=("ok", "back_to_fix"), permission=DECIDE_RELEASE_GATE,
         current_subject=lambda release: release.sha, on_decided=_on_staging_decided,
         reason_required_for=("back_to_fix",),
     ),
     GateType(
-        name=TAG_GATE, label="tag", decisions=("release", "abort"), group=RELEASE_APPROVER,
+        name=TAG_GATE, label="tag", decisions=("release", "abort"), permission=DECIDE_RELEASE_GATE,
         current_subject=_tag_subject, on_decided=_on_tag_decided, reason_required_for=("abort",),
     ),
     GateType(
-        name=APPROVAL_GATE, label="production approval", decisions=("approve", "deny"), group=RELEASE_APPROVER,
+        name=APPROVAL_GATE, label="production approval", decisions=("approve", "deny"), permission=DECIDE_RELEASE_GATE,
         current_subject=lambda release: release.sha, check_decider=_check_approver,
         on_decided=_on_approval_decided, reason_required_for=("deny",),
     ),
     GateType(
-        name=WATCH_GATE, label="end of the watch period", decisions=("all_ok", "roll_back"), group=RELEASE_APPROVER,
+        name=WATCH_GATE, label="end of the watch period", decisions=("all_ok", "roll_back"),
+        permission=DECIDE_RELEASE_GATE,
         current_subject=lambda release: release.sha, on_decided=_on_watch_decided,
         reason_required_for=("roll_back",),
     ),
     GateType(
-        name=OVERRIDE_GATE, label="prerequisite override", decisions=("approve", "deny"), group=RELEASE_APPROVER,
+        name=OVERRIDE_GATE, label="prerequisite override", decisions=("approve", "deny"),
+        permission=DECIDE_RELEASE_GATE,
         current_subject=_override_current_subject, on_decided=_on_override_decided,
     ),
 )

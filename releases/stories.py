@@ -12,7 +12,6 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -23,7 +22,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import GateType, gate_request
 from formation_hub.models import Gate
-from formation_hub.roles import RELEASE_APPROVER
+from formation_hub.permissions import require
 from releases import conf
 from releases.forge_delivery import review_into_pull_request_later
 from releases.models import Change, Story, StoryEvent
@@ -33,6 +32,8 @@ REVIEW_GATE = "delivery.story_review"
 MERGE_GATE = "delivery.story_merge"
 VALIDATION_GATE = "delivery.story_validation"
 STORY_GATES = (REVIEW_GATE, MERGE_GATE, VALIDATION_GATE)
+DECIDE_DELIVERY_GATE = "releases.decide_delivery_gate"
+ADD_STORY, CHANGE_STORY = "releases.add_story", "releases.change_story"
 APPROVED, NEEDS_REWORK, BLOCKED, WAIT_FIX_CI = "APPROVED", "NEEDS_REWORK", "BLOCKED", "WAIT_FIX_CI"
 
 Step = Story.Step
@@ -95,6 +96,7 @@ def story_create(
     change_type: str = Change.Type.FEATURE, author=None, user=None,
 ) -> Story:
     """A new story at the pre-flight step, with the next free id (S-01, S-02, ...)."""
+    require(user, ADD_STORY, doing="create a story")
     title = title.strip()
     if not title:
         raise DomainError("A story needs a title.")
@@ -121,6 +123,7 @@ def story_create(
 def story_advance(*, story: Story, user, note: str = "", coverage=None, pull_request_url: str = "",
                   head_sha: str = "") -> Story:
     """Move a story past a step done by hand (pre-flight, code, tests, pull request, staging deploy)."""
+    require(user, CHANGE_STORY, doing="move a story on")
     story = _lock(story)
     _require_active(story, "move it on")
     if story.step in GATE_OF_STEP:
@@ -182,8 +185,9 @@ def _clean_coverage(value) -> Decimal:
 
 
 @transaction.atomic
-def story_ci_report(*, story: Story, status: str, head_sha: str = "", user=None, detail: str = "") -> Story:
-    """CI's result for the story's pull request: green at step 6 opens the merge gate, red sends it back to code."""
+def story_ci_report(*, story: Story, status: str, head_sha: str = "", detail: str = "") -> Story:
+    """CI's result for the story's pull request (from CI, never a person): green at step 6 opens the merge
+    gate, red sends it back to code."""
     if status not in Story.CiStatus.values:
         raise DomainError(f"Unknown CI status '{status}': use one of {', '.join(Story.CiStatus.values)}.")
     story = _lock(story)
@@ -195,15 +199,15 @@ def story_ci_report(*, story: Story, status: str, head_sha: str = "", user=None,
             fields.append("head_sha")
     story.ci_status = status
     story.save(update_fields=fields)
-    _event(story, user=user, kind="ci_reported", note=detail, status=status, head_sha=story.head_sha)
+    _event(story, user=None, kind="ci_reported", note=detail, status=status, head_sha=story.head_sha)
     if story.state != Story.State.ACTIVE:
         return story
     if story.step == Step.CI and status == Story.CiStatus.GREEN:
-        _move(story, to_step=Step.MERGE, user=user, kind="ci_green")
+        _move(story, to_step=Step.MERGE, user=None, kind="ci_green")
         gate_request(target=story, gate_type=MERGE_GATE, subject=story_subject(story),
                      requested_by=_last_mover(story))
     elif story.step == Step.CI and status == Story.CiStatus.RED:
-        _move(story, to_step=Step.CODE, user=user, kind="ci_red", note=detail or "CI red: fix on the branch.")
+        _move(story, to_step=Step.CODE, user=None, kind="ci_red", note=detail or "CI red: fix on the branch.")
     return story
 
 
@@ -217,6 +221,7 @@ def _last_mover(story: Story):
 @transaction.atomic
 def story_return_to_sprint(*, story: Story, sprint: str, user, note: str = "") -> Story:
     """Bring a blocked story back into a sprint, at the code step on a new revision."""
+    require(user, CHANGE_STORY, doing="bring a story back into a sprint")
     story = _lock(story)
     if story.state != Story.State.BLOCKED:
         raise DomainError(f"{story.key} is {story.get_state_display()}: only a blocked story returns to a sprint.")
@@ -322,15 +327,15 @@ def _pull_request_url(story: Story) -> str:
 
 GATE_TYPES = (
     GateType(name=REVIEW_GATE, label="story review", decisions=(APPROVED, NEEDS_REWORK, BLOCKED),
-             group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
+             permission=DECIDE_DELIVERY_GATE, current_subject=story_subject, check_decider=_check_decider,
              on_decided=_on_review_decided, reason_required_for=(NEEDS_REWORK, BLOCKED),
              pull_request=_pull_request_url, passing=(APPROVED,)),
     GateType(name=MERGE_GATE, label="story merge", decisions=(APPROVED, WAIT_FIX_CI, BLOCKED),
-             group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
+             permission=DECIDE_DELIVERY_GATE, current_subject=story_subject, check_decider=_check_decider,
              on_decided=_on_merge_decided, reason_required_for=(WAIT_FIX_CI, BLOCKED),
              pull_request=_pull_request_url, passing=(APPROVED,)),
     GateType(name=VALIDATION_GATE, label="story business validation", decisions=(APPROVED, NEEDS_REWORK),
-             group=RELEASE_APPROVER, current_subject=story_subject, check_decider=_check_decider,
+             permission=DECIDE_DELIVERY_GATE, current_subject=story_subject, check_decider=_check_decider,
              on_decided=_on_validation_decided, reason_required_for=(NEEDS_REWORK,),
              pull_request=_pull_request_url, passing=(APPROVED,)),
 )
@@ -396,7 +401,7 @@ def _choice(item: dict, key: str, where: str, choices, default):
     return value
 
 
-def _parse_item(item, index: int, users: dict) -> dict:
+def _parse_item(item, index: int) -> dict:
     where = f"story #{index + 1}"
     if not isinstance(item, dict):
         raise DomainError(f"{where} is not an object with the story's fields.")
@@ -429,7 +434,7 @@ def _parse_item(item, index: int, users: dict) -> dict:
         "change_type": _choice(item, "change_type", where, Change.Type.values, Change.Type.FEATURE),
         "coverage": _clean_coverage(coverage) if coverage is not None else None,
         "ci_status": _choice(item, "ci_status", where, Story.CiStatus.values, Story.CiStatus.UNKNOWN),
-        "completed_at": moment, "completed_by": users.get(item.get("completed_by")),
+        "completed_at": moment,
     }
 
 
@@ -445,13 +450,20 @@ def parse_stories_json(text: str) -> list:
     return data
 
 
+# What an import takes from a new story's fields; its step, state, CI and who completed it are never taken
+# from a file: a story imported at a gate step would reach its gate with no requester, decidable by the
+# importer, and a file may name anyone as the person who completed it.
+IMPORTED_FIELDS = ("number", "title", "user_story", "acceptance_criteria", "branch", "sprint", "change_type",
+                   "coverage")
+
+
 @transaction.atomic
 def stories_import(*, items: list, user) -> str:
-    """Create the stories that do not exist yet, with their fields as exported; for a known id, update only
-    its planning text (title, user story, acceptance criteria): its step and state move through gates."""
-    usernames = {item.get("completed_by") for item in items if isinstance(item, dict)}
-    users = {user.get_username(): user for user in get_user_model().objects.filter(username__in=usernames - {None})}
-    parsed = [_parse_item(item, index, users) for index, item in enumerate(items)]
+    """Create the stories that do not exist yet, at the pre-flight step with their planning fields as
+    exported; for a known id, update only its planning text (title, user story, acceptance criteria).
+    Steps and states move only through the actions and gates."""
+    require(user, ADD_STORY, doing="import stories")
+    parsed = [_parse_item(item, index) for index, item in enumerate(items)]
     numbers = [fields["number"] for fields in parsed]
     duplicates = sorted({f"S-{number:02d}" for number in numbers if numbers.count(number) > 1})
     if duplicates:
@@ -461,12 +473,12 @@ def stories_import(*, items: list, user) -> str:
     for fields in parsed:
         story = existing.get(fields["number"])
         if story is None:
-            story = Story(**{**fields, "branch": fields["branch"] or branch_for(fields["title"],
-                                                                                  number=fields["number"])})
+            planning = {name: fields[name] for name in IMPORTED_FIELDS}
+            story = Story(**{**planning, "branch": fields["branch"] or branch_for(fields["title"],
+                                                                                    number=fields["number"])})
             story.save()
-            _event(story, user=user, kind="imported", to_step=story.step)
-            if story.state == Story.State.ACTIVE and story.step in GATE_OF_STEP:
-                gate_request(target=story, gate_type=GATE_OF_STEP[story.step], subject=story_subject(story))
+            _event(story, user=user, kind="imported", to_step=story.step,
+                   step_in_file=fields["step"], state_in_file=fields["state"])
             created += 1
             continue
         planning = {name: fields[name] for name in ("title", "user_story", "acceptance_criteria")}
@@ -477,6 +489,8 @@ def stories_import(*, items: list, user) -> str:
             _event(story, user=user, kind="import_updated")
             updated += 1
     summary = f"{created} story(ies) created, {updated} updated, {len(parsed) - created - updated} unchanged."
+    if created:
+        summary += " New stories start at pre-flight: steps move through the actions and gates."
     audit_record(action="story.imported", actor=user, message=summary, changes={"created": created,
                                                                                 "updated": updated})
     return summary

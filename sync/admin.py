@@ -19,6 +19,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.timefmt import format_local
 from sync.circuits import circuits_probe_due
+from sync.connections import connection_save
 from sync.http import ServiceError
 from sync.models import (
     BaserowConnection,
@@ -80,8 +81,15 @@ def _env_status(variable: str, value: str) -> str:
     return f"{variable}: {'set' if value else 'NOT SET'}"
 
 
+class AuditedConnectionAdmin(admin.ModelAdmin):
+    """A connection says where the app sends a secret: every change of it is an audit entry."""
+
+    def save_model(self, request, obj, form, change):
+        connection_save(connection=obj, user=request.user, changed=form.changed_data)
+
+
 @admin.register(BaserowConnection)
-class BaserowConnectionAdmin(admin.ModelAdmin):
+class BaserowConnectionAdmin(AuditedConnectionAdmin):
     list_display = ("url", "token_status", "admin_email", "send_webhook_events_on_write", "updated_at")
     readonly_fields = ("token_status", "updated_at")
 
@@ -91,7 +99,7 @@ class BaserowConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(DocmostConnection)
-class DocmostConnectionAdmin(admin.ModelAdmin):
+class DocmostConnectionAdmin(AuditedConnectionAdmin):
     list_display = ("url", "space_slug", "bot_email", "auth_status", "updated_at")
     readonly_fields = ("auth_status", "updated_at")
 

@@ -8,6 +8,10 @@ from django.conf import settings
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Sync: Baserow <-> Docmost"
+    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    role_areas = ()
+    # The data migration that grants this app's own actions to roles (re-applied after a flush).
+    role_grants = "sync.migrations.0006_role_permissions"
 
     def ready(self):
         from django.db.models.signals import post_delete, post_save

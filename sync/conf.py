@@ -6,6 +6,7 @@ variables so `make run` works from a fresh clone.
 """
 
 import os
+import re
 
 import environ
 from django.conf import settings
@@ -54,9 +55,19 @@ def template_cache_seconds() -> float:
     return env.float("SYNC_TEMPLATE_CACHE_SECONDS", default=60.0)
 
 
-def secret_from_env(variable: str) -> str:
-    """The value of the environment variable a connection row names ('' when unset)."""
-    if not variable:
+# The environment variables a connection field may name: a console edit must not make the app send
+# another secret of the process (the Dependabot secret, the Django key) to a URL it also chose.
+SECRET_VARIABLE_PATTERNS = {
+    "baserow_token": r"BASEROW_[A-Z0-9_]*TOKEN",
+    "baserow_password": r"BASEROW_[A-Z0-9_]*PASSWORD",
+    "docmost_api_key": r"DOCMOST_[A-Z0-9_]*API_KEY",
+    "docmost_password": r"DOCMOST_[A-Z0-9_]*PASSWORD",
+}
+
+
+def secret_from_env(variable: str, *, kind: str) -> str:
+    """The value of the environment variable a connection row names ('' when unset or not allowed)."""
+    if not variable or not re.fullmatch(SECRET_VARIABLE_PATTERNS[kind], variable):
         return ""
     value = env.str(variable, default="")
     if not value and settings.DEBUG:

@@ -7,6 +7,7 @@ of work with its own state. Docmost changes found by polling are stored as event
 
 from datetime import timedelta
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -26,12 +27,19 @@ class LogicalTable(models.TextChoices):
     COMPTES_RENDUS = "comptes_rendus", "comptes_rendus"
 
 
+def secret_variable_validator(kind: str) -> RegexValidator:
+    pattern = conf.SECRET_VARIABLE_PATTERNS[kind]
+    return RegexValidator(f"^{pattern}$", f"Name a variable matching {pattern} (a connection may not read other "
+                          "secrets of the process).")
+
+
 class BaserowConnection(models.Model):
     """The Baserow instance (one row). Secrets stay in the environment, named here."""
 
     key = models.CharField(max_length=20, default="default", unique=True, editable=False)
     url = models.URLField(help_text="Base URL, e.g. https://baserow.example.org (no /api).")
     token_env_var = models.CharField(
+        validators=[secret_variable_validator("baserow_token")],
         max_length=100, default="BASEROW_DATABASE_TOKEN",
         help_text="Environment variable holding the database token (rows API, 'Authorization: Token').",
     )
@@ -39,6 +47,7 @@ class BaserowConnection(models.Model):
         blank=True, help_text="Optional admin account, for webhook management (JWT); leave empty to skip."
     )
     admin_password_env_var = models.CharField(
+        validators=[secret_variable_validator("baserow_password")],
         max_length=100, default="BASEROW_ADMIN_PASSWORD", blank=True,
         help_text="Environment variable holding the admin account's password.",
     )
@@ -59,10 +68,10 @@ class BaserowConnection(models.Model):
         return self.url.rstrip("/")
 
     def token(self) -> str:
-        return conf.secret_from_env(self.token_env_var)
+        return conf.secret_from_env(self.token_env_var, kind="baserow_token")
 
     def admin_password(self) -> str:
-        return conf.secret_from_env(self.admin_password_env_var)
+        return conf.secret_from_env(self.admin_password_env_var, kind="baserow_password")
 
 
 class DocmostConnection(models.Model):
@@ -71,11 +80,13 @@ class DocmostConnection(models.Model):
     key = models.CharField(max_length=20, default="default", unique=True, editable=False)
     url = models.URLField(help_text="Base URL, e.g. https://wiki.example.org (no /api).")
     api_key_env_var = models.CharField(
+        validators=[secret_variable_validator("docmost_api_key")],
         max_length=100, default="DOCMOST_API_KEY", blank=True,
         help_text="Environment variable holding an API key (Enterprise edition); used first when set.",
     )
     bot_email = models.EmailField(blank=True, help_text="Bot account used through /api/auth/login.")
     bot_password_env_var = models.CharField(
+        validators=[secret_variable_validator("docmost_password")],
         max_length=100, default="DOCMOST_BOT_PASSWORD", blank=True,
         help_text="Environment variable holding the bot account's password.",
     )
@@ -123,10 +134,10 @@ class DocmostConnection(models.Model):
         return self.url.rstrip("/")
 
     def api_key(self) -> str:
-        return conf.secret_from_env(self.api_key_env_var)
+        return conf.secret_from_env(self.api_key_env_var, kind="docmost_api_key")
 
     def bot_password(self) -> str:
-        return conf.secret_from_env(self.bot_password_env_var)
+        return conf.secret_from_env(self.bot_password_env_var, kind="docmost_password")
 
 
 def _default_silence():

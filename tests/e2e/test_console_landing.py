@@ -34,7 +34,8 @@ def roles():
 def review_gate(roles, make_user):
     before = gates.gate_types()
     register_gate_type(
-        GateType(name="e2e.review", label="review", decisions=("approve", "deny"), group="release-approver",
+        GateType(name="e2e.review", label="review", decisions=("approve", "deny"),
+        permission="releases.decide_release_gate",
                  current_subject=lambda target: target.name)
     )
     author = make_user("ana", "release-approver")

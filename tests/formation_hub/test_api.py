@@ -10,7 +10,8 @@ from formation_hub.gates import GateType, gate_request, register_gate_type
 @pytest.fixture
 def review_gate(db, make_user):
     register_gate_type(
-        GateType(name="test.api", label="api review", decisions=("approve", "deny"), group="release-approver")
+        GateType(name="test.api", label="api review", decisions=("approve", "deny"),
+        permission="releases.decide_release_gate")
     )
     target = Group.objects.create(name="target")
     author = make_user("author", "release-approver")

@@ -24,7 +24,8 @@ def isolated_panels(monkeypatch):
 @pytest.fixture
 def review_gate_type():
     before = gates.gate_types()
-    register_gate_type(GateType(name="test.review", label="review", decisions=("approve", "deny"), group="viewer"))
+    register_gate_type(GateType(name="test.review", label="review", decisions=("approve", "deny"),
+        permission="releases.decide_release_gate"))
     yield
     gates._gate_types.clear()
     gates._gate_types.update(before)
@@ -82,7 +83,7 @@ def test_health_panel_needs_attention_when_a_check_fails(admin_client, monkeypat
 
 
 def test_gates_panel_counts_what_waits_and_says_for_how_long(client, make_user, review_gate_type):
-    author, decider = make_user("author", "viewer"), make_user("decider", "viewer")
+    author, decider = make_user("author", "release-approver"), make_user("decider", "release-approver")
     gate = gate_request(target=Group.objects.create(name="abc123"), gate_type="test.review", subject="abc123",
                         requested_by=author)
     gate.requested_at = timezone.now() - timedelta(hours=2, minutes=14)
@@ -101,9 +102,9 @@ def test_gates_panel_is_hidden_from_users_who_decide_no_kind_of_gate(client, mak
 
 
 def test_every_time_on_the_landing_page_carries_the_zone(client, make_user, review_gate_type, settings):
-    make_user("decider", "viewer")
+    make_user("decider", "release-approver")
     gate_request(target=Group.objects.create(name="abc123"), gate_type="test.review", subject="abc123",
-                 requested_by=make_user("author", "viewer"))
+                 requested_by=make_user("author", "release-approver"))
     client.force_login(make_user("decider"))
     page = client.get("/admin/").content.decode()
     assert "Times are shown in Europe/Paris." in page
@@ -121,11 +122,11 @@ def test_every_console_page_has_the_skip_link_the_clock_script_and_the_server_ti
 
 def test_the_landing_page_runs_a_bounded_number_of_queries(client, make_user, review_gate_type,
                                                            django_assert_max_num_queries):
-    author = make_user("author", "viewer")
+    author = make_user("author", "release-approver")
     for index in range(30):
         gate_request(target=Group.objects.create(name=f"g{index}"), gate_type="test.review", subject=f"s{index}",
                      requested_by=author)
-    client.force_login(make_user("decider", "viewer"))
+    client.force_login(make_user("decider", "release-approver"))
     with django_assert_max_num_queries(60):
         assert client.get("/admin/").status_code == 200
 

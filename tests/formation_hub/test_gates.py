@@ -22,7 +22,8 @@ def review_gate_type():
     before = gate_types()
     register_gate_type(
         GateType(
-            name="test.review", label="review", decisions=("approve", "deny"), group="release-approver",
+            name="test.review", label="review", decisions=("approve", "deny"),
+        permission="releases.decide_release_gate",
             current_subject=lambda target: target.name, on_decided=lambda gate, target: decided.append(gate.decision),
             reason_required_for=("deny",),
         )
@@ -68,7 +69,7 @@ def test_the_requester_cannot_decide_their_own_gate(reviewed, people):
 
 def test_a_member_of_another_group_cannot_decide(reviewed, people):
     gate = gate_request(target=reviewed, gate_type="test.review", subject="abc123", requested_by=people["author"])
-    with pytest.raises(NotAllowed, match="release-approver"):
+    with pytest.raises(NotAllowed, match="Decide release gates"):
         gate_decide(gate=gate, user=people["outsider"], decision="approve", subject="abc123")
 
 

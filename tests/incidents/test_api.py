@@ -45,6 +45,12 @@ def test_create_then_read_with_clock_and_on_call(api, rotation):
     assert detail["id"] == body["id"] and detail["source"] == "oncall_form"
 
 
+def test_an_oversized_description_is_a_json_400_and_stores_nothing(api):
+    response = create(api, description="x" * 2_000_000)
+    assert response.status_code == 400 and "description" in response.json()["error"]
+    assert not Incident.objects.exists()
+
+
 def test_create_validation_error_is_json(api):
     response = create(api, severity="SEV7")
     assert response.status_code == 400

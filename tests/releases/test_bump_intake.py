@@ -245,21 +245,34 @@ def test_bad_input_is_a_json_400_naming_the_problem(client, ci_token, change, st
     assert not DependencyBump.objects.exists()
 
 
-def test_ci_reports_green_and_the_security_bump_merges_on_the_forge(client, ci_token, forge):
+def test_ci_reports_green_and_the_security_bump_merges_on_the_forge(client, ci_token, forge, monkeypatch):
+    monkeypatch.setenv("RELEASE_CHECKS_TOKEN", "ci-credential")
     pull = forge.open_pull_request()
     bump_id = post_bump(client, {**BODY, "pull_request_url": pull["html_url"]}, ci_token).json()["id"]
     response = client.post(f"/api/bumps/{bump_id}/ci/", {"status": "green"}, content_type="application/json",
-                           headers={"Authorization": f"Token {ci_token}"})
+                           headers={"Authorization": "Bearer ci-credential"})
     assert response.status_code == 200 and response.json()["state"] == "merged"
     assert forge.pull(pull["number"])["merged"] is True
 
 
-def test_without_a_forge_connection_a_security_bump_waits_instead_of_claiming_a_merge(client, ci_token):
+def test_without_a_forge_connection_a_security_bump_waits_instead_of_claiming_a_merge(client, ci_token, monkeypatch):
+    monkeypatch.setenv("RELEASE_CHECKS_TOKEN", "ci-credential")
+    bump_id = post_bump(client, BODY, ci_token).json()["id"]
+    response = client.post(f"/api/bumps/{bump_id}/ci/", {"status": "green"}, content_type="application/json",
+                           headers={"Authorization": "Bearer ci-credential"})
+    assert response.status_code == 200 and response.json()["state"] == "open"
+    assert "No forge connection" in DependencyBump.objects.get().waiting_for
+
+def test_a_person_cannot_report_ci_with_their_token_or_session(client, ci_token, monkeypatch, make_user):
+    monkeypatch.setenv("RELEASE_CHECKS_TOKEN", "ci-credential")
     bump_id = post_bump(client, BODY, ci_token).json()["id"]
     response = client.post(f"/api/bumps/{bump_id}/ci/", {"status": "green"}, content_type="application/json",
                            headers={"Authorization": f"Token {ci_token}"})
-    assert response.status_code == 200 and response.json()["state"] == "open"
-    assert "No forge connection" in DependencyBump.objects.get().waiting_for
+    assert response.status_code == 403 and "RELEASE_CHECKS_TOKEN" in response.json()["error"]
+    client.force_login(make_user("chloe", "release-approver"))
+    assert client.post(f"/api/bumps/{bump_id}/ci/", {"status": "green"},
+                       content_type="application/json").status_code == 403
+    assert DependencyBump.objects.get(pk=bump_id).state != "merged"
 
 
 def test_the_endpoints_are_in_the_schema(client):

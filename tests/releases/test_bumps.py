@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, transaction
 
-from formation_hub.errors import DomainError
+from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import gate_decide, pending_gate
 from releases import clock
 from releases.bump_services import (
@@ -327,13 +327,23 @@ def test_the_database_constraint_refuses_a_second_bump_for_one_pull_request(db):
     assert DependencyBump.objects.filter(pull_request_url="").count() == 2
 
 
-def test_setting_a_critical_severity_turns_a_patch_into_a_security_bump(db, lead):
+def test_a_critical_severity_set_by_hand_makes_a_security_bump_that_a_second_person_confirms(db, lead, dev):
     bump = make(advisories=["CVE-2024-12345"], ci_status="green")
     review = pending_gate(target=bump, gate_type=REVIEW_GATE)
     bump_set_severity(bump=bump, severity="critical", user=lead)
     bump.refresh_from_db()
     review.refresh_from_db()
-    assert (bump.category, bump.state, review.state) == ("security", "merged", "void")
+    assert (bump.category, bump.path, bump.state, review.state) == ("security", "review", "open", "void")
+    assert "set by hand (ben)" in bump.explanation
+    with pytest.raises(NotAllowed, match="no self-approval"):
+        decide(bump, REVIEW_GATE, lead, "merge")
+    assert decide(bump, REVIEW_GATE, dev, "merge").state == "merged"
+
+
+def test_a_critical_severity_typed_in_the_console_does_not_merge_alone(db, lead):
+    bump = make(severity="critical", advisories=["CVE-2024-1"], ci_status="green", user=lead)
+    assert (bump.category, bump.path, bump.state) == ("security", "review", "open")
+    assert pending_gate(target=bump, gate_type=REVIEW_GATE).requested_by == lead
 
 
 def test_a_merged_bump_keeps_its_category(db, lead):

@@ -4,19 +4,21 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Gate, Notification
 from incidents.models import Incident, Page
-from releases.models import CheckRun, Deployment, Release
+from releases.models import Change, CheckRun, Deployment, Release
 from releases.services import (
     APPROVAL_GATE,
     STAGING_GATE,
     TAG_GATE,
     WATCH_GATE,
     approvals_expire,
+    change_add,
     release_abort,
     release_check_prerequisites,
     release_create,
@@ -51,8 +53,8 @@ def to_tagged(people):
     release = release_create(user=people["author"], sha=SHA, title="Console")
     release_check_prerequisites(release=release, user=people["author"])
     release.refresh_from_db()
-    decide(release, STAGING_GATE, people["author"], "ok")
-    decide(release, TAG_GATE, people["author"], "release")
+    decide(release, STAGING_GATE, people["coder"], "ok")
+    decide(release, TAG_GATE, people["coder"], "release")
     return release
 
 
@@ -429,3 +431,48 @@ def test_a_version_aborted_after_its_tag_stays_taken(people, some_changes, green
     release_abort(release=tagged, user=people["author"], reason="Found a bug")
     ChangeFactory(type="fix", text="The bug")
     assert release_create(user=people["author"], sha=SHA).version == "0.1.1"
+
+
+def test_the_author_decides_no_gate_the_pipeline_opens_on_her_release(people, some_changes, green):
+    release = release_create(user=people["author"], sha=SHA, title="Console")
+    release_check_prerequisites(release=release, user=people["author"])
+    release.refresh_from_db()
+    with pytest.raises(NotAllowed, match="no self-approval"):
+        decide(release, STAGING_GATE, people["author"], "ok")
+    decide(release, STAGING_GATE, people["coder"], "ok")
+    with pytest.raises(NotAllowed, match="no self-approval"):
+        decide(release, TAG_GATE, people["author"], "release")
+
+
+def test_the_production_approval_is_requested_for_the_author_not_by_the_tag_decider(people, some_changes, green):
+    release = to_tagged(people)
+    approval = pending_gate(target=release, gate_type=APPROVAL_GATE)
+    assert approval.requested_by == people["author"]
+    with pytest.raises(NotAllowed, match="You are the author of v"):
+        decide(release, APPROVAL_GATE, people["author"], "approve")
+
+
+def test_whoever_adds_a_change_is_its_default_author_and_may_not_approve_it(people, green):
+    change = change_add(type="fix", text="Quiet fix", user=people["approver"], author=None)
+    assert (change.author, change.created_by) == (people["approver"], people["approver"])
+    other = change_add(type="fix", text="Typed for ana", author=people["author"], user=people["approver"])
+    assert (other.author, other.created_by) == (people["author"], people["approver"])
+    release = to_tagged(people)
+    with pytest.raises(NotAllowed, match="authored a change|added a change"):
+        decide(release, APPROVAL_GATE, people["approver"], "approve")
+
+
+def test_editing_a_change_author_in_the_console_is_audited(client, people):
+    client.force_login(people["approver"])
+    add_page = client.get(reverse("admin:releases_change_add")).content.decode()
+    assert 'class="vForeignKeyRawIdAdminField"' not in add_page and "admin-autocomplete" in add_page
+    client.post(reverse("admin:releases_change_add"), {"type": "fix", "text": "Mine", "author": people["approver"].pk,
+                                                       "reference": ""})
+    change = Change.objects.get(text="Mine")
+    assert change.created_by == people["approver"]
+    client.post(reverse("admin:releases_change_change", args=[change.pk]),
+                {"type": "fix", "text": "Mine", "author": people["viewer"].pk, "reference": ""})
+    change.refresh_from_db()
+    assert change.author == people["viewer"]
+    entry = AuditEntry.objects.get(action="release.change_edited")
+    assert entry.changes["old"]["author"] == "ben" and entry.changes["new"]["author"] == "vic"
