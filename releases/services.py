@@ -268,6 +268,19 @@ def report_receive(
     return report
 
 
+def report_note(*, release: Release, report: PrerequisiteReport) -> str:
+    """'' when the report counts for release now; else why it does not (it is kept as evidence all the same)."""
+    if report.kind == PrerequisiteReport.Kind.BACKUP or not report.sha:
+        return ""
+    if not release.sha:
+        return (f"Recorded, not applying: v{release.version} has no commit SHA yet; it applies once the release is "
+                f"set to {report.sha[:10]}.")
+    if report.sha.startswith(release.sha) or release.sha.startswith(report.sha):
+        return ""
+    return (f"Recorded, not applying: v{release.version} ships {release.sha[:10]}, this report is for "
+            f"{report.sha[:10]}. Report the run of {release.sha[:10]}.")
+
+
 STATUS_OUTCOMES = {"success": "success", "failure": "failure", "error": "failure", "failed": "failure",
                    "pending": "pending", "warning": "failure"}
 
