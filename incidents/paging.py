@@ -12,6 +12,7 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify
+from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
 from incidents.oncall import on_call_at
@@ -29,7 +30,7 @@ def _page_text(page: Page, role: str) -> str:
     link = conf.base_url() + reverse("incidents:page", args=[page.pk])
     lines = [page.body, "", f"You are paged as the {role} on call.", f"Acknowledge: {link}"]
     if role == "primary" and page.escalate_at:
-        lines.append(f"Not acknowledged by {page.escalate_at:%H:%M} UTC, the backup is paged.")
+        lines.append(f"Not acknowledged by {format_local(page.escalate_at, '%H:%M')}, the backup is paged.")
     return "\n".join(line for line in lines if line is not None)
 
 
@@ -81,7 +82,7 @@ def page_acknowledge(*, page: Page, user) -> Page:
     if page.state == Page.State.ACKNOWLEDGED:
         raise DomainError(
             f"This page was already acknowledged by {page.acknowledged_by or 'someone'} "
-            f"at {page.acknowledged_at:%H:%M} UTC."
+            f"at {format_local(page.acknowledged_at, '%H:%M')}."
         )
     _acknowledge(page, user, timezone.now())
     if page.incident is not None:
@@ -126,7 +127,7 @@ def pages_escalate_due(now=None) -> int:
             )
             audit_record(
                 action="oncall.escalated", target=page, changes={"backup": str(backup or "")},
-                message=f"Not acknowledged by {page.escalate_at:%H:%M} UTC.",
+                message=f"Not acknowledged by {format_local(page.escalate_at, '%H:%M')}.",
             )
             if page.incident is not None:
                 timeline_add(
