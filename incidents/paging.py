@@ -100,6 +100,18 @@ def _acknowledge(page: Page, user, now) -> None:
     audit_record(action="oncall.page_acknowledged", target=page, actor=user)
 
 
+@transaction.atomic
+def page_close(*, dedupe_key: str, user, why: str) -> bool:
+    """Acknowledge the page of dedupe_key if it still waits (what it was about is settled); True if one did."""
+    page = Page.objects.select_for_update().filter(dedupe_key=dedupe_key, state__in=ACTIVE_STATES).first()
+    if page is None:
+        return False
+    _acknowledge(page, user, timezone.now())
+    audit_record(action="oncall.page_closed", target=page, actor=user if not isinstance(user, AnonymousUser) else None,
+                 message=why)
+    return True
+
+
 def pages_acknowledge_for_incident(*, incident: Incident, user, now) -> int:
     pages = list(Page.objects.select_for_update().filter(incident=incident, state__in=ACTIVE_STATES))
     for page in pages:
