@@ -27,10 +27,33 @@ class ReadOnlyEvidenceAdmin(admin.ModelAdmin):
         return False
 
 
+AREA_LABELS = {
+    "gate": "gates", "incident": "incidents", "oncall": "on call", "postmortem": "post-mortems",
+    "release": "releases", "delivery": "stories and bumps", "sync": "sync", "notification": "notifications",
+}
+
+
+class ActionAreaFilter(admin.SimpleListFilter):
+    """The area of an action ('release' for release.tagged, ...): a handful of choices instead of every code."""
+
+    title = "area"
+    parameter_name = "area"
+
+    def lookups(self, request, model_admin):
+        areas = {action.split(".", 1)[0] for action in
+                 AuditEntry.objects.order_by().values_list("action", flat=True).distinct()}
+        return [(area, AREA_LABELS.get(area, area)) for area in sorted(areas)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(action__startswith=f"{self.value()}.")
+        return queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyEvidenceAdmin):
     list_display = ("time", "actor_label", "action", "object_link", "result", "message_short")
-    list_filter = ("result", "action", "content_type", "time")
+    list_filter = ("result", ActionAreaFilter, "content_type", "time")
     search_fields = ("=object_id", "=correlation_id", "action", "actor_label", "object_repr")
     date_hierarchy = "time"
     list_select_related = ("content_type",)
@@ -50,7 +73,8 @@ class AuditEntryAdmin(ReadOnlyEvidenceAdmin):
 
     @admin.display(description="message")
     def message_short(self, entry):
-        return entry.message[:120]
+        text = entry.message if len(entry.message) <= 200 else entry.message[:199] + "…"
+        return format_html('<span class="ops-wrap" title="{}">{}</span>', entry.message[:1000], text)
 
 
 def decision_label(decision: str) -> str:
