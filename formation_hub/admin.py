@@ -15,7 +15,8 @@ from rest_framework.authtoken.models import TokenProxy
 from formation_hub import people
 from formation_hub.errors import DomainError
 from formation_hub.forge import token_from_env
-from formation_hub.gates import can_decide, gate_decide, gates_waiting_for, get_gate_type
+from formation_hub.gate_context import gate_context, gate_target_url
+from formation_hub.gates import can_decide, gate_decide, gate_types, gates_waiting_for, get_gate_type
 from formation_hub.models import AuditEntry, ForgeConnection, Gate, Notification, RefusedCall, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
 from formation_hub.permissions import permission_label
@@ -36,10 +37,33 @@ class ReadOnlyEvidenceAdmin(admin.ModelAdmin):
         return False
 
 
+AREA_LABELS = {
+    "gate": "gates", "incident": "incidents", "oncall": "on call", "postmortem": "post-mortems",
+    "release": "releases", "delivery": "stories and bumps", "sync": "sync", "notification": "notifications",
+}
+
+
+class ActionAreaFilter(admin.SimpleListFilter):
+    """The area of an action ('release' for release.tagged, ...): a handful of choices instead of every code."""
+
+    title = "area"
+    parameter_name = "area"
+
+    def lookups(self, request, model_admin):
+        areas = {action.split(".", 1)[0] for action in
+                 AuditEntry.objects.order_by().values_list("action", flat=True).distinct()}
+        return [(area, AREA_LABELS.get(area, area)) for area in sorted(areas)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(action__startswith=f"{self.value()}.")
+        return queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyEvidenceAdmin):
     list_display = ("time", "actor_label", "action", "object_link", "result", "message_short")
-    list_filter = ("result", "action", "content_type", "time")
+    list_filter = ("result", ActionAreaFilter, "content_type", "time")
     search_fields = ("=object_id", "=correlation_id", "action", "actor_label", "object_repr")
     date_hierarchy = "time"
     list_select_related = ("content_type",)
@@ -59,17 +83,26 @@ class AuditEntryAdmin(ReadOnlyEvidenceAdmin):
 
     @admin.display(description="message")
     def message_short(self, entry):
-        return entry.message[:120]
+        text = entry.message if len(entry.message) <= 200 else entry.message[:199] + "…"
+        return format_html('<span class="ops-wrap" title="{}">{}</span>', entry.message[:1000], text)
+
+
+def decision_label(decision: str) -> str:
+    return decision.replace("_", " ")
 
 
 class GateDecisionForm(forms.Form):
-    decision = forms.ChoiceField()
+    """No decision is preselected: the person picks one knowingly."""
+
+    decision = forms.ChoiceField(error_messages={"required": "Choose a decision."})
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     subject = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(self, *args, decisions, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["decision"].choices = [(decision, decision) for decision in decisions]
+        self.fields["decision"].choices = [("", "- choose a decision -")] + [
+            (decision, decision_label(decision)) for decision in decisions
+        ]
 
 
 class WaitingForMeFilter(admin.SimpleListFilter):
@@ -85,17 +118,50 @@ class WaitingForMeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class GateTypeFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "gate_type"
+
+    def lookups(self, request, model_admin):
+        return sorted(((name, kind.label) for name, kind in gate_types().items()), key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(gate_type=self.value())
+        return queryset
+
+
 @admin.register(Gate)
 class GateAdmin(ReadOnlyEvidenceAdmin):
     list_display = (
-        "gate_type", "object_repr", "subject", "state", "requested_by", "requested_at", "decision", "decided_by"
+        "type_label", "about", "subject", "state", "requested_by", "requested_at", "decision", "decided_by",
+        "decide_link",
     )
-    list_filter = (WaitingForMeFilter, "state", "gate_type")
+    list_display_links = None
+    list_filter = (WaitingForMeFilter, "state", GateTypeFilter)
     search_fields = ("object_repr", "=subject")
-    list_select_related = ("requested_by", "decided_by")
+    list_select_related = ("content_type", "requested_by", "decided_by")
     date_hierarchy = "requested_at"
     readonly_fields = [field.name for field in Gate._meta.fields]
     change_form_template = "admin/formation_hub/gate/change_form.html"
+
+    @admin.display(description="gate", ordering="gate_type")
+    def type_label(self, gate):
+        try:
+            return get_gate_type(gate.gate_type).label
+        except DomainError:
+            return gate.gate_type
+
+    @admin.display(description="about", ordering="object_repr")
+    def about(self, gate):
+        url = gate_target_url(gate)
+        return format_html('<a href="{}">{}</a>', url, gate.object_repr) if url else gate.object_repr
+
+    @admin.display(description="")
+    def decide_link(self, gate):
+        url = reverse("admin:formation_hub_gate_decide", args=[gate.pk])
+        text = "Decide" if gate.state == Gate.State.PENDING else "View"
+        return format_html('<a class="gate-decide" href="{}">{}</a>', url, text)
 
     def get_urls(self):
         return [
@@ -115,8 +181,9 @@ class GateAdmin(ReadOnlyEvidenceAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def decide_view(self, request, gate_id):
-        gate = get_object_or_404(Gate, pk=gate_id)
+        gate = get_object_or_404(Gate.objects.select_related("requested_by", "decided_by"), pk=gate_id)
         kind = get_gate_type(gate.gate_type)
+        about = gate_context(gate)
         form = GateDecisionForm(
             request.POST or None, decisions=kind.decisions, initial={"subject": gate.subject}
         )
@@ -129,14 +196,21 @@ class GateAdmin(ReadOnlyEvidenceAdmin):
             except DomainError as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
-                self.message_user(request, f"Decision '{form.cleaned_data['decision']}' recorded.", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:formation_hub_gate_change", args=[gate.pk]))
+                decision = decision_label(form.cleaned_data["decision"])
+                self.message_user(
+                    request, f"Decision '{decision}' on the {kind.label} of {about.subject_label} recorded.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(about.subject_url or reverse("admin:formation_hub_gate_changelist"))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Decide: {kind.label} on {gate.object_repr}",
+            "title": f"Decide the {about.what}" if gate.state == Gate.State.PENDING else f"The {about.what}",
             "gate": gate,
             "kind": kind,
             "permission_label": permission_label(kind.permission),
+            "about": about,
+            "decisions": ", ".join(decision_label(decision) for decision in kind.decisions),
+            "reason_required_for": ", ".join(decision_label(decision) for decision in kind.reason_required_for),
             "form": form,
             "opts": self.model._meta,
             "may_decide": can_decide(gate=gate, user=request.user),

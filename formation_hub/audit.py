@@ -75,7 +75,7 @@ class _AuditBatch:
 
     def write(self) -> None:
         if self.entries:
-            AuditEntry.objects.bulk_create(self.entries)
+            AuditEntry.append_many(self.entries)
             self.entries.clear()
 
 

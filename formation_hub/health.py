@@ -1,5 +1,8 @@
 """Health checks behind /healthz. The core checks the database and the task queue; apps register
-their own (the sync app adds Docmost and Baserow) from AppConfig.ready."""
+their own (the sync app adds Docmost and Baserow) from AppConfig.ready.
+
+A check of a peer service (Docmost, Baserow) is registered with peer=True: `/healthz?scope=app` leaves
+those out, so a release's watch judges the app itself and a peer's outage is not blamed on a release."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,15 +28,24 @@ class CheckResult:
 
 
 _checks: dict[str, Callable[[], CheckResult]] = {}
+_peers: set[str] = set()
 
 
-def register_check(name: str, check: Callable[[], CheckResult]) -> None:
+def register_check(name: str, check: Callable[[], CheckResult], *, peer: bool = False) -> None:
     _checks[name] = check
+    if peer:
+        _peers.add(name)
 
 
-def run_checks() -> dict[str, CheckResult]:
+def peer_checks() -> set[str]:
+    return set(_peers)
+
+
+def run_checks(*, include_peers: bool = True) -> dict[str, CheckResult]:
     results = {}
     for name, check in _checks.items():
+        if not include_peers and name in _peers:
+            continue
         try:
             results[name] = check()
         except Exception as error:  # noqa: BLE001 - a crashing check is a failing check, never a 500

@@ -80,13 +80,26 @@ class AuditEntry(models.Model):
         if self.pk is not None:
             raise DomainError("Audit entries are append-only: they cannot be changed.")
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
-            last = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
-            self.previous_hash = last or ""
-            self.entry_hash = self.content_hash(self.previous_hash)
+            self._chain([self])
             super().save(*args, **kwargs)
+
+    @classmethod
+    def append_many(cls, entries: list["AuditEntry"]) -> None:
+        """Write new entries in one INSERT, each chained to the one before it."""
+        with transaction.atomic():
+            cls._chain(entries)
+            models.QuerySet.bulk_create(cls.objects.all(), entries)
+
+    @classmethod
+    def _chain(cls, entries: list["AuditEntry"]) -> None:
+        """Link the entries to the end of the chain, holding the chain's lock until the transaction ends."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+        previous = cls.objects.order_by("-id").values_list("entry_hash", flat=True).first() or ""
+        for entry in entries:
+            entry.previous_hash = previous
+            entry.entry_hash = previous = entry.content_hash(previous)
 
     def delete(self, *args, **kwargs):
         raise DomainError("Audit entries are append-only: they cannot be deleted.")

@@ -13,7 +13,7 @@ from formation_hub import inbound
 from formation_hub.api import error_responses
 from incidents import conf
 from incidents.alerts import alert_receive
-from incidents.clock import clock_view
+from incidents.clock import clock_view, uses_business_hours
 from incidents.models import OPEN_STATUSES, TEXT_LIMIT, Alert, Incident, Severity, Source, Status
 from incidents.oncall import on_call_at
 from incidents.services import can_respond, incident_acknowledge, incident_open
@@ -39,7 +39,11 @@ class OnCallSerializer(serializers.Serializer):
 class IncidentSerializer(serializers.ModelSerializer):
     respond_by = serializers.DateTimeField(read_only=True)
     breached = serializers.BooleanField(read_only=True)
-    time_left_seconds = serializers.SerializerMethodField(help_text="Response time left (business time for SEV2/3).")
+    time_left_seconds = serializers.SerializerMethodField(
+        help_text="Response time left in seconds: wall-clock for SEV1, business time for SEV2/SEV3 "
+        "(see time_left_kind)."
+    )
+    time_left_kind = serializers.SerializerMethodField(help_text="'wall_clock' (SEV1) or 'business' (SEV2/SEV3).")
     clock = serializers.SerializerMethodField(help_text="e.g. 'respond by Mon 12:00 (Europe/Paris), 2 h left'.")
     on_call = serializers.SerializerMethodField()
     commander = PersonField(read_only=True)
@@ -50,13 +54,17 @@ class IncidentSerializer(serializers.ModelSerializer):
         fields = [
             "id", "title", "severity", "status", "source", "service", "category", "description", "user_facing",
             "data_loss", "detected_at", "respond_by", "acknowledged_at", "acknowledged_by", "breached",
-            "time_left_seconds", "clock", "commander", "on_call", "triaged_at", "investigating_at", "mitigated_at",
+            "time_left_seconds", "time_left_kind", "clock", "commander", "on_call", "triaged_at", "investigating_at",
+            "mitigated_at",
             "resolved_at", "closed_at", "next_update_due_at",
         ]
         read_only_fields = fields
 
     def _clock(self, incident):
         return clock_view(incident, self.context["now"])
+
+    def get_time_left_kind(self, incident) -> str:
+        return "business" if uses_business_hours(incident.severity) else "wall_clock"
 
     def get_time_left_seconds(self, incident) -> int | None:
         view = self._clock(incident)
@@ -125,7 +133,7 @@ class IncidentListView(APIView):
         _require_responder(request)
         serializer = IncidentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident = incident_open(source=Source.ONCALL_FORM, reported_by=request.user, **serializer.validated_data)
+        incident = incident_open(source=Source.API, reported_by=request.user, **serializer.validated_data)
         return Response(IncidentSerializer(incident, context=_context()).data, status=status.HTTP_201_CREATED)
 
 

@@ -48,9 +48,11 @@ class TransitionForm(forms.Form):
     to_status = forms.ChoiceField(choices=Status.choices, label="Move to")
     note = forms.CharField(max_length=500, required=False)
 
-    def __init__(self, *args, allowed=(), **kwargs):
+    def __init__(self, *args, allowed=None, **kwargs):
+        """allowed: the moves open from the incident's status (none for a closed one); None on a POST,
+        where the service says which moves are allowed."""
         super().__init__(*args, **kwargs)
-        if allowed:
+        if allowed is not None:
             self.fields["to_status"].choices = [(value, Status(value).label) for value in allowed]
 
 

@@ -44,7 +44,7 @@ class Status(models.TextChoices):
     TRIAGED = "triaged", "triaged"
     INVESTIGATING = "investigating", "investigating"
     MITIGATED = "mitigated", "mitigated"
-    RESOLVED = "resolved", "resolved (verified)"
+    RESOLVED = "resolved", "resolved"
     CLOSED = "closed", "closed"
 
 
@@ -56,6 +56,7 @@ class Source(models.TextChoices):
     ONCALL_FORM = "oncall_form", "on-call form"
     STAFF_REPORT = "staff_report", "staff report"
     RELEASE = "release", "release"
+    API = "api", "API"
 
 
 class Incident(models.Model):

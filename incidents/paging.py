@@ -14,6 +14,7 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify, notify_pager
+from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
 from incidents.oncall import on_call_at
@@ -32,7 +33,7 @@ def _page_text(page: Page, role: str) -> str:
     link = conf.base_url() + reverse("incidents:page", args=[page.pk])
     lines = [page.body, "", f"You are paged as the {role} on call.", f"Acknowledge: {link}"]
     if role == "primary" and page.escalate_at:
-        lines.append(f"Not acknowledged by {page.escalate_at:%H:%M} UTC, the backup is paged.")
+        lines.append(f"Not acknowledged by {format_local(page.escalate_at, '%H:%M')}, the backup is paged.")
     return "\n".join(line for line in lines if line is not None)
 
 
@@ -86,7 +87,7 @@ def page_acknowledge(*, page: Page, user) -> Page:
     if page.state == Page.State.ACKNOWLEDGED:
         raise DomainError(
             f"This page was already acknowledged by {page.acknowledged_by or 'someone'} "
-            f"at {page.acknowledged_at:%H:%M} UTC."
+            f"at {format_local(page.acknowledged_at, '%H:%M')}."
         )
     _acknowledge(page, user, timezone.now())
     if page.incident is not None:
@@ -104,6 +105,18 @@ def _acknowledge(page: Page, user, now) -> None:
     audit_record(action="oncall.page_acknowledged", target=page, actor=user)
     notify_pager(kind=f"{PAGER_KIND}.ack", subject=f"[ACK] {page.subject} - acknowledged by {user or 'someone'}",
                  body=f"Acknowledged at {now:%H:%M} UTC.", dedupe_key=f"page:{page.dedupe_key}:pager:ack", target=page)
+
+
+@transaction.atomic
+def page_close(*, dedupe_key: str, user, why: str) -> bool:
+    """Acknowledge the page of dedupe_key if it still waits (what it was about is settled); True if one did."""
+    page = Page.objects.select_for_update().filter(dedupe_key=dedupe_key, state__in=ACTIVE_STATES).first()
+    if page is None:
+        return False
+    _acknowledge(page, user, timezone.now())
+    audit_record(action="oncall.page_closed", target=page, actor=user if not isinstance(user, AnonymousUser) else None,
+                 message=why)
+    return True
 
 
 def pages_acknowledge_for_incident(*, incident: Incident, user, now) -> int:
@@ -136,7 +149,7 @@ def pages_escalate_due(now=None) -> int:
                          target=page)
             audit_record(
                 action="oncall.escalated", target=page, changes={"backup": str(backup or "")},
-                message=f"Not acknowledged by {page.escalate_at:%H:%M} UTC.",
+                message=f"Not acknowledged by {format_local(page.escalate_at, '%H:%M')}.",
             )
             if page.incident is not None:
                 timeline_add(

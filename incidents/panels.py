@@ -54,6 +54,7 @@ def _open_incidents_context(request):
     now = timezone.now()
     return {
         "rows": [_panel_row(row, now) for row in open_incidents(now, limit=PANEL_ROWS)],
+        "open_count": Incident.objects.filter(status__in=OPEN_STATUSES).count(),
         "attention": _open_incidents_attention(now),
         "breaches": breach_counts(now - timedelta(days=30)),
         "list_url": reverse("admin:incidents_incident_changelist") + "?open=yes",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
+from formation_hub.gates import can_decide, pending_gate
 from incidents.export import postmortem_filename, postmortem_markdown
 from incidents.forms import (
     ActionItemForm,
@@ -22,6 +23,7 @@ from incidents.permissions import can_respond
 from incidents.postmortems import (
     BLAMELESS_STATEMENT,
     EDITABLE_FIELDS,
+    REVIEW_GATE,
     action_item_add,
     action_item_reschedule,
     action_item_set_status,
@@ -30,6 +32,7 @@ from incidents.postmortems import (
     postmortem_save,
     postmortem_start,
     postmortem_submit,
+    publication_notice,
 )
 from incidents.selectors import action_items_of, local_today, overdue_action_items, overdue_postmortems
 from incidents.services import incident_set_runbook
@@ -85,6 +88,7 @@ def postmortem_detail(request, post_mortem_id):
                 messages.success(request, "Post-mortem saved.")
                 return redirect("incidents:postmortem", post_mortem_id=post_mortem.pk)
     today = local_today(timezone.now())
+    review = pending_gate(target=post_mortem, gate_type=REVIEW_GATE)
     context = {
         "post_mortem": post_mortem,
         "incident": post_mortem.incident,
@@ -93,6 +97,8 @@ def postmortem_detail(request, post_mortem_id):
         "form": form,
         "can_respond": may_respond,
         "can_edit": may_respond and not post_mortem.is_published,
+        "review": review,
+        "may_publish": review is not None and can_decide(gate=review, user=request.user),
         "item_form": ActionItemForm(),
         "status_form": ActionItemStatusForm(),
         "return_form": ReturnToDraftForm(),
@@ -130,7 +136,13 @@ def postmortem_return_view(request, post_mortem_id):
 @require_POST
 @responder_required
 def postmortem_publish_view(request, post_mortem_id):
-    return _move(request, post_mortem_id, postmortem_publish, "Published and shared with the team.")
+    post_mortem = get_object_or_404(PostMortem, pk=post_mortem_id)
+    try:
+        postmortem_publish(post_mortem=post_mortem, user=request.user)
+    except DomainError as error:
+        return _refused(request, error, post_mortem.pk)
+    messages.success(request, publication_notice(post_mortem))
+    return redirect("incidents:postmortem", post_mortem_id=post_mortem.pk)
 
 
 @login_required

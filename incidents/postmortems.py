@@ -5,6 +5,7 @@ is created, pre-filled from the incident, when the incident is resolved, and is 
 It goes draft -> in review -> published; the incident closes only once it is published.
 """
 
+import hashlib
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
@@ -12,12 +13,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from formation_hub.audit import audit_record
-from formation_hub.errors import DomainError
+from formation_hub.errors import DomainError, NotAllowed
+from formation_hub.gates import GateType, gate_decide, gate_request, gate_void, pending_gate
+from formation_hub.models import AuditEntry, Gate, Notification
 from formation_hub.notifications import notify, notify_team
 from formation_hub.timefmt import format_local, organisation_zone, to_local
 from incidents import conf
 from incidents.models import ActionItem, Incident, PostMortem, Severity, Status, StatusUpdate, TimelineEntry
-from incidents.permissions import actor, require_responder
+from incidents.permissions import RESPOND, actor, require_responder
 from incidents.timeline import timeline_add
 
 # The playbook's "Mention blameless", in English.
@@ -36,6 +39,8 @@ REQUIRED_TO_REVIEW = {
     "lessons_learned": "the lessons learned",
 }
 PLACEHOLDER = "HH:MM"
+REVIEW_GATE = "incidents.postmortem_review"
+PUBLISH, BACK_TO_DRAFT = "publish", "back_to_draft"
 
 
 def in_recurring_pattern(incident: Incident) -> bool:
@@ -191,7 +196,17 @@ def postmortem_save(*, post_mortem: PostMortem, user, **fields) -> PostMortem:
         setattr(post_mortem, name, value or "")
     post_mortem.save()
     audit_record(action="postmortem.edited", target=post_mortem, actor=actor(user), changes={"sections": list(changed)})
+    review = pending_gate(target=post_mortem, gate_type=REVIEW_GATE)
+    if review is not None:
+        gate_request(target=post_mortem, gate_type=REVIEW_GATE, subject=review_subject(post_mortem),
+                     requested_by=review.requested_by)
     return post_mortem
+
+
+def review_subject(post_mortem: PostMortem) -> str:
+    """The text under review: an edit during the review asks for a review of the new text."""
+    text = "\x1f".join(getattr(post_mortem, name) for name in EDITABLE_FIELDS)
+    return f"text {hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 @transaction.atomic
@@ -208,15 +223,25 @@ def postmortem_submit(*, post_mortem: PostMortem, user) -> PostMortem:
     post_mortem.save(update_fields=["state", "submitted_at", "updated_at"])
     audit_record(action="postmortem.submitted", target=post_mortem, actor=actor(user),
                  changes={"state": ["draft", "in_review"]})
+    gate_request(target=post_mortem, gate_type=REVIEW_GATE, subject=review_subject(post_mortem),
+                 requested_by=actor(user))
     return post_mortem
 
 
 @transaction.atomic
 def postmortem_return_to_draft(*, post_mortem: PostMortem, user, reason: str = "") -> PostMortem:
+    """Take a post-mortem out of review (its author withdrawing it, or a reviewer sending it back)."""
     require_responder(user)
     post_mortem = _lock(post_mortem)
     if post_mortem.state != PostMortem.State.IN_REVIEW:
         raise DomainError(f"Only a post-mortem in review goes back to draft; this one is {post_mortem.state}.")
+    review = pending_gate(target=post_mortem, gate_type=REVIEW_GATE)
+    if review is not None:
+        gate_void(gate=review, reason=f"returned to draft by {user.get_username() if user else 'the system'}")
+    return _to_draft(post_mortem, user, reason)
+
+
+def _to_draft(post_mortem: PostMortem, user, reason: str) -> PostMortem:
     post_mortem.state = PostMortem.State.DRAFT
     post_mortem.save(update_fields=["state", "updated_at"])
     audit_record(action="postmortem.returned", target=post_mortem, actor=actor(user),
@@ -224,16 +249,44 @@ def postmortem_return_to_draft(*, post_mortem: PostMortem, user, reason: str = "
     return post_mortem
 
 
-@transaction.atomic
 def postmortem_publish(*, post_mortem: PostMortem, user) -> PostMortem:
-    """In review -> published (final); shared with the team. The incident may then be closed."""
+    """In review -> published (final), as the decision of its review gate: someone other than the person who
+    asked for the review and than those who wrote it. Shared with the team; the incident may then be closed."""
     require_responder(user)
-    post_mortem = _lock(post_mortem)
+    post_mortem.refresh_from_db()
     if post_mortem.state != PostMortem.State.IN_REVIEW:
         raise DomainError(
             f"A post-mortem is published from review; this one is {post_mortem.get_state_display()}: "
             "ask for a review first."
         )
+    review = pending_gate(target=post_mortem, gate_type=REVIEW_GATE)
+    if review is None:
+        raise DomainError("This post-mortem has no review waiting: send it back to draft and ask for a review.")
+    gate_decide(gate=review, user=user, decision=PUBLISH, subject=review_subject(post_mortem))
+    post_mortem.refresh_from_db()
+    return post_mortem
+
+
+def _check_reviewer(gate: Gate, post_mortem: PostMortem, user) -> None:
+    """The reviewer wrote none of it: the review is a second pair of eyes."""
+    wrote = AuditEntry.objects.filter(
+        action="postmortem.edited", content_type=gate.content_type, object_id=gate.object_id, actor=user
+    ).exists()
+    if wrote:
+        raise NotAllowed("You wrote parts of this post-mortem: another on-call person reviews and publishes it.")
+
+
+def _on_review_decided(gate: Gate, post_mortem: PostMortem) -> None:
+    post_mortem = _lock(post_mortem)
+    if post_mortem.state != PostMortem.State.IN_REVIEW:
+        raise DomainError(f"This post-mortem is {post_mortem.get_state_display()}, no longer in review.")
+    if gate.decision == BACK_TO_DRAFT:
+        _to_draft(post_mortem, gate.decided_by, gate.reason)
+        return
+    _publish(post_mortem, gate.decided_by)
+
+
+def _publish(post_mortem: PostMortem, user) -> None:
     now = timezone.now()
     post_mortem.state, post_mortem.published_at, post_mortem.published_by = PostMortem.State.PUBLISHED, now, user
     post_mortem.reminder_at = None
@@ -251,7 +304,25 @@ def postmortem_publish(*, post_mortem: PostMortem, user) -> PostMortem:
         f"{conf.base_url()}/oncall/postmortems/{post_mortem.pk}/",
         dedupe_key=f"postmortem-{post_mortem.pk}-published", target=post_mortem,
     )
-    return post_mortem
+
+
+def publication_notice(post_mortem: PostMortem) -> str:
+    """What became of the team notification of a publication, in words for the person who published."""
+    notification = Notification.objects.filter(dedupe_key=f"postmortem-{post_mortem.pk}-published").first()
+    if notification is None:
+        return "Published; no team notification was recorded."
+    if notification.state == Notification.State.SKIPPED:
+        return f"Published. The team was not notified: {notification.last_error}"
+    if notification.state == Notification.State.SENT:
+        return "Published and shared with the team channel."
+    return "Published; the team channel notification is queued (see Console -> Notifications if it fails)."
+
+
+REVIEW_GATE_TYPE = GateType(
+    name=REVIEW_GATE, label="post-mortem review", decisions=(PUBLISH, BACK_TO_DRAFT), permission=RESPOND,
+    current_subject=review_subject, check_decider=_check_reviewer, on_decided=_on_review_decided,
+    reason_required_for=(BACK_TO_DRAFT,),
+)
 
 
 def close_check(incident: Incident) -> str:

@@ -57,9 +57,18 @@ def on_call_summary(now: datetime) -> OnCallSummary:
 
 
 def active_pages_for(user) -> list[Page]:
-    return list(
-        Page.objects.filter(Q(primary=user) | Q(backup=user), state__in=ACTIVE_STATES).select_related("incident")[:20]
+    """Pages that reached this person: as primary, or as backup once escalated to them (not before).
+    Each carries `you_as` and `you_paged_at`, the time this person was paged."""
+    pages = list(
+        Page.objects.filter(
+            Q(primary=user, state__in=ACTIVE_STATES) | Q(backup=user, state=Page.State.ESCALATED)
+        ).select_related("incident")[:20]
     )
+    for page in pages:
+        as_backup = page.backup_id == user.pk and page.state == Page.State.ESCALATED and page.primary_id != user.pk
+        page.you_as = "backup" if as_backup else "primary"
+        page.you_paged_at = page.escalated_at if as_backup else page.paged_at
+    return pages
 
 
 def breach_counts(since: datetime) -> dict[str, int]:

@@ -12,11 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.business_hours import business_calendar
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify_team
 from formation_hub.timefmt import format_local
 from incidents import conf
-from incidents.clock import respond_by_for
+from incidents.clock import respond_by_for, uses_business_hours
 from incidents.forge_issues import forge_issue_open_later
 from incidents.gdpr import breach_assessment_open
 from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source, Status, TimelineEntry
@@ -65,10 +66,18 @@ def allowed_transitions(incident: Incident) -> tuple[str, ...]:
     return TRANSITIONS[incident.status]
 
 
+def next_update_due(severity: str, since: datetime) -> datetime:
+    """30 minutes later: of wall-clock time for a SEV1, of business time for the others (their response clock
+    counts business hours, so nobody is reminded at night for them)."""
+    if uses_business_hours(severity):
+        return business_calendar().add_business_time(since, conf.update_interval())
+    return since + conf.update_interval()
+
+
 def schedule_updates(incident: Incident, since: datetime) -> None:
     """An open SEV1/SEV2 gets a status update every 30 minutes: store when the next is due."""
     if incident.severity in UPDATED_SEVERITIES and incident.is_open:
-        incident.next_update_due_at = since + conf.update_interval()
+        incident.next_update_due_at = next_update_due(incident.severity, since)
         incident.update_reminder_at = incident.next_update_due_at
     else:
         incident.next_update_due_at = incident.update_reminder_at = None

@@ -14,10 +14,11 @@ from formation_hub.errors import DomainError
 from formation_hub.notifications import notify, notify_team
 from formation_hub.timefmt import format_local, to_local
 from incidents import conf
+from incidents.clock import uses_business_hours
 from incidents.models import Incident, PostMortem, StatusUpdate, TimelineEntry
 from incidents.oncall import on_call_at
 from incidents.postmortems import postmortem_slug
-from incidents.services import UPDATED_SEVERITIES, require_responder, schedule_updates
+from incidents.services import UPDATED_SEVERITIES, next_update_due, require_responder, schedule_updates
 from incidents.timeline import timeline_add
 
 IN_PROGRESS_TEMPLATE = """Symptom: {symptom}
@@ -111,16 +112,22 @@ def status_update_post(*, incident: Incident, user, kind: str, subject: str, bod
 
 
 def update_reminders_send_due(now: datetime | None = None) -> int:
-    """Remind the commander (or the primary on call) of every open SEV1/SEV2 whose update is due; once per due time."""
+    """Remind the commander (or the primary on call) of every open SEV1/SEV2 whose update is due; once per due time.
+
+    A SEV1 is reminded every 30 minutes around the clock; a SEV2 every 30 minutes of business time.
+    """
     now = now or timezone.now()
     interval = conf.update_interval()
     sent = 0
-    due = Incident.objects.filter(update_reminder_at__lte=now).values_list("pk", "update_reminder_at")[:200]
-    for pk, due_at in due:
+    due = Incident.objects.filter(update_reminder_at__lte=now).values_list("pk", "update_reminder_at", "severity")[:200]
+    for pk, due_at, severity in due:
         with transaction.atomic():
-            following = due_at + interval
-            while following <= now:
-                following += interval
+            if uses_business_hours(severity):
+                following = next_update_due(severity, now)
+            else:
+                following = due_at + interval
+                while following <= now:
+                    following += interval
             claimed = Incident.objects.filter(pk=pk, update_reminder_at=due_at).update(update_reminder_at=following)
             if not claimed:
                 continue
@@ -134,7 +141,8 @@ def update_reminders_send_due(now: datetime | None = None) -> int:
                 subject=f"[{incident.severity}] Status update due for incident #{incident.pk}",
                 body=f"{incident.title}\nThe last update was "
                 f"{format_local(incident.last_update_at) if incident.last_update_at else 'never'}; "
-                f"one is due every {int(interval.total_seconds() // 60)} minutes while the incident is open.",
+                f"one is due every {int(interval.total_seconds() // 60)} minutes"
+                f"{' of business time' if uses_business_hours(severity) else ''} while the incident is open.",
                 recipients=[person.email] if person is not None and person.email else None,
                 dedupe_key=f"incident-{pk}-update-due-{due_at.isoformat()}", target=incident,
             )

@@ -15,9 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.audit import audit_entries_for
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
@@ -82,6 +84,22 @@ class ChangeInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+# Until it is deployed, the prerequisites of now and the "what if" preview apply; after, what the approver saw.
+BEFORE_DEPLOY = (
+    Release.Status.DRAFT, Release.Status.PREREQUISITES_MET, Release.Status.STAGING_VALIDATED, Release.Status.TAGGED,
+    Release.Status.APPROVED,
+)
+
+
+def _approval_results(release: Release) -> list[dict]:
+    """The prerequisites as the production approver saw them (kept on the release at the approval)."""
+    results = (release.approval_evidence or {}).get("results", {})
+    return [
+        {"label": LABELS.get(name, name), "status": result.get("status", ""), "evidence": result.get("evidence", "")}
+        for name, result in results.items()
+    ]
 
 
 @admin.register(Release)
@@ -176,12 +194,17 @@ class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
         for override in overrides:
             gate = override_gates.get(str(override.pk))
             override.decide_url = reverse("admin:formation_hub_gate_decide", args=[gate.pk]) if gate else ""
+        before_deploy = release.status in BEFORE_DEPLOY
         return {
             "release": release,
+            "before_deploy": before_deploy,
+            "approval_results": _approval_results(release),
+            "approval_at": parse_datetime((release.approval_evidence or {}).get("at", "")),
+            "history": list(audit_entries_for(release).order_by("time", "id")[:200]),
             "next_step": next_step(release),
-            "evaluation": release_evaluation(release),
+            "evaluation": release_evaluation(release) if before_deploy else None,
             "evaluated_now": clock.now(),
-            "preview": release_evaluation(release, at=preview_at) if preview_at else None,
+            "preview": release_evaluation(release, at=preview_at) if preview_at and before_deploy else None,
             "preview_at_text": request.GET.get("at", ""),
             "preview_error": preview_error,
             "gates": gates,

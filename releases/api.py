@@ -23,7 +23,7 @@ from releases.bump_services import bump_ci_report, bump_create, pull_request_web
 from releases.bumps import Ecosystem, Severity
 from releases.models import DependencyBump, PrerequisiteReport, Release, Story
 from releases.selectors import release_evaluation
-from releases.services import report_receive
+from releases.services import report_note, report_receive
 from releases.stories import KEY, story_ci_report
 
 
@@ -48,6 +48,13 @@ class ChecksTokenRequired:
             raise NotAllowed("A valid RELEASE_CHECKS_TOKEN is required as 'Authorization: Bearer <token>'.")
 
 
+CHECK_STORED = inline_serializer("CheckReportStored", {
+    "id": serializers.IntegerField(), "kind": serializers.CharField(), "outcome": serializers.CharField(),
+    "sha": serializers.CharField(), "applies": serializers.BooleanField(), "note": serializers.CharField(),
+    "prerequisites": serializers.DictField(),
+})
+
+
 class ReleaseChecks(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -56,10 +63,12 @@ class ReleaseChecks(APIView):
         request=CheckReportSerializer,
         parameters=[OpenApiParameter("Authorization", str, OpenApiParameter.HEADER, required=True,
                                      description="Bearer <RELEASE_CHECKS_TOKEN>")],
-        responses={201: inline_serializer("CheckReportStored", {
-            "id": serializers.IntegerField(), "kind": serializers.CharField(), "outcome": serializers.CharField(),
-            "sha": serializers.CharField(), "prerequisites": serializers.DictField(),
-        }), **error_responses(400, 403, 404, 409, 415)},
+        responses={
+            201: CHECK_STORED,
+            202: OpenApiResponse(CHECK_STORED, description="Recorded, but for another SHA than the release's: "
+                                 "'applies' is false and 'note' says why; the prerequisites are unchanged."),
+            **error_responses(400, 403, 404, 409, 415),
+        },
     )
     def post(self, request, pk):
         ChecksTokenRequired.check(request)
@@ -67,13 +76,15 @@ class ReleaseChecks(APIView):
         serializer = CheckReportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         report = report_receive(release=release, source="api", **serializer.validated_data)
+        note = report_note(release=release, report=report)
         evaluation = release_evaluation(release)
         return Response(
             {
                 "id": report.pk, "kind": report.kind, "outcome": report.outcome, "sha": report.sha,
+                "applies": not note, "note": note,
                 "prerequisites": {result.name: result.status for result in evaluation.results},
             },
-            status=status.HTTP_201_CREATED,
+            status=status.HTTP_202_ACCEPTED if note else status.HTTP_201_CREATED,
         )
 
 

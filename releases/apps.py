@@ -16,10 +16,11 @@ class ReleasesConfig(AppConfig):
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
-        from releases import bump_services, demo, panels, services, stories
+        from releases import bump_services, demo, gate_context, panels, services, stories
 
         for gate_type in (*services.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
             register_gate_type(gate_type)
+        gate_context.register()
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)
         register_schedule("ritual: story branch age and commit convention", "releases.tasks.check_stories",
                           minutes=24 * 60)

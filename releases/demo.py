@@ -38,7 +38,7 @@ def load_demo_releases() -> str:
     for kind, text, author in UNRELEASED:
         Change.objects.get_or_create(type=kind, text=text, defaults={"author": users.get(author)})
     SmokeCheck.objects.get_or_create(
-        name="console health", defaults={"url": "http://127.0.0.1:8000/healthz", "expected_status": 200}
+        name="console health", defaults={"url": "http://127.0.0.1:8000/healthz?scope=app", "expected_status": 200}
     )
     SmokeCheck.objects.get_or_create(
         name="console login page", defaults={"url": "http://127.0.0.1:8000/accounts/login/", "expected_status": 200,

@@ -80,13 +80,26 @@ def run_http_check(*, url: str, expected_status: int, expected_text: str = "") -
     elapsed = int((time.monotonic() - started) * 1000)
     if response.status_code != expected_status:
         return CheckOutcome(
-            False, response.status_code, f"HTTP {response.status_code}, expected {expected_status}.", elapsed
+            False, response.status_code,
+            f"HTTP {response.status_code}, expected {expected_status}{_failing_health_checks(response)}.", elapsed,
         )
     if expected_text and expected_text not in response.text:
         return CheckOutcome(
             False, response.status_code, f"HTTP {response.status_code} but the body lacks '{expected_text}'.", elapsed
         )
     return CheckOutcome(True, response.status_code, f"HTTP {response.status_code} as expected.", elapsed)
+
+
+def _failing_health_checks(response) -> str:
+    """', failing: docmost (answered 503)' when the answer is a /healthz-shaped JSON body, so the page names
+    the check that failed rather than only the URL."""
+    try:
+        checks = response.json().get("checks", {})
+        failing = [f"{name} ({check.get('detail', '')})" for name, check in checks.items()
+                   if check.get("status") == "failing"]
+    except (ValueError, AttributeError):
+        return ""
+    return f", failing: {'; '.join(failing)}"[:400] if failing else ""
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ from django.urls import reverse
 from formation_hub.dashboard import Panel
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from formation_hub.permissions import holds
+from formation_hub.permissions import holds, may
 from releases.bump_services import BUMP_GATES
 from releases.models import DependencyBump, Release
 from releases.selectors import next_step, release_in_flight
+from releases.services import ROLLBACK_RELEASE, ROLLBACKABLE
 from releases.stories import DECIDE_DELIVERY_GATE, STORY_GATES
 
 
@@ -19,8 +20,13 @@ def _context(request):
         Gate.objects.filter(object_id=str(release.pk), state=Gate.State.PENDING, gate_type__startswith="releases.")
         .exclude(gate_type="releases.override").first()
     )
+    rollback_waits = release.rollback_proposed_at is not None and release.status in ROLLBACKABLE
+    user = request.user
+    may_roll_back = may(user, ROLLBACK_RELEASE)
     return {
         "release": release,
+        "rollback_waits": rollback_waits,
+        "attention": int(rollback_waits and may_roll_back),
         "next_step": next_step(release),
         "url": reverse("admin:releases_release_change", args=[release.pk]),
         "gate": gate,

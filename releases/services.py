@@ -25,6 +25,7 @@ from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify, notify_team
 from formation_hub.permissions import holders, require
 from formation_hub.timefmt import format_local, to_local
+from incidents.paging import page_close
 from incidents.services import incident_open, oncall_page
 from releases import changelog as keepachangelog
 from releases import clock, conf
@@ -299,6 +300,19 @@ def report_receive(
         changes={"kind": kind, "outcome": outcome, "sha": sha, "report_id": report.pk},
     )
     return report
+
+
+def report_note(*, release: Release, report: PrerequisiteReport) -> str:
+    """'' when the report counts for release now; else why it does not (it is kept as evidence all the same)."""
+    if report.kind == PrerequisiteReport.Kind.BACKUP or not report.sha:
+        return ""
+    if not release.sha:
+        return (f"Recorded, not applying: v{release.version} has no commit SHA yet; it applies once the release is "
+                f"set to {report.sha[:10]}.")
+    if report.sha.startswith(release.sha) or release.sha.startswith(report.sha):
+        return ""
+    return (f"Recorded, not applying: v{release.version} ships {release.sha[:10]}, this report is for "
+            f"{report.sha[:10]}. Report the run of {release.sha[:10]}.")
 
 
 STATUS_OUTCOMES = {"success": "success", "failure": "failure", "error": "failure", "failed": "failure",
@@ -652,7 +666,7 @@ def release_run_smoke(*, release: Release, user=None) -> list[CheckRun]:
     )
     if failed:
         _propose_rollback(release=release, why="smoke tests failed: " + "; ".join(
-            f"{run.name} ({run.detail})" for run in failed))
+            f"{run.name} ({run.detail})" for run in failed), failed=", ".join(run.name for run in failed))
         return runs
     _watch_start(release=release, user=user)
     return runs
@@ -671,17 +685,21 @@ def _watch_start(*, release: Release, user) -> None:
     gate_request(target=release, gate_type=WATCH_GATE, subject=release.sha, requested_by=_requester(release, user))
 
 
+def _rollback_page_key(release: Release) -> str:
+    return f"release-{release.pk}-rollback-proposed"
+
+
 @transaction.atomic
-def _propose_rollback(*, release: Release, why: str) -> None:
+def _propose_rollback(*, release: Release, why: str, failed: str = "") -> None:
     """Record the rollback proposal on the release and page on-call (once per release)."""
     release = _lock(release)
     if release.rollback_proposed_at is None:
         release.rollback_proposed_at, release.rollback_proposal = timezone.now(), why[:2000]
         _save(release, None, "release.rollback_proposed", "rollback_proposed_at", "rollback_proposal", message=why)
     oncall_page(
-        subject=f"Release v{release.version}: rollback proposed",
+        subject=f"Release v{release.version}: rollback proposed" + (f" ({failed} failed)" if failed else ""),
         body=f"{why}\nOpen the release in the ops console and decide: roll back to the previous stable version.",
-        dedupe_key=f"release-{release.pk}-rollback-proposed",
+        dedupe_key=_rollback_page_key(release),
     )
 
 
@@ -702,7 +720,7 @@ def release_watch_tick(*, release: Release) -> list[CheckRun]:
     )
     if failed:
         _propose_rollback(release=release, why="watch-period health check failed: " + "; ".join(
-            f"{run.name} ({run.detail})" for run in failed))
+            f"{run.name} ({run.detail})" for run in failed), failed=", ".join(run.name for run in failed))
     return runs
 
 
@@ -736,6 +754,7 @@ def watch_ends_at(release: Release) -> datetime | None:
 def _on_watch_decided(gate: Gate, release: Release) -> None:
     if gate.decision == "roll_back":
         _rollback(release=_lock(release), user=gate.decided_by, reason=gate.reason)
+        page_close(dedupe_key=_rollback_page_key(release), user=gate.decided_by, why="rolled back")
         return
     release = _lock(release)
     _require(release, Release.Status.WATCHING, doing="end the watch")
@@ -747,6 +766,8 @@ def _on_watch_decided(gate: Gate, release: Release) -> None:
         raise DomainError(missing)
     release.status, release.released_at = Release.Status.RELEASED, timezone.now()
     _save(release, gate.decided_by, "release.released", "status", "released_at", sha=release.sha)
+    page_close(dedupe_key=_rollback_page_key(release), user=gate.decided_by,
+               why=f"v{release.version} judged all OK at the end of its watch")
     release_announce(release=release)
 
 
@@ -757,7 +778,9 @@ def _on_watch_decided(gate: Gate, release: Release) -> None:
 def release_rollback(*, release: Release, user, reason: str) -> Release:
     """Redeploy the previous stable release and open an incident linked to this one."""
     release = _lock(release)
-    return _rollback(release=release, user=user, reason=reason)
+    release = _rollback(release=release, user=user, reason=reason)
+    page_close(dedupe_key=_rollback_page_key(release), user=user, why="rolled back")
+    return release
 
 
 def _rollback(*, release: Release, user, reason: str) -> Release:

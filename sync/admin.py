@@ -159,7 +159,7 @@ class TableMappingAdmin(admin.ModelAdmin):
 
     @admin.display(description="last delivery received", ordering="last_delivery_at")
     def last_delivery(self, mapping):
-        return format_local(mapping.last_delivery_at)
+        return format_local(mapping.last_delivery_at) if mapping.last_delivery_at else "never"
 
     @admin.display(description="silence")
     def silence(self, mapping):

@@ -39,8 +39,8 @@ class SyncConfig(AppConfig):
         schedules.register_schedule("sync: alert admins of dead rows", "sync.tasks.alert_dead_items", minutes=5)
         dashboard.register_panel(sync_health_panel)
         dashboard.register_panel(sync_events_per_hour_panel())
-        health.register_check("baserow", sync_health_checks.check_baserow)
-        health.register_check("docmost", sync_health_checks.check_docmost)
+        health.register_check("baserow", sync_health_checks.check_baserow, peer=True)
+        health.register_check("docmost", sync_health_checks.check_docmost, peer=True)
         demo.register_demo_loader("sync", load_demo_sync)
         if settings.DEBUG:
             baserow_port, docmost_port = conf.standin_baserow_port(), conf.standin_docmost_port()

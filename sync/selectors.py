@@ -29,8 +29,9 @@ def mappings_with_last_delivery():
 
 
 def mapping_is_silent(mapping) -> bool:
+    """Deliveries stopped: a table that never received one is not silent (a fresh install, a quiet table)."""
     last = getattr(mapping, "last_delivery_at", None)
-    return mapping.enabled and (last is None or last < timezone.now() - mapping.silence_alert_after)
+    return mapping.enabled and last is not None and last < timezone.now() - mapping.silence_alert_after
 
 
 def rejected_call_counts() -> dict[str, int]:
@@ -71,6 +72,7 @@ def sync_health() -> dict:
         "rejected": rejected_call_counts(),
         "queue_depth": get_broker().queue_size(),
         "silent_tables": [mapping for mapping in mappings if mapping_is_silent(mapping)],
+        "never_received": [mapping for mapping in mappings if mapping.enabled and mapping.last_delivery_at is None],
         "mapped_tables": len(mappings),
     }
 

@@ -70,3 +70,25 @@ def login(page):
         return page
 
     return sign_in
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shoot(page):
+    """shoot("gate-decision") saves the current page at desktop width and at 390 px (a phone) under
+    docs/screenshots/ when UPDATE_SCREENSHOTS=1, and checks in every run that nothing overflows at 390 px."""
+
+    def take(name):
+        for suffix, width in (("desktop", 1280), ("390", 390)):
+            page.set_viewport_size({"width": width, "height": 900})
+            if width == 390:
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 1, f"{name}: the page is {overflow} px wider than a 390 px phone"
+            if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / f"{name}-{suffix}.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+    return take

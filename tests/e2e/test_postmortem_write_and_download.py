@@ -1,5 +1,5 @@
-"""An on-call person writes the post-mortem of a resolved SEV2, adds an action item, publishes it and
-downloads its markdown."""
+"""An on-call person writes the post-mortem of a resolved SEV2 and adds an action item; another one reviews
+and publishes it, told what became of the team notification; the markdown downloads."""
 
 from formation_hub.roles import ensure_roles
 from incidents.models import PostMortem
@@ -9,6 +9,7 @@ from incidents.services import incident_open, incident_transition
 def test_oncall_writes_a_post_mortem_and_downloads_its_markdown(make_user, page, login, tmp_path):
     ensure_roles()  # the live server's database is flushed between tests: give the groups their permissions
     olga = make_user("olga", "oncall")
+    rita = make_user("rita", "oncall")
     incident = incident_open(title="Baserow answers 502", severity="SEV2", source="oncall_form",
                              service="baserow", category="down")
     for status in ["triaged", "investigating", "mitigated", "resolved"]:
@@ -35,8 +36,18 @@ def test_oncall_writes_a_post_mortem_and_downloads_its_markdown(make_user, page,
     assert "Action item added." in page.locator(".messages").inner_text()
 
     page.click("#submit-review")
+    assert page.locator("#state").inner_text() == "in review"
+    assert page.locator("#publish").count() == 0, "the author does not publish her own post-mortem"
+    assert "olga, who asked for it" in page.locator("#review-waiting").inner_text()
+
+    page.context.clear_cookies()
+    login(rita, next_path=f"/oncall/postmortems/{post_mortem.pk}/")
     page.click("#publish")
     assert page.locator("#state").inner_text() == "published"
+    notice = page.locator(".messages").inner_text()
+    assert "The team was not notified: No team channel is configured" in notice
+    assert "shared with the team" not in notice
+    assert PostMortem.objects.get().published_by == rita
 
     with page.expect_download() as download_info:
         page.click("#download")

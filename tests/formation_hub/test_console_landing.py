@@ -79,7 +79,7 @@ def test_health_panel_needs_attention_when_a_check_fails(admin_client, monkeypat
     monkeypatch.setitem(health._checks, "database", lambda: CheckResult(FAILING, "gone"))
     page = admin_client.get("/admin/").content.decode()
     assert 'class="ops-panel ops-panel-attention" id="panel-health"' in page
-    assert 'href="#panel-health">Health (' in page
+    assert 'href="#panel-health">Health: ' in page
 
 
 def test_gates_panel_counts_what_waits_and_says_for_how_long(client, make_user, review_gate_type):
@@ -90,13 +90,13 @@ def test_gates_panel_counts_what_waits_and_says_for_how_long(client, make_user, 
     gate.save()
     client.force_login(decider)
     page = client.get("/admin/").content.decode()
-    assert 'id="panel-gates"' in page and 'href="#panel-gates">Gates waiting for you (1)' in page
+    assert 'id="panel-gates"' in page and 'href="#panel-gates">Gates waiting for you: 1 to act on' in page
     assert "waiting for 2 h 14 min" in page
     assert f'/admin/formation_hub/gate/{gate.pk}/decide/' in page
 
 
 def test_gates_panel_is_hidden_from_users_who_decide_no_kind_of_gate(client, make_user, review_gate_type):
-    client.force_login(make_user("olga", "oncall"))
+    client.force_login(make_user("ada", "admin"))  # on-call people decide post-mortem reviews
     page = client.get("/admin/").content.decode()
     assert 'id="panel-gates"' not in page
 

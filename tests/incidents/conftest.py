@@ -12,6 +12,12 @@ def responder(make_user):
 
 
 @pytest.fixture
+def reviewer(make_user):
+    """Another on-call person: a post-mortem's review is never its author's."""
+    return make_user("oncall-rita", "oncall", email="rita@formation-hub.test")
+
+
+@pytest.fixture
 def rotation(make_user):
     """Weekly Monday 10:00 Paris handoff from Monday 5 January 2026: alice, bruno, carla in turn."""
     rotation = RotationFactory(name="primary")

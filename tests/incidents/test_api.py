@@ -42,7 +42,7 @@ def test_create_then_read_with_clock_and_on_call(api, rotation):
     assert body["on_call"]["primary"]["username"] in {"alice", "bruno", "carla"}
     assert body["clock"].startswith("respond by ")
     detail = api.get(f"/api/incidents/{body['id']}/").json()
-    assert detail["id"] == body["id"] and detail["source"] == "oncall_form"
+    assert detail["id"] == body["id"] and detail["source"] == "api"
 
 
 def test_an_oversized_description_is_a_json_400_and_stores_nothing(api):

@@ -94,10 +94,10 @@ def test_download_needs_a_login(post_mortem, client):
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
-def test_export_command_writes_only_published_post_mortems(post_mortem, responder, tmp_path):
+def test_export_command_writes_only_published_post_mortems(post_mortem, responder, reviewer, tmp_path):
     PostMortemFactory()  # a draft: not exported
     postmortem_submit(post_mortem=post_mortem, user=responder)
-    postmortem_publish(post_mortem=post_mortem, user=responder)
+    postmortem_publish(post_mortem=post_mortem, user=reviewer)
     out = StringIO()
     call_command("export_postmortems", str(tmp_path / "docs" / "post-mortems"), stdout=out)
     files = sorted(path.name for path in (tmp_path / "docs" / "post-mortems").iterdir())

@@ -44,7 +44,8 @@ def test_open_incidents_panel_needs_attention_for_red_or_breached_clocks_and_lat
     assert panel.attention == 3  # breached, red (10 min left), the late update; not "Calm", not the SEV2
     assert panel.list_url == reverse("admin:incidents_incident_changelist") + "?open=yes"
     assert f'<a href="{panel.list_url}">Open incidents</a>' in html
-    assert 'title="needs you now">3</span>' in html
+    assert 'title="needs you now">3</span><span class="ops-badge-label"> to act on</span>' in html
+    assert "5 open; 3 to act on (a red or breached response clock, an overdue update)." in html
     assert f'data-deadline="{countdown(calm.respond_by).iso}"' in html  # a SEV1 clock counts down in the browser
     assert f'data-deadline="{countdown(breached.respond_by).iso}"' in html
     assert f'data-deadline="{countdown(late.next_update_due_at).iso}"' in html
@@ -105,3 +106,14 @@ def test_overdue_panel_needs_nothing_when_nothing_is_late(admin_client):
     panel, html = landing(admin_client, "incidents_overdue")
     assert panel.attention == 0
     assert "Nothing overdue." in html
+
+
+def test_needs_you_now_says_its_figure_counts_what_to_act_on_not_what_is_listed(admin_client):
+    now = timezone.now()
+    IncidentFactory(title="Wiki down", severity="SEV1", detected_at=now - timedelta(minutes=20),
+                    respond_by=now - timedelta(minutes=5))
+    IncidentFactory(title="Calm", severity="SEV1", detected_at=now, respond_by=now + timedelta(hours=2))
+    text = admin_client.get(reverse("admin:index")).content.decode()
+    summary = re.search(r'<p class="ops-summary">.*?</p>', text, re.S).group(0)
+    assert "Open incidents: 1 to act on" in summary
+    assert "Open incidents (1)" not in summary

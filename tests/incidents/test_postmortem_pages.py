@@ -61,7 +61,7 @@ def test_the_six_runbooks_of_the_playbook_ship_as_initial_data():
             assert len(getattr(runbook, name)) > 80, f"{slug}.{name} is too thin"
 
 
-def test_writing_a_post_mortem_on_the_oncall_page(oncall_client, post_mortem):
+def test_writing_a_post_mortem_on_the_oncall_page(oncall_client, post_mortem, reviewer, client):
     url = reverse("incidents:postmortem", args=[post_mortem.pk])
     body = oncall_client.get(url).content.decode()
     assert "detection" in body and "Download" in body
@@ -72,6 +72,12 @@ def test_writing_a_post_mortem_on_the_oncall_page(oncall_client, post_mortem):
     assert "Post-mortem saved." in response.content.decode()
     assert "<strong>proxy</strong>" in response.content.decode()
     oncall_client.post(reverse("incidents:postmortem_submit", args=[post_mortem.pk]))
+    refused = oncall_client.post(reverse("incidents:postmortem_publish", args=[post_mortem.pk]), follow=True)
+    assert "someone else must decide it" in refused.content.decode()
+    post_mortem.refresh_from_db()
+    assert post_mortem.state == "in_review"
+    oncall_client.logout()
+    oncall_client.force_login(reviewer)
     oncall_client.post(reverse("incidents:postmortem_publish", args=[post_mortem.pk]))
     post_mortem.refresh_from_db()
     assert post_mortem.state == "published"

@@ -71,10 +71,10 @@ def resolved(responder, clock):
     ])
 
 
-def publish(post_mortem, user):
+def publish(post_mortem, user, reviewer):
     postmortem_save(post_mortem=post_mortem, user=user, **WRITTEN)
     postmortem_submit(post_mortem=post_mortem, user=user)
-    return postmortem_publish(post_mortem=post_mortem, user=user)
+    return postmortem_publish(post_mortem=post_mortem, user=reviewer)
 
 
 def test_resolving_a_sev2_creates_its_post_mortem_due_seven_days_later(resolved):
@@ -150,8 +150,8 @@ def test_an_incident_does_not_close_before_its_post_mortem_is_published(resolved
     assert resolved.status == Status.RESOLVED
 
 
-def test_an_incident_closes_once_its_post_mortem_is_published(resolved, responder):
-    publish(PostMortem.objects.get(incident=resolved), responder)
+def test_an_incident_closes_once_its_post_mortem_is_published(resolved, responder, reviewer):
+    publish(PostMortem.objects.get(incident=resolved), responder, reviewer)
     incident = incident_transition(incident=resolved, to_status="closed", user=responder)
     assert incident.status == Status.CLOSED
 
@@ -182,7 +182,7 @@ def test_review_needs_the_written_sections(resolved, responder):
         postmortem_submit(post_mortem=post_mortem, user=responder)
 
 
-def test_publishing_goes_through_review_and_is_final(resolved, responder):
+def test_publishing_goes_through_review_and_is_final(resolved, responder, reviewer):
     post_mortem = PostMortem.objects.get(incident=resolved)
     with pytest.raises(DomainError, match="ask for a review first"):
         postmortem_publish(post_mortem=post_mortem, user=responder)
@@ -190,16 +190,16 @@ def test_publishing_goes_through_review_and_is_final(resolved, responder):
     postmortem_submit(post_mortem=post_mortem, user=responder)
     postmortem_return_to_draft(post_mortem=post_mortem, user=responder, reason="add the cost")
     postmortem_submit(post_mortem=post_mortem, user=responder)
-    post_mortem = postmortem_publish(post_mortem=post_mortem, user=responder)
-    assert post_mortem.state == PostMortem.State.PUBLISHED and post_mortem.published_by == responder
+    post_mortem = postmortem_publish(post_mortem=post_mortem, user=reviewer)
+    assert post_mortem.state == PostMortem.State.PUBLISHED and post_mortem.published_by == reviewer
     assert Notification.objects.filter(kind="postmortem.published").count() == 1
     assert "Post-mortem published (on time)." in resolved.timeline.last().text
     with pytest.raises(DomainError, match="published and can no longer change"):
         postmortem_save(post_mortem=post_mortem, user=responder, root_cause="rewritten")
     actions = list(audit_entries_for(post_mortem).order_by("id").values_list("action", flat=True))
     assert actions == [
-        "postmortem.created", "postmortem.edited", "postmortem.submitted", "postmortem.returned",
-        "postmortem.submitted", "postmortem.published",
+        "postmortem.created", "postmortem.edited", "postmortem.submitted", "gate.requested", "postmortem.returned",
+        "postmortem.submitted", "gate.requested", "gate.decided", "postmortem.published",
     ]
 
 
@@ -306,7 +306,7 @@ def test_the_one_minute_sweep_sends_overdue_reminders(post_mortem, responder):
     assert done["overdue post-mortems"] == 0
 
 
-def test_an_unpublished_post_mortem_past_due_is_reminded_daily(post_mortem, responder):
+def test_an_unpublished_post_mortem_past_due_is_reminded_daily(post_mortem, responder, reviewer):
     post_mortem.incident.commander = responder
     post_mortem.incident.save()
     due = post_mortem.due_at
@@ -316,7 +316,7 @@ def test_an_unpublished_post_mortem_past_due_is_reminded_daily(post_mortem, resp
     assert postmortems_remind_overdue(due + timedelta(days=1)) == 1
     notification = Notification.objects.filter(kind="postmortem.overdue").first()
     assert notification.recipients == [responder.email]
-    publish(post_mortem, responder)
+    publish(post_mortem, responder, reviewer)
     assert postmortems_remind_overdue(due + timedelta(days=5)) == 0
 
 
@@ -333,3 +333,19 @@ def test_the_handoff_recap_lists_open_action_items(post_mortem, responder, make_
         "(post-mortem: Postgres disk full)"
     ) in body
     assert "Drop the slot" not in body
+
+
+def test_the_author_cannot_publish_her_own_post_mortem(resolved, responder, reviewer, make_user):
+    post_mortem = PostMortem.objects.get(incident=resolved)
+    postmortem_save(post_mortem=post_mortem, user=responder, **WRITTEN)
+    postmortem_submit(post_mortem=post_mortem, user=responder)
+    with pytest.raises(NotAllowed, match="no self-approval"):
+        postmortem_publish(post_mortem=post_mortem, user=responder)
+    co_author = make_user("oncall-carl", "oncall")
+    postmortem_save(post_mortem=post_mortem, user=co_author, estimated_cost="two hours of two people")
+    with pytest.raises(NotAllowed, match="You wrote parts of this post-mortem"):
+        postmortem_publish(post_mortem=post_mortem, user=co_author)
+    post_mortem.refresh_from_db()
+    assert post_mortem.state == PostMortem.State.IN_REVIEW
+    postmortem_publish(post_mortem=post_mortem, user=reviewer)
+    assert PostMortem.objects.get(pk=post_mortem.pk).published_by == reviewer

@@ -161,3 +161,20 @@ def test_page_email_is_really_sent(rotation, smtp_server):
     oncall_page(subject="Disk full", body="/var at 100%", dedupe_key="disk")
     notification_send(notification_id=Notification.objects.get(kind="incident.page").pk)
     assert smtp_server.messages[0]["message"]["Subject"] == "[PAGE] Disk full"
+
+
+def test_the_backup_reads_she_is_paged_only_once_escalated_with_her_own_time(rotation, client, clock):
+    sev1()
+    page = Page.objects.get()
+    client.force_login(page.backup)
+    assert "You are paged" not in client.get("/oncall/").content.decode()
+    clock.now = page.paged_at + timedelta(minutes=17)
+    incidents_sweep(clock.now)
+    home = client.get("/oncall/").content.decode()
+    assert "You are paged" in home
+    assert "you as backup, paged Fri 14:17 (Europe/Paris)" in home
+    assert "the primary was paged 14:00" in home
+    email = Notification.objects.get(subject__startswith="[PAGE - ESCALATED]").body
+    assert "You are paged as the backup on call." in email
+    primary_email = Notification.objects.get(subject__startswith="[PAGE] ").body
+    assert "Not acknowledged by 14:15 (Europe/Paris), the backup is paged." in primary_email

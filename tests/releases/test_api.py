@@ -92,3 +92,17 @@ def test_a_ci_report_for_a_release_without_sha_needs_one(client, token, db):
 def test_the_endpoint_is_in_the_schema(client):
     response = client.get("/api/schema/")
     assert "/api/releases/{id}/checks/" in response.content.decode()
+
+
+def test_a_report_for_another_sha_is_recorded_as_not_applying_and_says_so(client, token, release):
+    other = "fedcba9876543210fedcba9876543210fedcba98"
+    response = post(client, release, {"kind": "ci", "outcome": "success", "sha": other})
+    assert response.status_code == 202
+    body = response.json()
+    assert body["applies"] is False
+    assert body["note"] == (f"Recorded, not applying: v0.1.0 ships {SHA[:10]}, this report is for {other[:10]}. "
+                            f"Report the run of {SHA[:10]}.")
+    assert body["prerequisites"]["ci"] == "fail"
+    assert PrerequisiteReport.objects.get().sha == other
+    same = post(client, release, {"kind": "ci", "outcome": "success", "sha": SHA[:12]})
+    assert same.status_code == 201 and same.json()["applies"] is True and same.json()["note"] == ""

@@ -152,7 +152,8 @@ def test_table_mappings_show_the_last_delivery_and_flag_silent_tables(admin_clie
     with django_assert_max_num_queries(8):
         response = admin_client.get(reverse("admin:sync_tablemapping_changelist"))
     text = response.content.decode()
-    assert text.count("silent for more than") == 7  # 602 is old, six others never delivered
+    assert text.count("silent for more than") == 1  # 602 is old; the six others never received one: not silent
+    assert text.count('<td class="field-last_delivery">never</td>') == 6
     assert "(Europe/Paris)" in text
 
 
@@ -187,7 +188,8 @@ def test_sync_health_panel_counts_with_a_bounded_number_of_queries(demo_mappings
     assert (context["last_hour"], context["dead"], context["failed"]) == (2, 2, 3)
     assert context["rejected"] == {"total": 1, "last_hour": 1}
     assert context["queue_depth"] == 0
-    assert len(context["silent_tables"]) == 7  # projet (601) just received deliveries
+    assert context["silent_tables"] == []  # projet (601) just received deliveries, the others none yet
+    assert len(context["never_received"]) == 7
     html = render_to_string(panel.template, {"panel": context})
     assert "1 last hour, 1 in all" in html and "?state__exact=dead" in html
     assert context["open_circuits"] == [] and context["loop_alerts"] == [] and context["waiting_items"] == 0
@@ -235,7 +237,7 @@ def test_sync_health_panel_links_its_list_and_needs_attention_for_dead_events_si
     response = admin_client.get(reverse("admin:index"))
     panel = next(item for item in response.context["panels"] if item.panel.name == "sync_health")
     silent = len(panel.context["silent_tables"])
-    assert silent == 7  # every demo table but projet (601), which just received the events
+    assert silent == 0  # projet (601) just received the events; a table that never received one is not silent
     assert panel.attention == 2 + silent + 1  # failed events retry by themselves: not counted
     events_url = reverse("admin:sync_event_changelist")
     text = response.content.decode()
@@ -287,3 +289,12 @@ def test_events_list_takes_an_unfiltered_count_from_the_planner_and_counts_filte
     assert admin_client.get(url, {"state__exact": "received"}).context["cl"].result_count == 2
     monkeypatch.setattr(EstimatedCountPaginator, "estimate_over", 10_000)
     assert admin_client.get(url).context["cl"].result_count == 5  # a small table is counted
+
+
+def test_a_fresh_install_does_not_flag_tables_that_never_received_a_delivery(admin_client, demo_mappings):
+    text = admin_client.get(reverse("admin:index")).content.decode()
+    panel = text.split('id="panel-sync_health"')[1].split("</section>")[0]
+    assert "ops-panel-attention" not in text.split('id="panel-sync_health"')[0].rsplit("<section", 1)[1]
+    assert 'title="needs you now"' not in panel
+    assert "No delivery received yet: attribution, bloc" in panel
+    assert "last delivery -" not in panel
