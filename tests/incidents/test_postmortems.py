@@ -339,7 +339,7 @@ def test_the_author_cannot_publish_her_own_post_mortem(resolved, responder, revi
     post_mortem = PostMortem.objects.get(incident=resolved)
     postmortem_save(post_mortem=post_mortem, user=responder, **WRITTEN)
     postmortem_submit(post_mortem=post_mortem, user=responder)
-    with pytest.raises(NotAllowed, match="no self-approval"):
+    with pytest.raises(NotAllowed, match="You wrote parts of this post-mortem"):
         postmortem_publish(post_mortem=post_mortem, user=responder)
     co_author = make_user("oncall-carl", "oncall")
     postmortem_save(post_mortem=post_mortem, user=co_author, estimated_cost="two hours of two people")

@@ -174,7 +174,7 @@ def test_the_backup_reads_she_is_paged_only_once_escalated_with_her_own_time(rot
     assert "You are paged" in home
     assert "you as backup, paged Fri 14:17 (Europe/Paris)" in home
     assert "the primary was paged 14:00" in home
-    email = Notification.objects.get(subject__startswith="[PAGE - ESCALATED]").body
+    email = Notification.objects.get(channel="email", subject__startswith="[PAGE - ESCALATED]").body
     assert "You are paged as the backup on call." in email
-    primary_email = Notification.objects.get(subject__startswith="[PAGE] ").body
+    primary_email = Notification.objects.get(channel="email", subject__startswith="[PAGE] ").body
     assert "Not acknowledged by 14:15 (Europe/Paris), the backup is paged." in primary_email
