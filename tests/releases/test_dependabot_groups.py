@@ -49,8 +49,9 @@ def test_release_notes_quoting_a_cve_do_not_make_the_group_a_security_auto_merge
     assert DependencyBump.objects.filter(group_lead__isnull=True).get().path == "review"
 
 
-def test_the_group_gate_and_one_ci_run_merge_every_package(client, secret, db, people):
-    deliver(client, GROUP)
+def test_the_group_gate_and_one_ci_run_merge_every_package(client, secret, db, people, forge):
+    pull = forge.open_pull_request(title="Bump the production-deps group with 3 updates")
+    deliver(client, GROUP, body=grouped_body(html_url=pull["html_url"], number=pull["number"]))
     lead = DependencyBump.objects.get(group_lead__isnull=True)
     gate = pending_gate(target=lead, gate_type="delivery.bump_review")
     gate_decide(gate=gate, user=people["approver"], decision="merge", subject=gate.subject)
@@ -59,6 +60,7 @@ def test_the_group_gate_and_one_ci_run_merge_every_package(client, secret, db, p
     assert sorted(Change.objects.values_list("text", flat=True)) == [
         "Bump celery from 5.3.6 to 5.4.0", "Bump django from 5.1.2 to 5.1.4", "Bump requests from 2.31.0 to 2.32.3"]
     assert set(Change.objects.values_list("reference", flat=True)) == {lead.pull_request_url}
+    assert forge.pull(pull["number"])["merged"] is True
 
 
 def test_a_package_of_a_group_never_merges_alone(client, secret, db, people):
