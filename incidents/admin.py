@@ -45,7 +45,7 @@ from incidents.models import (
     StatusUpdate,
     TimelineEntry,
 )
-from incidents.oncall import override_problems, preview
+from incidents.oncall.rotation import override_problems, preview
 from incidents.permissions import ACKNOWLEDGE_ESCALATION
 from incidents.postmortems import action_item_set_status
 from incidents.recurrence import escalation_acknowledge, recurrence_check

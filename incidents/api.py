@@ -15,7 +15,7 @@ from incidents import conf
 from incidents.alerts import alert_receive
 from incidents.clock import clock_view, uses_business_hours
 from incidents.models import OPEN_STATUSES, TEXT_LIMIT, Alert, Incident, Severity, Source, Status
-from incidents.oncall import on_call_at
+from incidents.oncall.rotation import on_call_at
 from incidents.services import can_respond, incident_acknowledge, incident_open
 
 

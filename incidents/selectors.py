@@ -17,8 +17,8 @@ from incidents.models import (
     Runbook,
     Severity,
 )
-from incidents.oncall import OnCall, active_rotation, next_handoff, on_call_at
-from incidents.paging import ACTIVE_STATES
+from incidents.oncall.paging import ACTIVE_STATES
+from incidents.oncall.rotation import OnCall, active_rotation, next_handoff, on_call_at
 
 
 @dataclass(frozen=True)

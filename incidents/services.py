@@ -1,6 +1,6 @@
 """Incident lifecycle services: open, acknowledge, move through the lifecycle, change severity, note.
 
-Public API used by other apps: `incident_open` and `oncall_page` (re-exported from incidents.paging).
+Public API used by other apps: `incident_open` and `oncall_page` (re-exported from incidents.oncall.paging).
 Every change writes a timeline entry and an audit entry; illegal moves raise DomainError.
 """
 
@@ -21,7 +21,7 @@ from incidents.clock import respond_by_for, uses_business_hours
 from incidents.forge_issues import forge_issue_open_later
 from incidents.gdpr import breach_assessment_open
 from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source, Status, TimelineEntry
-from incidents.paging import oncall_page, page_send, pages_acknowledge_for_incident
+from incidents.oncall.paging import oncall_page, page_send, pages_acknowledge_for_incident
 from incidents.permissions import actor as _actor
 from incidents.permissions import can_respond, require_responder
 from incidents.postmortems import postmortem_open_if_required

@@ -16,7 +16,7 @@ from formation_hub.timefmt import format_local, to_local
 from incidents import conf
 from incidents.clock import uses_business_hours
 from incidents.models import Incident, PostMortem, StatusUpdate, TimelineEntry
-from incidents.oncall import on_call_at
+from incidents.oncall.rotation import on_call_at
 from incidents.postmortems import postmortem_slug
 from incidents.services import UPDATED_SEVERITIES, next_update_due, require_responder, schedule_updates
 from incidents.timeline import timeline_add

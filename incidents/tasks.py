@@ -2,8 +2,8 @@
 
 from formation_hub.context import correlation
 from incidents.forge_issues import incident_forge_issue_open
+from incidents.oncall.sweeps import incidents_sweep
 from incidents.restores import restore_drill_open
-from incidents.sweeps import incidents_sweep
 
 
 def sweep_due() -> dict:

@@ -9,6 +9,8 @@ from formation_hub.audit import audit_entries_for
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.models import Notification
 from incidents.models import ActionItem, PostMortem, Status
+from incidents.oncall.recap import recap_body
+from incidents.oncall.sweeps import incidents_sweep
 from incidents.postmortems import (
     BLAMELESS_STATEMENT,
     action_item_add,
@@ -22,7 +24,6 @@ from incidents.postmortems import (
     postmortem_submit,
     postmortems_remind_overdue,
 )
-from incidents.recap import recap_body
 from incidents.services import (
     incident_acknowledge,
     incident_add_note,
@@ -31,7 +32,6 @@ from incidents.services import (
     incident_transition,
 )
 from incidents.status_updates import post_mortem_path, status_update_post
-from incidents.sweeps import incidents_sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,14 @@ from formation_hub.errors import DomainError
 from formation_hub.models import Notification
 from formation_hub.notifications import notification_send
 from formation_hub.schedules import ensure_schedules
-from incidents import recap as recap_module
 from incidents.gdpr import breach_assessment_decide
 from incidents.models import HandoffRecap, Incident, Page
-from incidents.paging import page_acknowledge
-from incidents.recap import RecapSection, recap_body, register_recap_section
+from incidents.oncall import recap as recap_module
+from incidents.oncall.paging import page_acknowledge
+from incidents.oncall.recap import RecapSection, recap_body, register_recap_section
+from incidents.oncall.sweeps import incidents_sweep
 from incidents.services import incident_acknowledge, incident_open, oncall_page
 from incidents.status_updates import status_update_post
-from incidents.sweeps import incidents_sweep
 from incidents.tasks import sweep_due
 from tests.incidents.factories import IncidentFactory
 

@@ -15,7 +15,7 @@ from formation_hub.audit import audit_record
 from formation_hub.notifications import notify
 from formation_hub.timefmt import format_local
 from incidents.models import OPEN_STATUSES, HandoffRecap, Incident, Rotation
-from incidents.oncall import Schedule, on_call_at
+from incidents.oncall.rotation import Schedule, on_call_at
 
 RECAP_PERIOD = timedelta(days=7)
 

@@ -15,9 +15,9 @@ from formation_hub.notifications import notify_team
 from formation_hub.timefmt import format_local
 from incidents.gdpr import breach_reminders_send_due
 from incidents.models import OPEN_STATUSES, Incident, TimelineEntry
-from incidents.paging import pages_escalate_due
+from incidents.oncall.paging import pages_escalate_due
+from incidents.oncall.recap import recaps_schedule, recaps_send_due
 from incidents.postmortems import action_items_remind_overdue, postmortems_remind_overdue
-from incidents.recap import recaps_schedule, recaps_send_due
 from incidents.status_updates import update_reminders_send_due
 from incidents.timeline import timeline_add
 

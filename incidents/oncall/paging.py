@@ -17,7 +17,7 @@ from formation_hub.notifications import notify, notify_pager
 from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
-from incidents.oncall import on_call_at
+from incidents.oncall.rotation import on_call_at
 from incidents.timeline import timeline_add
 
 PAGER_KIND = "incident.page.pager"
