@@ -24,7 +24,6 @@ from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
 from incidents import restore_admin  # noqa: F401 - registers the backup restore pages
 from incidents.clock import clock_view
-from incidents.export import postmortem_filename, postmortem_markdown
 from incidents.metrics import incident_metrics, last_months
 from incidents.models import (
     OPEN_STATUSES,
@@ -47,9 +46,10 @@ from incidents.models import (
 )
 from incidents.oncall.rotation import override_problems, preview
 from incidents.permissions import ACKNOWLEDGE_ESCALATION
-from incidents.postmortems import action_item_set_status
+from incidents.postmortems.export import postmortem_filename, postmortem_markdown
+from incidents.postmortems.runbooks import runbook_mark_reviewed
+from incidents.postmortems.services import action_item_set_status
 from incidents.recurrence import escalation_acknowledge, recurrence_check
-from incidents.runbooks import runbook_mark_reviewed
 from incidents.selectors import local_today, runbook_to_review
 from incidents.services import incident_acknowledge, incident_set_runbook
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from formation_hub.timefmt import to_local
 from incidents.models import ActionItem, Incident, MonitorSetting, PostMortem, Rotation, RotationMember, Runbook
-from incidents.postmortems import (
+from incidents.postmortems.services import (
     action_item_add,
     action_item_set_status,
     postmortem_save,

@@ -18,7 +18,7 @@ from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, RecurrenceEscalation, Severity, TimelineEntry
 from incidents.permissions import ACKNOWLEDGE_ESCALATION, actor
-from incidents.postmortems import postmortem_open_if_required
+from incidents.postmortems.services import postmortem_open_if_required
 from incidents.timeline import timeline_add
 
 

@@ -24,7 +24,7 @@ from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source,
 from incidents.oncall.paging import oncall_page, page_send, pages_acknowledge_for_incident
 from incidents.permissions import actor as _actor
 from incidents.permissions import can_respond, require_responder
-from incidents.postmortems import postmortem_open_if_required
+from incidents.postmortems.services import postmortem_open_if_required
 from incidents.recurrence import recurrence_check
 from incidents.timeline import timeline_add
 

@@ -17,7 +17,7 @@ from incidents import conf
 from incidents.clock import uses_business_hours
 from incidents.models import Incident, PostMortem, StatusUpdate, TimelineEntry
 from incidents.oncall.rotation import on_call_at
-from incidents.postmortems import postmortem_slug
+from incidents.postmortems.services import postmortem_slug
 from incidents.services import UPDATED_SEVERITIES, next_update_due, require_responder, schedule_updates
 from incidents.timeline import timeline_add
 
@@ -44,7 +44,7 @@ def _impact(incident: Incident) -> str:
 
 
 def post_mortem_path(incident: Incident) -> str:
-    """Where the exported post-mortem goes: the same name as `incidents.export.postmortem_filename`."""
+    """Where the exported post-mortem goes: the same name as `incidents.postmortems.export.postmortem_filename`."""
     day = to_local(incident.resolved_at or timezone.now())
     slug = PostMortem.objects.filter(incident=incident).values_list("slug", flat=True).first()
     return f"docs/post-mortems/{day:%Y-%m-%d}-{slug or postmortem_slug(incident)}.md"

@@ -3,7 +3,7 @@
 from formation_hub.context import correlation
 from incidents.forge_issues import incident_forge_issue_open
 from incidents.oncall.sweeps import incidents_sweep
-from incidents.restores import restore_drill_open
+from incidents.postmortems.restores import restore_drill_open
 
 
 def sweep_due() -> dict:

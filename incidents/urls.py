@@ -1,6 +1,8 @@
 from django.urls import path
 
-from incidents import api, postmortem_views, restore_views, status_views, views
+from incidents import api, status_views, views
+from incidents.postmortems import restore_views
+from incidents.postmortems import views as postmortem_views
 
 app_name = "incidents"
 urlpatterns = [

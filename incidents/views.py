@@ -32,7 +32,7 @@ from incidents.models import BreachAssessment, Incident, Page, PostMortem, Sever
 from incidents.oncall import ical
 from incidents.oncall.paging import page_acknowledge
 from incidents.oncall.rotation import active_rotation, preview
-from incidents.postmortems import postmortem_required
+from incidents.postmortems.services import postmortem_required
 from incidents.selectors import (
     action_items_of,
     active_pages_for,

@@ -6,9 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from incidents.export import SECTIONS, postmortem_filename, postmortem_markdown
 from incidents.models import PostMortem
-from incidents.postmortems import (
+from incidents.postmortems.export import SECTIONS, postmortem_filename, postmortem_markdown
+from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
     action_item_add,
     action_item_set_status,

@@ -11,7 +11,7 @@ from formation_hub.models import Notification
 from incidents.models import ActionItem, PostMortem, Status
 from incidents.oncall.recap import recap_body
 from incidents.oncall.sweeps import incidents_sweep
-from incidents.postmortems import (
+from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
     action_item_add,
     action_item_reschedule,

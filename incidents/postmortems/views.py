@@ -9,7 +9,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, pending_gate
-from incidents.export import postmortem_filename, postmortem_markdown
 from incidents.forms import (
     ActionItemForm,
     ActionItemStatusForm,
@@ -20,7 +19,8 @@ from incidents.forms import (
 )
 from incidents.models import ActionItem, Incident, PostMortem, Runbook
 from incidents.permissions import can_respond
-from incidents.postmortems import (
+from incidents.postmortems.export import postmortem_filename, postmortem_markdown
+from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
     EDITABLE_FIELDS,
     REVIEW_GATE,
