@@ -52,7 +52,7 @@ from incidents.services import (
     incident_set_flags,
     incident_transition,
 )
-from incidents.status_updates import status_update_draft, status_update_post
+from incidents.status.updates import status_update_draft, status_update_post
 
 ICAL_SALT = "incidents.oncall-ical"
 

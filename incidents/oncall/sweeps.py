@@ -18,7 +18,7 @@ from incidents.models import OPEN_STATUSES, Incident, TimelineEntry
 from incidents.oncall.paging import pages_escalate_due
 from incidents.oncall.recap import recaps_schedule, recaps_send_due
 from incidents.postmortems.services import action_items_remind_overdue, postmortems_remind_overdue
-from incidents.status_updates import update_reminders_send_due
+from incidents.status.updates import update_reminders_send_due
 from incidents.timeline import timeline_add
 
 logger = logging.getLogger(__name__)

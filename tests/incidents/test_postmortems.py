@@ -31,7 +31,7 @@ from incidents.services import (
     incident_open,
     incident_transition,
 )
-from incidents.status_updates import post_mortem_path, status_update_post
+from incidents.status.updates import post_mortem_path, status_update_post
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from incidents.oncall.paging import page_acknowledge
 from incidents.oncall.recap import RecapSection, recap_body, register_recap_section
 from incidents.oncall.sweeps import incidents_sweep
 from incidents.services import incident_acknowledge, incident_open, oncall_page
-from incidents.status_updates import status_update_post
+from incidents.status.updates import status_update_post
 from incidents.tasks import sweep_due
 from tests.incidents.factories import IncidentFactory
 
