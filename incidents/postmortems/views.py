@@ -9,14 +9,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, pending_gate
-from incidents.forms import (
-    ActionItemForm,
-    ActionItemStatusForm,
-    PostMortemForm,
-    RescheduleForm,
-    ReturnToDraftForm,
-    RunbookChoiceForm,
-)
 from incidents.models import ActionItem, Incident, PostMortem, Runbook
 from incidents.permissions import can_respond
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown
@@ -36,7 +28,15 @@ from incidents.postmortems.services import (
 )
 from incidents.selectors import action_items_of, local_today, overdue_action_items, overdue_postmortems
 from incidents.services import incident_set_runbook
-from incidents.views import responder_required
+from incidents.web.forms import (
+    ActionItemForm,
+    ActionItemStatusForm,
+    PostMortemForm,
+    RescheduleForm,
+    ReturnToDraftForm,
+    RunbookChoiceForm,
+)
+from incidents.web.views import responder_required
 
 
 def _form_errors(request, form) -> None:

@@ -16,17 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
 from formation_hub.timefmt import format_local, organisation_zone
-from incidents.forms import (
-    BreachAssessmentForm,
-    FlagsForm,
-    IncidentForm,
-    NoteForm,
-    ReportForm,
-    RunbookChoiceForm,
-    SeverityForm,
-    StatusUpdateForm,
-    TransitionForm,
-)
 from incidents.gdpr import breach_assessment_decide
 from incidents.models import BreachAssessment, Incident, Page, PostMortem, Severity, Source, Status, StatusUpdate
 from incidents.oncall import ical
@@ -53,6 +42,17 @@ from incidents.services import (
     incident_transition,
 )
 from incidents.status.updates import status_update_draft, status_update_post
+from incidents.web.forms import (
+    BreachAssessmentForm,
+    FlagsForm,
+    IncidentForm,
+    NoteForm,
+    ReportForm,
+    RunbookChoiceForm,
+    SeverityForm,
+    StatusUpdateForm,
+    TransitionForm,
+)
 
 ICAL_SALT = "incidents.oncall-ical"
 
