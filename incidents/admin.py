@@ -23,8 +23,6 @@ from formation_hub.markdown import render_markdown
 from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
 from incidents import restore_admin  # noqa: F401 - registers the backup restore pages
-from incidents.clock import clock_view
-from incidents.metrics import incident_metrics, last_months
 from incidents.models import (
     OPEN_STATUSES,
     ActionItem,
@@ -49,7 +47,9 @@ from incidents.permissions import ACKNOWLEDGE_ESCALATION
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown
 from incidents.postmortems.runbooks import runbook_mark_reviewed
 from incidents.postmortems.services import action_item_set_status
-from incidents.recurrence import escalation_acknowledge, recurrence_check
+from incidents.response.clock import clock_view
+from incidents.response.metrics import incident_metrics, last_months
+from incidents.response.recurrence import escalation_acknowledge, recurrence_check
 from incidents.selectors import local_today, runbook_to_review
 from incidents.services import incident_acknowledge, incident_set_runbook
 

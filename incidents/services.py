@@ -17,16 +17,16 @@ from formation_hub.errors import DomainError
 from formation_hub.notifications import notify_team
 from formation_hub.timefmt import format_local
 from incidents import conf
-from incidents.clock import respond_by_for, uses_business_hours
-from incidents.forge_issues import forge_issue_open_later
-from incidents.gdpr import breach_assessment_open
 from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source, Status, TimelineEntry
 from incidents.oncall.paging import oncall_page, page_send, pages_acknowledge_for_incident
 from incidents.permissions import actor as _actor
 from incidents.permissions import can_respond, require_responder
 from incidents.postmortems.services import postmortem_open_if_required
-from incidents.recurrence import recurrence_check
-from incidents.timeline import timeline_add
+from incidents.response.clock import respond_by_for, uses_business_hours
+from incidents.response.forge_issues import forge_issue_open_later
+from incidents.response.gdpr import breach_assessment_open
+from incidents.response.recurrence import recurrence_check
+from incidents.response.timeline import timeline_add
 
 # An incident filed with an older detection time is a typo, not an incident to respond to.
 DETECTION_MAX_AGE = timedelta(days=5 * 365)

@@ -21,7 +21,7 @@ from formation_hub.timefmt import format_local, organisation_zone, to_local
 from incidents import conf
 from incidents.models import ActionItem, Incident, PostMortem, Severity, Status, StatusUpdate, TimelineEntry
 from incidents.permissions import RESPOND, actor, require_responder
-from incidents.timeline import timeline_add
+from incidents.response.timeline import timeline_add
 
 # The playbook's "Mention blameless", in English.
 BLAMELESS_STATEMENT = (

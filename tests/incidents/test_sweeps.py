@@ -10,12 +10,12 @@ from formation_hub.errors import DomainError
 from formation_hub.models import Notification
 from formation_hub.notifications import notification_send
 from formation_hub.schedules import ensure_schedules
-from incidents.gdpr import breach_assessment_decide
 from incidents.models import HandoffRecap, Incident, Page
 from incidents.oncall import recap as recap_module
 from incidents.oncall.paging import page_acknowledge
 from incidents.oncall.recap import RecapSection, recap_body, register_recap_section
 from incidents.oncall.sweeps import incidents_sweep
+from incidents.response.gdpr import breach_assessment_decide
 from incidents.services import incident_acknowledge, incident_open, oncall_page
 from incidents.status.updates import status_update_post
 from incidents.tasks import sweep_due
