@@ -16,7 +16,8 @@ class IncidentsConfig(AppConfig):
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
-        from incidents import demo, panels, selectors
+        from incidents import demo, selectors
+        from incidents.admin import panels
         from incidents.oncall.recap import RecapSection, register_recap_section
         from incidents.postmortems import services as postmortems
         from incidents.services import register_close_check

@@ -22,7 +22,6 @@ from formation_hub.errors import DomainError
 from formation_hub.markdown import render_markdown
 from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
-from incidents import restore_admin  # noqa: F401 - registers the backup restore pages
 from incidents.models import (
     OPEN_STATUSES,
     ActionItem,
