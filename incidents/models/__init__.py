@@ -1,30 +1,36 @@
 """The incidents app's models, one module per area; Django loads them from here."""
 
+from incidents.models.alerts import (
+    Alert,
+    MonitorSetting,
+)
 from incidents.models.incidents import (
     GDPR_NOTIFICATION_WINDOW,
     OPEN_STATUSES,
     SEVERITY_HELP,
     SEVERITY_HELP_TEXT,
     TEXT_LIMIT,
-    ActionItem,
-    Alert,
-    BackupRestore,
     BreachAssessment,
-    HandoffRecap,
     Incident,
-    MonitorSetting,
-    Override,
-    Page,
-    PostMortem,
     RecurrenceEscalation,
-    Rotation,
-    RotationMember,
-    Runbook,
     Severity,
     Source,
     Status,
     StatusUpdate,
     TimelineEntry,
+)
+from incidents.models.oncall import (
+    HandoffRecap,
+    Override,
+    Page,
+    Rotation,
+    RotationMember,
+)
+from incidents.models.postmortems import (
+    ActionItem,
+    BackupRestore,
+    PostMortem,
+    Runbook,
 )
 
 __all__ = [
@@ -38,6 +44,9 @@ __all__ = [
     "Incident",
     "TimelineEntry",
     "StatusUpdate",
+    "GDPR_NOTIFICATION_WINDOW",
+    "BreachAssessment",
+    "RecurrenceEscalation",
     "MonitorSetting",
     "Alert",
     "Page",
@@ -45,11 +54,8 @@ __all__ = [
     "RotationMember",
     "Override",
     "HandoffRecap",
-    "GDPR_NOTIFICATION_WINDOW",
-    "BreachAssessment",
     "Runbook",
     "PostMortem",
     "ActionItem",
-    "RecurrenceEscalation",
     "BackupRestore",
 ]
