@@ -13,9 +13,9 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.markdown import render_markdown
 from incidents.models import ActionItem, PostMortem, Runbook
+from incidents.postmortems.action_items import action_item_set_status
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown
 from incidents.postmortems.runbooks import runbook_mark_reviewed
-from incidents.postmortems.services import action_item_set_status
 from incidents.selectors import local_today
 
 

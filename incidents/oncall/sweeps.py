@@ -16,7 +16,8 @@ from formation_hub.timefmt import format_local
 from incidents.models import OPEN_STATUSES, Incident, TimelineEntry
 from incidents.oncall.paging import pages_escalate_due
 from incidents.oncall.recap import recaps_schedule, recaps_send_due
-from incidents.postmortems.services import action_items_remind_overdue, postmortems_remind_overdue
+from incidents.postmortems.action_items import action_items_remind_overdue
+from incidents.postmortems.services import postmortems_remind_overdue
 from incidents.response.gdpr import breach_reminders_send_due
 from incidents.response.timeline import timeline_add
 from incidents.status.updates import update_reminders_send_due

@@ -11,14 +11,12 @@ from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, pending_gate
 from incidents.models import ActionItem, Incident, PostMortem, Runbook
 from incidents.permissions import can_respond
+from incidents.postmortems.action_items import action_item_add, action_item_reschedule, action_item_set_status
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown
 from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
     EDITABLE_FIELDS,
     REVIEW_GATE,
-    action_item_add,
-    action_item_reschedule,
-    action_item_set_status,
     postmortem_publish,
     postmortem_return_to_draft,
     postmortem_save,

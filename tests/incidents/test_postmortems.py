@@ -11,12 +11,14 @@ from formation_hub.models import Notification
 from incidents.models import ActionItem, PostMortem, Status
 from incidents.oncall.recap import recap_body
 from incidents.oncall.sweeps import incidents_sweep
-from incidents.postmortems.services import (
-    BLAMELESS_STATEMENT,
+from incidents.postmortems.action_items import (
     action_item_add,
     action_item_reschedule,
     action_item_set_status,
     action_items_remind_overdue,
+)
+from incidents.postmortems.services import (
+    BLAMELESS_STATEMENT,
     postmortem_publish,
     postmortem_return_to_draft,
     postmortem_save,
