@@ -327,7 +327,7 @@ REVIEW_GATE_TYPE = GateType(
 )
 
 
-def close_check(incident: Incident) -> str:
+def postmortem_close_check(incident: Incident) -> str:
     """The closing rule: a required post-mortem must be published first ('' lets it close)."""
     post_mortem = PostMortem.objects.filter(incident=incident).first()
     if post_mortem is None:
