@@ -74,7 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "formation_hub.context_processors.organisation",
-                "incidents.banner.status_banner_context",
+                "incidents.status.banner.status_banner_context",
             ],
         },
     },

@@ -16,9 +16,9 @@ class IncidentsConfig(AppConfig):
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
-        from incidents import demo, panels, postmortems, selectors
-        from incidents.recap import RecapSection, register_recap_section
-        from incidents.services import register_close_check
+        from incidents import demo
+        from incidents.admin import panels
+        from incidents.postmortems import services as postmortems
 
         register_schedule("incidents: sweep what is due", "incidents.tasks.sweep_due", minutes=1)
         register_calendar_schedule("ritual: monthly DR drill (restore a backup)", "incidents.tasks.open_restore_drill",
@@ -28,6 +28,4 @@ class IncidentsConfig(AppConfig):
         register_panel(panels.overdue_panel)
         register_panel(panels.escalations_panel)
         register_demo_loader("incidents", demo.load_demo_incidents)
-        register_close_check(postmortems.close_check)
         register_gate_type(postmortems.REVIEW_GATE_TYPE)
-        register_recap_section(RecapSection("Open action items", selectors.open_action_items_recap, order=30))

@@ -8,13 +8,8 @@ from django.utils import timezone
 
 from formation_hub.timefmt import to_local
 from incidents.models import ActionItem, Incident, MonitorSetting, PostMortem, Rotation, RotationMember, Runbook
-from incidents.postmortems import (
-    action_item_add,
-    action_item_set_status,
-    postmortem_save,
-    postmortem_start,
-    postmortem_submit,
-)
+from incidents.postmortems.action_items import action_item_add, action_item_set_status
+from incidents.postmortems.services import postmortem_save, postmortem_start, postmortem_submit
 from incidents.services import (
     incident_acknowledge,
     incident_add_note,

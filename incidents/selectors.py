@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Q
 
 from formation_hub.timefmt import to_local
-from incidents.clock import ClockView, clock_view
 from incidents.models import (
     OPEN_STATUSES,
     ActionItem,
@@ -17,8 +16,9 @@ from incidents.models import (
     Runbook,
     Severity,
 )
-from incidents.oncall import OnCall, active_rotation, next_handoff, on_call_at
-from incidents.paging import ACTIVE_STATES
+from incidents.oncall.paging import ACTIVE_STATES
+from incidents.oncall.rotation import OnCall, active_rotation, next_handoff, on_call_at
+from incidents.response.clock import ClockView, clock_view
 
 
 @dataclass(frozen=True)

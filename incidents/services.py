@@ -1,10 +1,9 @@
 """Incident lifecycle services: open, acknowledge, move through the lifecycle, change severity, note.
 
-Public API used by other apps: `incident_open` and `oncall_page` (re-exported from incidents.paging).
+Public API used by other apps: `incident_open` and `oncall_page` (re-exported from incidents.oncall.paging).
 Every change writes a timeline entry and an audit entry; illegal moves raise DomainError.
 """
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
@@ -17,16 +16,16 @@ from formation_hub.errors import DomainError
 from formation_hub.notifications import notify_team
 from formation_hub.timefmt import format_local
 from incidents import conf
-from incidents.clock import respond_by_for, uses_business_hours
-from incidents.forge_issues import forge_issue_open_later
-from incidents.gdpr import breach_assessment_open
 from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source, Status, TimelineEntry
-from incidents.paging import oncall_page, page_send, pages_acknowledge_for_incident
+from incidents.oncall.paging import oncall_page, page_send, pages_acknowledge_for_incident
 from incidents.permissions import actor as _actor
 from incidents.permissions import can_respond, require_responder
-from incidents.postmortems import postmortem_open_if_required
-from incidents.recurrence import recurrence_check
-from incidents.timeline import timeline_add
+from incidents.postmortems.services import postmortem_close_check, postmortem_open_if_required
+from incidents.response.clock import respond_by_for, uses_business_hours
+from incidents.response.forge_issues import forge_issue_open_later
+from incidents.response.gdpr import breach_assessment_open
+from incidents.response.recurrence import recurrence_check
+from incidents.response.timeline import timeline_add
 
 # An incident filed with an older detection time is a typo, not an incident to respond to.
 DETECTION_MAX_AGE = timedelta(days=5 * 365)
@@ -34,7 +33,7 @@ DETECTION_MAX_AGE = timedelta(days=5 * 365)
 __all__ = [
     "incident_open", "oncall_page", "incident_acknowledge", "incident_transition", "incident_change_severity",
     "incident_add_note", "incident_set_flags", "incident_create", "can_respond", "require_responder",
-    "register_close_check", "allowed_transitions", "schedule_updates", "incident_set_runbook",
+    "allowed_transitions", "schedule_updates", "incident_set_runbook",
 ]
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -53,14 +52,6 @@ STATUS_TIME_FIELD = {
     Status.CLOSED: "closed_at",
 }
 UPDATED_SEVERITIES = (Severity.SEV1, Severity.SEV2)
-
-# Checks run before closing; each returns a reason to refuse, or "" (post-mortems plug in here).
-_close_checks: list[Callable[[Incident], str]] = []
-
-
-def register_close_check(check: Callable[[Incident], str]) -> None:
-    _close_checks.append(check)
-
 
 def allowed_transitions(incident: Incident) -> tuple[str, ...]:
     return TRANSITIONS[incident.status]
@@ -249,10 +240,8 @@ def incident_transition(*, incident: Incident, to_status: str, user, note: str =
             raise DomainError(
                 f"Monitor {incident.monitor} already has open incident #{other.first().pk}: work on that one instead."
             )
-    if to_status == Status.CLOSED:
-        reasons = [reason for check in _close_checks if (reason := check(incident))]
-        if reasons:
-            raise DomainError(f"Incident #{incident.pk} cannot be closed yet: {'; '.join(reasons)}")
+    if to_status == Status.CLOSED and (reason := postmortem_close_check(incident)):
+        raise DomainError(f"Incident #{incident.pk} cannot be closed yet: {reason}")
     now = timezone.now()
     if incident.acknowledged_at is None and incident.is_open:
         _acknowledge(incident, user, now)

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from incidents import api, postmortem_views, restore_views, status_views, views
+from incidents.postmortems import restore_views
+from incidents.postmortems import views as postmortem_views
+from incidents.status import views as status_views
+from incidents.web import api, views
 
 app_name = "incidents"
 urlpatterns = [

@@ -25,7 +25,7 @@ from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify, notify_team
 from formation_hub.permissions import holders, require
 from formation_hub.timefmt import format_local, to_local
-from incidents.paging import page_close
+from incidents.oncall.paging import page_close
 from incidents.services import incident_open, oncall_page
 from releases import changelog as keepachangelog
 from releases import clock, conf

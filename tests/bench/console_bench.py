@@ -218,9 +218,9 @@ def proposed_panels():
         list_url=lambda: reverse("admin:sync_event_changelist"), permission="sync.view_event",
     ))
     try:
-        from incidents.metrics import incident_metrics, last_months
+        from incidents.response.metrics import incident_metrics, last_months
     except ImportError:
-        print("  (incidents.metrics not there: the time to acknowledge chart is not measured)")
+        print("  (incidents.response.metrics not there: the time to acknowledge chart is not measured)")
         return
 
     def time_to_acknowledge(request):

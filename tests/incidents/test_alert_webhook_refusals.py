@@ -8,8 +8,8 @@ from django.db import InterfaceError
 from django.test import Client
 
 from formation_hub.models import RefusedCall
-from incidents import api
 from incidents.models import Alert, Incident
+from incidents.web import api
 
 TOKEN = "alert-token-with-enough-entropy"
 GENERIC = "/api/alerts/generic/"

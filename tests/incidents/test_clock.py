@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from incidents.clock import clock_view, respond_by_for, time_left
-from incidents.gdpr import breach_assessment_open
+from incidents.response.clock import clock_view, respond_by_for, time_left
+from incidents.response.gdpr import breach_assessment_open
 from tests.incidents.factories import IncidentFactory
 
 PARIS = ZoneInfo("Europe/Paris")

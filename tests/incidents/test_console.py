@@ -10,7 +10,7 @@ from formation_hub.demo import load_demo_users
 from formation_hub.models import AuditEntry
 from incidents.demo import load_demo_incidents
 from incidents.models import Incident, Override, Rotation
-from incidents.oncall import on_call_at
+from incidents.oncall.rotation import on_call_at
 from incidents.services import incident_open
 from tests.incidents.factories import IncidentFactory
 

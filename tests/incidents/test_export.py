@@ -6,16 +6,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from incidents.export import SECTIONS, postmortem_filename, postmortem_markdown
 from incidents.models import PostMortem
-from incidents.postmortems import (
-    BLAMELESS_STATEMENT,
-    action_item_add,
-    action_item_set_status,
-    postmortem_publish,
-    postmortem_save,
-    postmortem_submit,
-)
+from incidents.postmortems.action_items import action_item_add, action_item_set_status
+from incidents.postmortems.export import SECTIONS, postmortem_filename, postmortem_markdown
+from incidents.postmortems.services import BLAMELESS_STATEMENT, postmortem_publish, postmortem_save, postmortem_submit
 from incidents.services import incident_acknowledge, incident_open, incident_transition
 from tests.incidents.factories import PostMortemFactory
 

@@ -18,7 +18,6 @@ from incidents.services import (
     incident_open,
     incident_set_flags,
     incident_transition,
-    register_close_check,
 )
 
 pytestmark = pytest.mark.django_db
@@ -126,8 +125,7 @@ def test_a_resolved_incident_can_be_reopened_and_gets_updates_again(responder):
 
 
 def test_close_checks_can_refuse_closing(responder, monkeypatch):
-    monkeypatch.setattr(services, "_close_checks", [])
-    register_close_check(lambda incident: "the post-mortem is not published")
+    monkeypatch.setattr(services, "postmortem_close_check", lambda incident: "the post-mortem is not published")
     incident = open_sev2()
     for status in ["triaged", "investigating", "resolved"]:
         incident = incident_transition(incident=incident, to_status=status, user=responder)

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from incidents import metrics
-from incidents.metrics import duration_stats, incident_metrics, last_months, percentile_nearest_rank
+from incidents.response import metrics
+from incidents.response.metrics import duration_stats, incident_metrics, last_months, percentile_nearest_rank
 from tests.incidents.factories import IncidentFactory, PostMortemFactory
 
 pytestmark = pytest.mark.django_db

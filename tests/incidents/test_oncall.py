@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from incidents.models import Override
-from incidents.oncall import Schedule, next_handoff, on_call_at, override_problems, preview, shifts
+from incidents.oncall.rotation import Schedule, next_handoff, on_call_at, override_problems, preview, shifts
 from tests.incidents.factories import OverrideFactory, RotationFactory, RotationMemberFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.urls import reverse
 from formation_hub.models import Notification
 from incidents.models import Incident, Status
 from incidents.services import incident_open, incident_transition
-from incidents.status_updates import update_reminders_send_due
+from incidents.status.updates import update_reminders_send_due
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from formation_hub.demo import load_demo_users
 from incidents.demo import load_demo_incidents
 from incidents.models import ActionItem, Incident, PostMortem, RecurrenceEscalation, Runbook, TimelineEntry
-from incidents.postmortems import action_item_add
+from incidents.postmortems.action_items import action_item_add
 from incidents.services import incident_open, incident_transition
 from tests.incidents.factories import ActionItemFactory, PostMortemFactory, RunbookFactory
 

@@ -9,12 +9,16 @@ from formation_hub.audit import audit_entries_for
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.models import Notification
 from incidents.models import ActionItem, PostMortem, Status
-from incidents.postmortems import (
-    BLAMELESS_STATEMENT,
+from incidents.oncall.recap import recap_body
+from incidents.oncall.sweeps import incidents_sweep
+from incidents.postmortems.action_items import (
     action_item_add,
     action_item_reschedule,
     action_item_set_status,
     action_items_remind_overdue,
+)
+from incidents.postmortems.services import (
+    BLAMELESS_STATEMENT,
     postmortem_publish,
     postmortem_return_to_draft,
     postmortem_save,
@@ -22,7 +26,6 @@ from incidents.postmortems import (
     postmortem_submit,
     postmortems_remind_overdue,
 )
-from incidents.recap import recap_body
 from incidents.services import (
     incident_acknowledge,
     incident_add_note,
@@ -30,8 +33,7 @@ from incidents.services import (
     incident_open,
     incident_transition,
 )
-from incidents.status_updates import post_mortem_path, status_update_post
-from incidents.sweeps import incidents_sweep
+from incidents.status.updates import post_mortem_path, status_update_post
 
 pytestmark = pytest.mark.django_db
 

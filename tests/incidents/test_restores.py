@@ -10,7 +10,7 @@ from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry, Notification
 from formation_hub.schedules import ensure_schedules
 from incidents.models import BackupRestore
-from incidents.restores import restore_drill_open, restore_record, restore_start
+from incidents.postmortems.restores import restore_drill_open, restore_record, restore_start
 from incidents.services import incident_open
 
 pytestmark = pytest.mark.django_db

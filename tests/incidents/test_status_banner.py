@@ -4,7 +4,7 @@ resolving takes it down."""
 import pytest
 
 from incidents.services import incident_open, incident_transition
-from incidents.status_updates import status_update_post
+from incidents.status.updates import status_update_post
 
 pytestmark = pytest.mark.django_db
 

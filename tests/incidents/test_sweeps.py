@@ -10,14 +10,14 @@ from formation_hub.errors import DomainError
 from formation_hub.models import Notification
 from formation_hub.notifications import notification_send
 from formation_hub.schedules import ensure_schedules
-from incidents import recap as recap_module
-from incidents.gdpr import breach_assessment_decide
 from incidents.models import HandoffRecap, Incident, Page
-from incidents.paging import page_acknowledge
-from incidents.recap import RecapSection, recap_body, register_recap_section
+from incidents.oncall import recap as recap_module
+from incidents.oncall.paging import page_acknowledge
+from incidents.oncall.recap import recap_body
+from incidents.oncall.sweeps import incidents_sweep
+from incidents.response.gdpr import breach_assessment_decide
 from incidents.services import incident_acknowledge, incident_open, oncall_page
-from incidents.status_updates import status_update_post
-from incidents.sweeps import incidents_sweep
+from incidents.status.updates import status_update_post
 from incidents.tasks import sweep_due
 from tests.incidents.factories import IncidentFactory
 
@@ -143,8 +143,7 @@ def test_handoff_recap_is_scheduled_then_sent_once_to_the_incoming_primary(rotat
 
 
 def test_recap_sections_can_be_added(monkeypatch):
-    monkeypatch.setattr(recap_module, "_sections", dict(recap_module._sections))
-    register_recap_section(RecapSection("Open action items", lambda since, until: ["AI 1: add a disk alert"], 30))
+    monkeypatch.setattr(recap_module, "open_action_items_recap", lambda since, until: ["AI 1: add a disk alert"])
     body = recap_body(since=datetime(2026, 11, 16, tzinfo=UTC), until=datetime(2026, 11, 23, tzinfo=UTC))
     assert "Open action items (1):\n- AI 1: add a disk alert" in body
     assert "Incidents of the past week (0):\n- none" in body

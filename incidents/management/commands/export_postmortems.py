@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.export import export_published
+from incidents.postmortems.export import export_published
 
 
 class Command(BaseCommand):

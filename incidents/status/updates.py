@@ -14,12 +14,12 @@ from formation_hub.errors import DomainError
 from formation_hub.notifications import notify, notify_team
 from formation_hub.timefmt import format_local, to_local
 from incidents import conf
-from incidents.clock import uses_business_hours
 from incidents.models import Incident, PostMortem, StatusUpdate, TimelineEntry
-from incidents.oncall import on_call_at
-from incidents.postmortems import postmortem_slug
+from incidents.oncall.rotation import on_call_at
+from incidents.postmortems.services import postmortem_slug
+from incidents.response.clock import uses_business_hours
+from incidents.response.timeline import timeline_add
 from incidents.services import UPDATED_SEVERITIES, next_update_due, require_responder, schedule_updates
-from incidents.timeline import timeline_add
 
 IN_PROGRESS_TEMPLATE = """Symptom: {symptom}
 Started: {started}
@@ -44,7 +44,7 @@ def _impact(incident: Incident) -> str:
 
 
 def post_mortem_path(incident: Incident) -> str:
-    """Where the exported post-mortem goes: the same name as `incidents.export.postmortem_filename`."""
+    """Where the exported post-mortem goes: the same name as `incidents.postmortems.export.postmortem_filename`."""
     day = to_local(incident.resolved_at or timezone.now())
     slug = PostMortem.objects.filter(incident=incident).values_list("slug", flat=True).first()
     return f"docs/post-mortems/{day:%Y-%m-%d}-{slug or postmortem_slug(incident)}.md"

@@ -16,23 +16,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
 from formation_hub.timefmt import format_local, organisation_zone
-from incidents import ical
-from incidents.forms import (
-    BreachAssessmentForm,
-    FlagsForm,
-    IncidentForm,
-    NoteForm,
-    ReportForm,
-    RunbookChoiceForm,
-    SeverityForm,
-    StatusUpdateForm,
-    TransitionForm,
-)
-from incidents.gdpr import breach_assessment_decide
 from incidents.models import BreachAssessment, Incident, Page, PostMortem, Severity, Source, Status, StatusUpdate
-from incidents.oncall import active_rotation, preview
-from incidents.paging import page_acknowledge
-from incidents.postmortems import postmortem_required
+from incidents.oncall import ical
+from incidents.oncall.paging import page_acknowledge
+from incidents.oncall.rotation import active_rotation, preview
+from incidents.postmortems.services import postmortem_required
+from incidents.response.gdpr import breach_assessment_decide
 from incidents.selectors import (
     action_items_of,
     active_pages_for,
@@ -52,7 +41,18 @@ from incidents.services import (
     incident_set_flags,
     incident_transition,
 )
-from incidents.status_updates import status_update_draft, status_update_post
+from incidents.status.updates import status_update_draft, status_update_post
+from incidents.web.forms import (
+    BreachAssessmentForm,
+    FlagsForm,
+    IncidentForm,
+    NoteForm,
+    ReportForm,
+    RunbookChoiceForm,
+    SeverityForm,
+    StatusUpdateForm,
+    TransitionForm,
+)
 
 ICAL_SALT = "incidents.oncall-ical"
 

@@ -13,13 +13,14 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.notifications import notify_team
 from formation_hub.timefmt import format_local
-from incidents.gdpr import breach_reminders_send_due
 from incidents.models import OPEN_STATUSES, Incident, TimelineEntry
-from incidents.paging import pages_escalate_due
-from incidents.postmortems import action_items_remind_overdue, postmortems_remind_overdue
-from incidents.recap import recaps_schedule, recaps_send_due
-from incidents.status_updates import update_reminders_send_due
-from incidents.timeline import timeline_add
+from incidents.oncall.paging import pages_escalate_due
+from incidents.oncall.recap import recaps_schedule, recaps_send_due
+from incidents.postmortems.action_items import action_items_remind_overdue
+from incidents.postmortems.services import postmortems_remind_overdue
+from incidents.response.gdpr import breach_reminders_send_due
+from incidents.response.timeline import timeline_add
+from incidents.status.updates import update_reminders_send_due
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ banner says)."""
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from incidents.banner import status_banner_json
+from incidents.status.banner import status_banner_json
 
 
 @require_GET

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from incidents.oncall import shifts
+from incidents.oncall.rotation import shifts
 
 
 def shifts_calendar(*, start: datetime, end: datetime, user=None) -> bytes:

@@ -1,11 +1,9 @@
 """The handoff recap: what the incoming primary should know about the past week.
 
-The recap is a list of sections; each section is a function registered here, so the post-mortem
-work adds "open action items" with one `register_recap_section` call from its AppConfig.ready.
+Three sections, in this order: the incidents of the past week, those still open, and the open action
+items of the post-mortems.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -15,23 +13,10 @@ from formation_hub.audit import audit_record
 from formation_hub.notifications import notify
 from formation_hub.timefmt import format_local
 from incidents.models import OPEN_STATUSES, HandoffRecap, Incident, Rotation
-from incidents.oncall import Schedule, on_call_at
+from incidents.oncall.rotation import Schedule, on_call_at
+from incidents.selectors import open_action_items_recap
 
 RECAP_PERIOD = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class RecapSection:
-    title: str
-    lines: Callable[[datetime, datetime], list[str]]  # (since, until) -> lines; [] prints "none"
-    order: int = 100
-
-
-_sections: dict[str, RecapSection] = {}
-
-
-def register_recap_section(section: RecapSection) -> None:
-    _sections[section.title] = section
 
 
 def _incident_line(incident: Incident) -> str:
@@ -50,15 +35,15 @@ def _still_open(since: datetime, until: datetime) -> list[str]:
     return [_incident_line(incident) for incident in Incident.objects.filter(status__in=OPEN_STATUSES)]
 
 
-register_recap_section(RecapSection("Incidents of the past week", _past_week, order=10))
-register_recap_section(RecapSection("Incidents still open", _still_open, order=20))
-
-
 def recap_body(*, since: datetime, until: datetime) -> str:
     parts = [f"On-call recap from {format_local(since)} to {format_local(until)}."]
-    for section in sorted(_sections.values(), key=lambda item: (item.order, item.title)):
-        lines = section.lines(since, until)
-        parts.append(f"\n{section.title} ({len(lines)}):")
+    sections = (
+        ("Incidents of the past week", _past_week(since, until)),
+        ("Incidents still open", _still_open(since, until)),
+        ("Open action items", open_action_items_recap(since, until)),
+    )
+    for title, lines in sections:
+        parts.append(f"\n{title} ({len(lines)}):")
         parts.extend(f"- {line}" for line in lines) if lines else parts.append("- none")
     return "\n".join(parts)
 

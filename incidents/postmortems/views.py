@@ -9,24 +9,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, pending_gate
-from incidents.export import postmortem_filename, postmortem_markdown
-from incidents.forms import (
-    ActionItemForm,
-    ActionItemStatusForm,
-    PostMortemForm,
-    RescheduleForm,
-    ReturnToDraftForm,
-    RunbookChoiceForm,
-)
 from incidents.models import ActionItem, Incident, PostMortem, Runbook
 from incidents.permissions import can_respond
-from incidents.postmortems import (
+from incidents.postmortems.action_items import action_item_add, action_item_reschedule, action_item_set_status
+from incidents.postmortems.export import postmortem_filename, postmortem_markdown
+from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
     EDITABLE_FIELDS,
     REVIEW_GATE,
-    action_item_add,
-    action_item_reschedule,
-    action_item_set_status,
     postmortem_publish,
     postmortem_return_to_draft,
     postmortem_save,
@@ -36,7 +26,15 @@ from incidents.postmortems import (
 )
 from incidents.selectors import action_items_of, local_today, overdue_action_items, overdue_postmortems
 from incidents.services import incident_set_runbook
-from incidents.views import responder_required
+from incidents.web.forms import (
+    ActionItemForm,
+    ActionItemStatusForm,
+    PostMortemForm,
+    RescheduleForm,
+    ReturnToDraftForm,
+    RunbookChoiceForm,
+)
+from incidents.web.views import responder_required
 
 
 def _form_errors(request, form) -> None:

@@ -8,8 +8,8 @@ from django.utils import timezone
 from formation_hub.dashboard import Panel
 from formation_hub.panels import countdown
 from formation_hub.timefmt import format_local
-from incidents.clock import clock_view, uses_business_hours
 from incidents.models import OPEN_STATUSES, Incident
+from incidents.response.clock import clock_view, uses_business_hours
 from incidents.selectors import (
     IncidentRow,
     breach_counts,

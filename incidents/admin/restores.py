@@ -1,5 +1,5 @@
 """Console pages of backup restores: the list (drills and rollbacks), and the form that records the evidence
-through incidents.restores.restore_record."""
+through incidents.postmortems.restores.restore_record."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from formation_hub.errors import DomainError
 from incidents.models import BackupRestore
-from incidents.restores import evidence_problems, restore_record
+from incidents.postmortems.restores import evidence_problems, restore_record
 
 EVIDENCE_FIELDS = ("state", "backup_name", "backup_taken_at", "restore_target", "duration_minutes", "checks",
                    "evidence_url")

@@ -18,8 +18,8 @@ from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, RecurrenceEscalation, Severity, TimelineEntry
 from incidents.permissions import ACKNOWLEDGE_ESCALATION, actor
-from incidents.postmortems import postmortem_open_if_required
-from incidents.timeline import timeline_add
+from incidents.postmortems.services import postmortem_open_if_required
+from incidents.response.timeline import timeline_add
 
 
 def pattern_incidents(incident: Incident) -> list[Incident]:

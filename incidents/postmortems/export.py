@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from formation_hub.timefmt import format_local, to_local
 from incidents.models import ActionItem, Incident, PostMortem
-from incidents.postmortems import BLAMELESS_STATEMENT
+from incidents.postmortems.services import BLAMELESS_STATEMENT
 
 SECTIONS = (
     "Timeline",
