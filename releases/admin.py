@@ -37,7 +37,7 @@ from releases.models import (
     Release,
     SmokeCheck,
 )
-from releases.prerequisites import LABELS
+from releases.rules.prerequisites import LABELS
 from releases.selectors import next_step, release_evaluation, unreleased_changes
 from releases.services import (
     change_add,

@@ -29,7 +29,7 @@ from releases import clock, conf, dependabot
 from releases.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
 from releases.forge_delivery import ForgeMerge, merge_pull_request
 from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
-from releases.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
+from releases.rules.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules
 from releases.services import change_add
 

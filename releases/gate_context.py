@@ -4,7 +4,7 @@ from formation_hub.gate_context import Evidence, GateContext, admin_change_url, 
 from formation_hub.models import Gate
 from releases import bump_services, services, stories
 from releases.models import DependencyBump, PrerequisiteOverride, Release, Story
-from releases.prerequisites import LABELS
+from releases.rules.prerequisites import LABELS
 from releases.selectors import release_evaluation
 
 RELEASE_GATE_WORDS = {

@@ -16,7 +16,7 @@ from releases.models import (
     Release,
     Story,
 )
-from releases.prerequisites import (
+from releases.rules.prerequisites import (
     Evaluation,
     OverrideFact,
     ReleaseFacts,
@@ -25,7 +25,7 @@ from releases.prerequisites import (
     WindowFact,
     evaluate,
 )
-from releases.semver import current_version, is_rollback, parse_version
+from releases.rules.semver import current_version, is_rollback, parse_version
 
 REPORTS_PER_KIND = 20
 

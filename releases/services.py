@@ -27,7 +27,6 @@ from formation_hub.permissions import holders, require
 from formation_hub.timefmt import format_local, to_local
 from incidents.paging import page_close
 from incidents.services import incident_open, oncall_page
-from releases import changelog as keepachangelog
 from releases import clock, conf
 from releases.http_checks import call_deploy_hook, fetch_commit_statuses, run_http_check
 from releases.models import (
@@ -39,7 +38,9 @@ from releases.models import (
     Release,
     SmokeCheck,
 )
-from releases.prerequisites import LABELS, TIME_PREREQUISITES, Evaluation
+from releases.rules import changelog as keepachangelog
+from releases.rules.prerequisites import LABELS, TIME_PREREQUISITES, Evaluation
+from releases.rules.semver import Level, level_of, parse_version, propose_next, validate_successor
 from releases.selectors import (
     existing_versions,
     last_release_version,
@@ -47,7 +48,6 @@ from releases.selectors import (
     release_evaluation,
     unreleased_changes,
 )
-from releases.semver import Level, level_of, parse_version, propose_next, validate_successor
 
 DECIDE_RELEASE_GATE = "releases.decide_release_gate"
 ROLLBACK_RELEASE = "releases.rollback_release"

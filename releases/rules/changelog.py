@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from formation_hub.errors import DomainError
-from releases.semver import InvalidVersion, parse_version
+from releases.rules.semver import InvalidVersion, parse_version
 
 HEADINGS = ("Added", "Changed", "Deprecated", "Removed", "Fixed", "Security")
 BREAKING_MARK = "**BREAKING:** "
