@@ -17,9 +17,9 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from releases import bump_services, stories
 from releases.admin_actions import ObjectActionsMixin
-from releases.bumps import Ecosystem, Severity
+from releases.delivery import bump_services, stories
+from releases.delivery.bumps import Ecosystem, Severity
 from releases.models import BumpWebhookDelivery, DependencyBump, Story
 from releases.selectors import blocked_stories, bump_review_queue, story_board, with_pending_gate
 

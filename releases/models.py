@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from formation_hub.models import InboundDelivery
-from releases.bumps import Category, Ecosystem, Path, Severity
+from releases.delivery.bumps import Category, Ecosystem, Path, Severity
 from releases.http_checks import smoke_url_problem
 from releases.rules.semver import InvalidVersion, parse_version
 

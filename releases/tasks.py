@@ -3,12 +3,12 @@
 from formation_hub.context import correlation
 from formation_hub.models import Gate
 from releases import rituals
-from releases.forge_delivery import review_write
+from releases.delivery.forge import review_write
+from releases.delivery.story_checks import stories_check
+from releases.delivery.upstream_watch import upstream_releases_watch
 from releases.forge_release import release_publish_on_forge
 from releases.models import Release
 from releases.services import approvals_expire, release_watch_tick
-from releases.story_checks import stories_check
-from releases.upstream_watch import upstream_releases_watch
 
 
 def watch_tick() -> str:

@@ -8,8 +8,7 @@ from rest_framework.authtoken.models import Token
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import gate_decide, pending_gate
-from releases.models import Story
-from releases.stories import (
+from releases.delivery.stories import (
     MERGE_GATE,
     REVIEW_GATE,
     VALIDATION_GATE,
@@ -21,6 +20,7 @@ from releases.stories import (
     story_ci_report,
     story_create,
 )
+from releases.models import Story
 
 
 @pytest.fixture

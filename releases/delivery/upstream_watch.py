@@ -11,7 +11,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
 from releases import conf
-from releases.bump_services import bump_create
+from releases.delivery.bump_services import bump_create
 from releases.models import DependencyBump
 from releases.rules.semver import InvalidVersion, parse_version
 

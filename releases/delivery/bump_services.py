@@ -25,9 +25,10 @@ from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify
 from formation_hub.permissions import require
 from formation_hub.timefmt import format_local
-from releases import clock, conf, dependabot
-from releases.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
-from releases.forge_delivery import ForgeMerge, merge_pull_request
+from releases import clock, conf
+from releases.delivery import dependabot
+from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
+from releases.delivery.forge import ForgeMerge, merge_pull_request
 from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
 from releases.rules.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules

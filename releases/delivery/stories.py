@@ -24,7 +24,7 @@ from formation_hub.gates import GateType, gate_request
 from formation_hub.models import Gate
 from formation_hub.permissions import require
 from releases import conf
-from releases.forge_delivery import review_into_pull_request_later
+from releases.delivery.forge import review_into_pull_request_later
 from releases.models import Change, Story, StoryEvent
 from releases.services import change_add
 
