@@ -25,7 +25,7 @@ from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
-from releases import admin_delivery, clock, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
+from releases import admin_delivery, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
 from releases.admin_actions import ObjectActionsMixin
 from releases.models import (
     Change,
@@ -37,9 +37,8 @@ from releases.models import (
     Release,
     SmokeCheck,
 )
-from releases.rules.prerequisites import LABELS
-from releases.selectors import next_step, release_evaluation, unreleased_changes
-from releases.services import (
+from releases.pipeline import clock
+from releases.pipeline.services import (
     change_add,
     change_edit,
     changelog_import,
@@ -56,6 +55,8 @@ from releases.services import (
     release_set_sha,
     watch_ends_at,
 )
+from releases.rules.prerequisites import LABELS
+from releases.selectors import next_step, release_evaluation, unreleased_changes
 
 
 class ReleaseCreateForm(forms.Form):

@@ -16,8 +16,9 @@ class ReleasesConfig(AppConfig):
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
-        from releases import demo, gate_context, panels, services
+        from releases import demo, gate_context, panels
         from releases.delivery import bump_services, stories
+        from releases.pipeline import services
 
         for gate_type in (*services.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
             register_gate_type(gate_type)

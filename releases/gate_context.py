@@ -2,9 +2,9 @@
 
 from formation_hub.gate_context import Evidence, GateContext, admin_change_url, register_gate_context
 from formation_hub.models import Gate
-from releases import services
 from releases.delivery import bump_services, stories
 from releases.models import DependencyBump, PrerequisiteOverride, Release, Story
+from releases.pipeline import services
 from releases.rules.prerequisites import LABELS
 from releases.selectors import release_evaluation
 

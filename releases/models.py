@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from formation_hub.models import InboundDelivery
 from releases.delivery.bumps import Category, Ecosystem, Path, Severity
-from releases.http_checks import smoke_url_problem
+from releases.pipeline.http_checks import smoke_url_problem
 from releases.rules.semver import InvalidVersion, parse_version
 
 sha_validator = RegexValidator(r"^[0-9a-f]{7,40}$", "A commit SHA is 7 to 40 lowercase hexadecimal characters.")

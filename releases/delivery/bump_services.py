@@ -25,14 +25,15 @@ from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify
 from formation_hub.permissions import require
 from formation_hub.timefmt import format_local
-from releases import clock, conf
+from releases import conf
 from releases.delivery import dependabot
 from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severity, categorise
 from releases.delivery.forge import ForgeMerge, merge_pull_request
 from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
+from releases.pipeline import clock
+from releases.pipeline.services import change_add
 from releases.rules.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules
-from releases.services import change_add
 
 DECIDE_DELIVERY_GATE = "releases.decide_delivery_gate"
 ADD_BUMP, CHANGE_BUMP = "releases.add_dependencybump", "releases.change_dependencybump"

@@ -3,7 +3,7 @@
 import pytest
 
 from releases.models import Change, PrerequisiteOverride, Release
-from releases.services import override_request, release_create
+from releases.pipeline.services import override_request, release_create
 from tests.releases.factories import SHA, ReportFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

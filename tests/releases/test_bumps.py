@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import gate_decide, pending_gate
-from releases import clock
 from releases.delivery.bump_services import (
     FRIDAY_GATE,
     GO_GATE,
@@ -27,6 +26,7 @@ from releases.delivery.bump_services import (
 )
 from releases.delivery.bumps import UnclearVersion
 from releases.models import Change, DependencyBump
+from releases.pipeline import clock
 from tests.releases.factories import ReportFactory
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -5,7 +5,7 @@ import pytest
 from formation_hub.gates import pending_gate
 from releases.delivery.bump_services import REVIEW_GATE, bump_create
 from releases.models import Change, PrerequisiteOverride
-from releases.services import OVERRIDE_GATE, override_request, release_create
+from releases.pipeline.services import OVERRIDE_GATE, override_request, release_create
 from tests.releases.factories import SHA
 
 

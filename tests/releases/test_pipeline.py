@@ -12,7 +12,7 @@ from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Gate, Notification
 from incidents.models import Incident, Page
 from releases.models import Change, CheckRun, Deployment, Release
-from releases.services import (
+from releases.pipeline.services import (
     APPROVAL_GATE,
     STAGING_GATE,
     TAG_GATE,
@@ -206,7 +206,7 @@ def test_a_backup_lapsing_after_the_approval_voids_it_at_deploy(people, some_cha
     ReportFactory(kind="e2e")
     ReportFactory(kind="backup", sha="", observed_at=wednesday - timedelta(hours=23, minutes=50))
     release = to_approved(people)
-    monkeypatch.setattr("releases.clock.now", lambda: wednesday + timedelta(minutes=15))
+    monkeypatch.setattr("releases.pipeline.clock.now", lambda: wednesday + timedelta(minutes=15))
     with pytest.raises(DomainError, match="prerequisite lapsed"):
         release_deploy(release=release, user=people["author"])
     assert AuditEntry.objects.filter(action="release.deploy_refused", result="refused").exists()

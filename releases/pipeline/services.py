@@ -27,8 +27,7 @@ from formation_hub.permissions import holders, require
 from formation_hub.timefmt import format_local, to_local
 from incidents.paging import page_close
 from incidents.services import incident_open, oncall_page
-from releases import clock, conf
-from releases.http_checks import call_deploy_hook, fetch_commit_statuses, run_http_check
+from releases import conf
 from releases.models import (
     Change,
     CheckRun,
@@ -38,6 +37,8 @@ from releases.models import (
     Release,
     SmokeCheck,
 )
+from releases.pipeline import clock
+from releases.pipeline.http_checks import call_deploy_hook, fetch_commit_statuses, run_http_check
 from releases.rules import changelog as keepachangelog
 from releases.rules.prerequisites import LABELS, TIME_PREREQUISITES, Evaluation
 from releases.rules.semver import Level, level_of, parse_version, propose_next, validate_successor
