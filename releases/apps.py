@@ -16,7 +16,8 @@ class ReleasesConfig(AppConfig):
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
-        from releases import demo, gate_context, panels
+        from releases import demo, panels
+        from releases.admin import gate_context
         from releases.delivery import bump_services, stories
         from releases.pipeline import services
 

@@ -2,7 +2,7 @@
 
 Every action is a logged-in POST to a view that calls one service; gates are decided on the core's
 gate page (formation_hub's decide view), so the same refusals apply everywhere. Stories and dependency
-bumps (issue 8) are registered by releases.admin_delivery, imported here.
+bumps (issue 8) are registered by releases/admin/delivery.py.
 """
 
 from datetime import datetime
@@ -25,8 +25,8 @@ from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
-from releases import admin_delivery, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
-from releases.admin_actions import ObjectActionsMixin
+from releases import conf
+from releases.admin.actions import ObjectActionsMixin
 from releases.models import (
     Change,
     CheckRun,

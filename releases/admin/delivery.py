@@ -17,7 +17,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from releases.admin_actions import ObjectActionsMixin
+from releases.admin.actions import ObjectActionsMixin
 from releases.delivery import bump_services, stories
 from releases.delivery.bumps import Ecosystem, Severity
 from releases.models import BumpWebhookDelivery, DependencyBump, Story
