@@ -23,7 +23,7 @@ from releases.delivery.bump_services import bump_ci_report, bump_create, pull_re
 from releases.delivery.bumps import Ecosystem, Severity
 from releases.delivery.stories import KEY, story_ci_report
 from releases.models import DependencyBump, PrerequisiteReport, Release, Story
-from releases.pipeline.services import report_note, report_receive
+from releases.pipeline.prerequisite_reports import report_note, report_receive
 from releases.selectors import release_evaluation
 
 

@@ -19,9 +19,9 @@ class ReleasesConfig(AppConfig):
         from releases import demo, panels
         from releases.admin import gate_context
         from releases.delivery import bump_services, stories
-        from releases.pipeline import services
+        from releases.pipeline import gates
 
-        for gate_type in (*services.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
+        for gate_type in (*gates.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
             register_gate_type(gate_type)
         gate_context.register()
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)

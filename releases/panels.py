@@ -8,7 +8,7 @@ from formation_hub.permissions import holds, may
 from releases.delivery.bump_services import BUMP_GATES
 from releases.delivery.stories import DECIDE_DELIVERY_GATE, STORY_GATES
 from releases.models import DependencyBump, Release
-from releases.pipeline.services import ROLLBACK_RELEASE, ROLLBACKABLE
+from releases.pipeline.state import ROLLBACK_RELEASE, ROLLBACKABLE
 from releases.selectors import next_step, release_in_flight
 
 

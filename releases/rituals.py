@@ -18,7 +18,7 @@ from formation_hub.permissions import holders
 from formation_hub.timefmt import format_local, organisation_zone
 from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category
 from releases.models import DependencyBump, Release
-from releases.pipeline.services import DECIDE_RELEASE_GATE
+from releases.pipeline.state import DECIDE_RELEASE_GATE
 from releases.selectors import unreleased_changes
 
 NOTHING_SHIPPED_FOR = timedelta(days=31)

@@ -7,8 +7,9 @@ from releases.delivery.forge import review_write
 from releases.delivery.story_checks import stories_check
 from releases.delivery.upstream_watch import upstream_releases_watch
 from releases.models import Release
+from releases.pipeline.approvals import approvals_expire
 from releases.pipeline.forge_release import release_publish_on_forge
-from releases.pipeline.services import approvals_expire, release_watch_tick
+from releases.pipeline.rollout import release_watch_tick
 
 
 def watch_tick() -> str:

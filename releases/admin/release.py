@@ -38,23 +38,17 @@ from releases.models import (
     SmokeCheck,
 )
 from releases.pipeline import clock
-from releases.pipeline.services import (
+from releases.pipeline.notes import changelog_import, changelog_render
+from releases.pipeline.prepare import (
     change_add,
     change_edit,
-    changelog_import,
-    changelog_render,
-    commit_statuses_fetch,
-    override_request,
     release_abort,
-    release_check_prerequisites,
     release_create,
-    release_deploy,
     release_propose,
-    release_rollback,
-    release_run_smoke,
     release_set_sha,
-    watch_ends_at,
 )
+from releases.pipeline.prerequisite_reports import commit_statuses_fetch, override_request, release_check_prerequisites
+from releases.pipeline.rollout import release_deploy, release_rollback, release_run_smoke, watch_ends_at
 from releases.rules.prerequisites import LABELS
 from releases.selectors import next_step, release_evaluation, unreleased_changes
 

@@ -31,7 +31,7 @@ from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category, Path, Severi
 from releases.delivery.forge import ForgeMerge, merge_pull_request
 from releases.models import BumpWebhookDelivery, Change, DependencyBump, PrerequisiteReport
 from releases.pipeline import clock
-from releases.pipeline.services import change_add
+from releases.pipeline.prepare import change_add
 from releases.rules.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate
 from releases.selectors import current_rules
 

@@ -26,7 +26,7 @@ from formation_hub.permissions import require
 from releases import conf
 from releases.delivery.forge import review_into_pull_request_later
 from releases.models import Change, Story, StoryEvent
-from releases.pipeline.services import change_add
+from releases.pipeline.prepare import change_add
 
 REVIEW_GATE = "delivery.story_review"
 MERGE_GATE = "delivery.story_merge"

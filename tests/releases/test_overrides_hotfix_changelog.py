@@ -10,15 +10,10 @@ from formation_hub.models import Gate
 from formation_hub.schedules import _schedules
 from releases.demo import load_demo_releases
 from releases.models import Change, PrerequisiteOverride, Release
-from releases.pipeline.services import (
-    OVERRIDE_GATE,
-    changelog_import,
-    changelog_render,
-    override_request,
-    release_check_prerequisites,
-    release_create,
-    release_set_sha,
-)
+from releases.pipeline.notes import changelog_import, changelog_render
+from releases.pipeline.prepare import release_create, release_set_sha
+from releases.pipeline.prerequisite_reports import override_request, release_check_prerequisites
+from releases.pipeline.state import OVERRIDE_GATE
 from releases.selectors import release_evaluation
 from releases.tasks import watch_tick
 from tests.releases.factories import NEW_SHA, SHA, ChangeFactory, ReportFactory, StableReleaseFactory

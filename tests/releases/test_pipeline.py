@@ -12,29 +12,12 @@ from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Gate, Notification
 from incidents.models import Incident, Page
 from releases.models import Change, CheckRun, Deployment, Release
-from releases.pipeline.services import (
-    APPROVAL_GATE,
-    STAGING_GATE,
-    TAG_GATE,
-    WATCH_GATE,
-    approvals_expire,
-    change_add,
-    release_abort,
-    release_check_prerequisites,
-    release_create,
-    release_deploy,
-    release_rollback,
-    release_set_sha,
-    release_watch_tick,
-)
-from tests.releases.factories import (
-    NEW_SHA,
-    SHA,
-    ChangeFactory,
-    ReportFactory,
-    StableReleaseFactory,
-    watched_for,
-)
+from releases.pipeline.approvals import approvals_expire
+from releases.pipeline.prepare import change_add, release_abort, release_create, release_set_sha
+from releases.pipeline.prerequisite_reports import release_check_prerequisites
+from releases.pipeline.rollout import release_deploy, release_rollback, release_watch_tick
+from releases.pipeline.state import APPROVAL_GATE, STAGING_GATE, TAG_GATE, WATCH_GATE
+from tests.releases.factories import NEW_SHA, SHA, ChangeFactory, ReportFactory, StableReleaseFactory, watched_for
 
 
 def hook_calls(receiver):
