@@ -49,7 +49,7 @@ def deployment_call_hook(*, deployment: Deployment, user, tag: str = "") -> None
     take seconds); a rollback calls it under the release's lock, so a second click waits instead of redeploying."""
     if not deployment.hook_url:
         deployment_finish(deployment=deployment, user=user, ok=True, status=None,
-                           answer="No deploy hook configured (RELEASE_DEPLOY_HOOK_URL): deployment recorded.")
+                          answer="No deploy hook configured (RELEASE_DEPLOY_HOOK_URL): deployment recorded.")
         return
     payload = _hook_payload(deployment, tag or f"v{deployment.version}")
     answer = call_deploy_hook(url=deployment.hook_url, payload=payload)
