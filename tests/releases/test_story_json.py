@@ -12,14 +12,11 @@ from releases.delivery.stories import (
     MERGE_GATE,
     REVIEW_GATE,
     VALIDATION_GATE,
-    build_state_export,
-    parse_stories_json,
-    stories_export,
-    stories_import,
     story_advance,
     story_ci_report,
     story_create,
 )
+from releases.delivery.story_json import build_state_export, parse_stories_json, stories_export, stories_import
 from releases.models import Story
 
 
