@@ -1,19 +1,16 @@
 """The releases models. Django loads an app's models from here, and the migrations name the validators by
 this path, so this module imports them from the model modules."""
 
+from releases.models.delivery import BumpWebhookDelivery, DependencyBump, Story, StoryEvent
 from releases.models.release import (
-    BumpWebhookDelivery,
     Change,
     CheckRun,
-    DependencyBump,
     Deployment,
     FreezeWindow,
     PrerequisiteOverride,
     PrerequisiteReport,
     Release,
     SmokeCheck,
-    Story,
-    StoryEvent,
     organisation_time_zone,
     sha_validator,
     validate_time_zone,
