@@ -1,7 +1,7 @@
 """CHANGELOG.md in Keep a Changelog 1.1.0 form: render, parse (import) and promote Unreleased.
 
 Pure text in, text out: the database side (which changes are unreleased, which releases exist) is
-in releases/services.py. https://keepachangelog.com/en/1.1.0/
+in releases/pipeline/notes.py. https://keepachangelog.com/en/1.1.0/
 """
 
 import re
