@@ -16,9 +16,12 @@ class ReleasesConfig(AppConfig):
         from formation_hub.demo import register_demo_loader
         from formation_hub.gates import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
-        from releases import bump_services, demo, gate_context, panels, services, stories
+        from releases import demo, panels
+        from releases.admin import gate_context
+        from releases.delivery import bump_gates, stories
+        from releases.pipeline import gates
 
-        for gate_type in (*services.GATE_TYPES, *stories.GATE_TYPES, *bump_services.GATE_TYPES):
+        for gate_type in (*gates.GATE_TYPES, *stories.GATE_TYPES, *bump_gates.GATE_TYPES):
             register_gate_type(gate_type)
         gate_context.register()
         register_schedule("releases: watch-period health checks", "releases.tasks.watch_tick", minutes=1)

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from formation_hub.gates import gate_decide, pending_gate
-from releases import bump_services, stories
+from releases.delivery import bump_services, stories
 from releases.models import Change, DependencyBump, FreezeWindow, PrerequisiteReport, Release, SmokeCheck, Story
 
 DEMO_SHA = "4f1c2a9e7b3d5f60812a4c6e8b0d2f4a6c8e0b1d"

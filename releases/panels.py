@@ -5,11 +5,11 @@ from formation_hub.dashboard import Panel
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from formation_hub.permissions import holds, may
-from releases.bump_services import BUMP_GATES
+from releases.delivery.bump_services import BUMP_GATES
+from releases.delivery.stories import DECIDE_DELIVERY_GATE, STORY_GATES
 from releases.models import DependencyBump, Release
+from releases.pipeline.state import ROLLBACK_RELEASE, ROLLBACKABLE
 from releases.selectors import next_step, release_in_flight
-from releases.services import ROLLBACK_RELEASE, ROLLBACKABLE
-from releases.stories import DECIDE_DELIVERY_GATE, STORY_GATES
 
 
 def _context(request):

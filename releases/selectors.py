@@ -6,7 +6,7 @@ from django.db.models import CharField, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 
 from formation_hub.models import Gate
-from releases import clock, conf
+from releases import conf
 from releases.models import (
     Change,
     DependencyBump,
@@ -16,7 +16,8 @@ from releases.models import (
     Release,
     Story,
 )
-from releases.prerequisites import (
+from releases.pipeline import clock
+from releases.rules.prerequisites import (
     Evaluation,
     OverrideFact,
     ReleaseFacts,
@@ -25,7 +26,7 @@ from releases.prerequisites import (
     WindowFact,
     evaluate,
 )
-from releases.semver import current_version, is_rollback, parse_version
+from releases.rules.semver import current_version, is_rollback, parse_version
 
 REPORTS_PER_KIND = 20
 

@@ -3,12 +3,13 @@
 from formation_hub.context import correlation
 from formation_hub.models import Gate
 from releases import rituals
-from releases.forge_delivery import review_write
-from releases.forge_release import release_publish_on_forge
+from releases.delivery.forge import review_write
+from releases.delivery.story_checks import stories_check
+from releases.delivery.upstream_watch import upstream_releases_watch
 from releases.models import Release
-from releases.services import approvals_expire, release_watch_tick
-from releases.story_checks import stories_check
-from releases.upstream_watch import upstream_releases_watch
+from releases.pipeline.approvals import approvals_expire
+from releases.pipeline.forge_release import release_publish_on_forge
+from releases.pipeline.rollout import release_watch_tick
 
 
 def watch_tick() -> str:

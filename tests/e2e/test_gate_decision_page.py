@@ -3,7 +3,8 @@
 import pytest
 
 from releases.models import Change, PrerequisiteOverride, Release
-from releases.services import override_request, release_create
+from releases.pipeline.prepare import release_create
+from releases.pipeline.prerequisite_reports import override_request
 from tests.releases.factories import SHA, ReportFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,9 +5,11 @@ from datetime import timedelta
 import pytest
 
 from formation_hub.gates import gate_decide, pending_gate
-from releases import clock
 from releases.models import Change, Deployment, Release, SmokeCheck
-from releases.services import release_check_prerequisites, release_create, release_deploy
+from releases.pipeline import clock
+from releases.pipeline.prepare import release_create
+from releases.pipeline.prerequisite_reports import release_check_prerequisites
+from releases.pipeline.rollout import release_deploy
 from tests.releases.conftest import last_wednesday_morning
 from tests.releases.factories import SHA, ReportFactory, watched_for
 

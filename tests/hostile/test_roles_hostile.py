@@ -6,7 +6,7 @@ from django.urls import reverse
 from formation_hub.errors import NotAllowed
 from formation_hub.gates import gate_decide, gate_request, pending_gate
 from incidents.models import Runbook
-from releases import bump_services, stories
+from releases.delivery import bump_services, stories
 from releases.models import DependencyBump, Story
 
 

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from releases.http_checks import run_http_check
 from releases.models import SmokeCheck
+from releases.pipeline.http_checks import run_http_check
 
 
 @pytest.fixture

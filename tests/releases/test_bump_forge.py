@@ -6,7 +6,8 @@ import pytest
 from formation_hub.errors import DomainError
 from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Notification
-from releases.bump_services import REVIEW_GATE, bump_ci_report, bump_create, bump_merge, bump_pull_request_closed
+from releases.delivery.bump_services import REVIEW_GATE, bump_ci_report, bump_create, bump_merge
+from releases.delivery.dependabot_webhook import bump_pull_request_closed
 from releases.models import Change, DependencyBump
 
 

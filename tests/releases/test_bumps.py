@@ -8,8 +8,7 @@ from django.db import IntegrityError, transaction
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import gate_decide, pending_gate
-from releases import clock
-from releases.bump_services import (
+from releases.delivery.bump_services import (
     FRIDAY_GATE,
     GO_GATE,
     MAJOR_STAGING_GATE,
@@ -25,8 +24,9 @@ from releases.bump_services import (
     bump_set_severity,
     merge_blockers,
 )
-from releases.bumps import UnclearVersion
+from releases.delivery.bumps import UnclearVersion
 from releases.models import Change, DependencyBump
+from releases.pipeline import clock
 from tests.releases.factories import ReportFactory
 
 PARIS = ZoneInfo("Europe/Paris")

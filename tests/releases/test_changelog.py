@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from releases.changelog import (
+from releases.rules.changelog import (
     Changelog,
     ChangelogError,
     Section,

@@ -7,7 +7,7 @@ import pytest
 
 from formation_hub.models import AuditEntry, Notification
 from releases.models import PrerequisiteReport
-from releases.services import commit_statuses_fetch, release_check_prerequisites
+from releases.pipeline.prerequisite_reports import commit_statuses_fetch, release_check_prerequisites
 from tests.releases.factories import SHA, ReleaseFactory, ReportFactory
 from tests.releases.test_pipeline import to_tagged
 

@@ -7,7 +7,7 @@ from django.db import connection, connections
 
 from formation_hub.errors import DomainError
 from releases.models import Deployment
-from releases.services import release_deploy, release_rollback
+from releases.pipeline.rollout import release_deploy, release_rollback
 from tests.releases.factories import StableReleaseFactory
 from tests.releases.test_pipeline import to_approved, watching
 

@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from releases.bump_services import bump_create
+from releases.delivery.bump_services import bump_create
+from releases.delivery.stories import story_create
 from releases.models import DependencyBump
-from releases.stories import story_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -9,11 +9,11 @@ from django.urls import reverse
 
 from formation_hub.gates import pending_gate
 from formation_hub.models import AuditEntry
-from releases import clock
-from releases.bump_services import FRIDAY_GATE, bump_ci_report, bump_create
-from releases.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE
+from releases.delivery.bump_services import FRIDAY_GATE, bump_ci_report, bump_create
+from releases.delivery.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE
+from releases.delivery.stories import REVIEW_GATE, story_advance, story_create
 from releases.models import DependencyBump, Story
-from releases.stories import REVIEW_GATE, story_advance, story_create
+from releases.pipeline import clock
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

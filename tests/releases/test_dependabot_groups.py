@@ -8,7 +8,7 @@ import pytest
 from formation_hub.errors import DomainError
 from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import Gate
-from releases.bump_services import bump_ci_report, bump_merge
+from releases.delivery.bump_services import bump_ci_report, bump_merge
 from releases.models import Change, DependencyBump
 from tests.releases.test_bump_intake import SECRET, deliver, fixture
 

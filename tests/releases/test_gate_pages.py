@@ -3,9 +3,11 @@
 import pytest
 
 from formation_hub.gates import pending_gate
-from releases.bump_services import REVIEW_GATE, bump_create
+from releases.delivery.bump_services import REVIEW_GATE, bump_create
 from releases.models import Change, PrerequisiteOverride
-from releases.services import OVERRIDE_GATE, override_request, release_create
+from releases.pipeline.prepare import release_create
+from releases.pipeline.prerequisite_reports import override_request
+from releases.pipeline.state import OVERRIDE_GATE
 from tests.releases.factories import SHA
 
 

@@ -10,16 +10,11 @@ from formation_hub.models import Gate
 from formation_hub.schedules import _schedules
 from releases.demo import load_demo_releases
 from releases.models import Change, PrerequisiteOverride, Release
+from releases.pipeline.notes import changelog_import, changelog_render
+from releases.pipeline.prepare import release_create, release_set_sha
+from releases.pipeline.prerequisite_reports import override_request, release_check_prerequisites
+from releases.pipeline.state import OVERRIDE_GATE
 from releases.selectors import release_evaluation
-from releases.services import (
-    OVERRIDE_GATE,
-    changelog_import,
-    changelog_render,
-    override_request,
-    release_check_prerequisites,
-    release_create,
-    release_set_sha,
-)
 from releases.tasks import watch_tick
 from tests.releases.factories import NEW_SHA, SHA, ChangeFactory, ReportFactory, StableReleaseFactory
 from tests.releases.test_pipeline import to_tagged
@@ -92,7 +87,7 @@ def test_a_hotfix_may_pass_a_freeze_with_a_reason_and_a_second_approval(people, 
     ReportFactory(kind="ci", observed_at=saturday - timedelta(minutes=5))
     ReportFactory(kind="e2e", observed_at=saturday - timedelta(minutes=5))
     ReportFactory(kind="backup", sha="", observed_at=saturday - timedelta(hours=1))
-    monkeypatch.setattr("releases.clock.now", lambda: saturday)
+    monkeypatch.setattr("releases.pipeline.clock.now", lambda: saturday)
     hotfix = release_create(user=people["author"], sha=SHA, kind=Release.Kind.HOTFIX)
     with pytest.raises(DomainError, match="Friday 16:00 to Monday 00:00"):
         release_check_prerequisites(release=hotfix, user=people["author"])

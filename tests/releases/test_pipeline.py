@@ -12,29 +12,12 @@ from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Gate, Notification
 from incidents.models import Incident, Page
 from releases.models import Change, CheckRun, Deployment, Release
-from releases.services import (
-    APPROVAL_GATE,
-    STAGING_GATE,
-    TAG_GATE,
-    WATCH_GATE,
-    approvals_expire,
-    change_add,
-    release_abort,
-    release_check_prerequisites,
-    release_create,
-    release_deploy,
-    release_rollback,
-    release_set_sha,
-    release_watch_tick,
-)
-from tests.releases.factories import (
-    NEW_SHA,
-    SHA,
-    ChangeFactory,
-    ReportFactory,
-    StableReleaseFactory,
-    watched_for,
-)
+from releases.pipeline.approvals import approvals_expire
+from releases.pipeline.prepare import change_add, release_abort, release_create, release_set_sha
+from releases.pipeline.prerequisite_reports import release_check_prerequisites
+from releases.pipeline.rollout import release_deploy, release_rollback, release_watch_tick
+from releases.pipeline.state import APPROVAL_GATE, STAGING_GATE, TAG_GATE, WATCH_GATE
+from tests.releases.factories import NEW_SHA, SHA, ChangeFactory, ReportFactory, StableReleaseFactory, watched_for
 
 
 def hook_calls(receiver):
@@ -206,7 +189,7 @@ def test_a_backup_lapsing_after_the_approval_voids_it_at_deploy(people, some_cha
     ReportFactory(kind="e2e")
     ReportFactory(kind="backup", sha="", observed_at=wednesday - timedelta(hours=23, minutes=50))
     release = to_approved(people)
-    monkeypatch.setattr("releases.clock.now", lambda: wednesday + timedelta(minutes=15))
+    monkeypatch.setattr("releases.pipeline.clock.now", lambda: wednesday + timedelta(minutes=15))
     with pytest.raises(DomainError, match="prerequisite lapsed"):
         release_deploy(release=release, user=people["author"])
     assert AuditEntry.objects.filter(action="release.deploy_refused", result="refused").exists()

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releases.prerequisites import (
+from releases.rules.prerequisites import (
     BACKUP,
     CALENDAR,
     CI,

@@ -8,7 +8,7 @@ from django_q.models import Schedule
 
 from formation_hub.models import Notification
 from formation_hub.schedules import ensure_schedules, first_of_next_month
-from releases.bump_services import bump_create
+from releases.delivery.bump_services import bump_create
 from releases.rituals import (
     monthly_bump_review,
     monthly_release_reminder,

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from semver import Version
 
-from releases.semver import (
+from releases.rules.semver import (
     InvalidVersion,
     Level,
     bump,

@@ -5,8 +5,7 @@ import pytest
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import gate_decide, pending_gate
 from formation_hub.models import Gate
-from releases.models import Change, Story
-from releases.stories import (
+from releases.delivery.stories import (
     MERGE_GATE,
     REVIEW_GATE,
     VALIDATION_GATE,
@@ -16,6 +15,7 @@ from releases.stories import (
     story_create,
     story_return_to_sprint,
 )
+from releases.models import Change, Story
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 GHERKIN = "Scenario: export\n  Given a trainer\n  When I export\n  Then I get a CSV"

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from formation_hub.models import Notification
-from releases.stories import story_advance, story_create
-from releases.story_checks import commit_problems, stories_check
+from releases.delivery.stories import story_advance, story_create
+from releases.delivery.story_checks import commit_problems, stories_check
 
 
 @pytest.mark.parametrize(("message", "ok"), [

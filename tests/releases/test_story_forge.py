@@ -2,7 +2,7 @@
 stand-in, GitHub- and Forgejo-shaped)."""
 
 from formation_hub.gates import gate_decide, pending_gate
-from releases.stories import MERGE_GATE, REVIEW_GATE, story_advance, story_ci_report, story_create
+from releases.delivery.stories import MERGE_GATE, REVIEW_GATE, story_advance, story_ci_report, story_create
 
 
 def test_the_review_decision_is_written_into_the_pull_request_and_the_merge_gate_binds_it(

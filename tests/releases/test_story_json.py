@@ -8,19 +8,16 @@ from rest_framework.authtoken.models import Token
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import gate_decide, pending_gate
-from releases.models import Story
-from releases.stories import (
+from releases.delivery.stories import (
     MERGE_GATE,
     REVIEW_GATE,
     VALIDATION_GATE,
-    build_state_export,
-    parse_stories_json,
-    stories_export,
-    stories_import,
     story_advance,
     story_ci_report,
     story_create,
 )
+from releases.delivery.story_json import build_state_export, parse_stories_json, stories_export, stories_import
+from releases.models import Story
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 import json
 
+from releases.delivery.upstream_watch import upstream_releases_watch
 from releases.models import DependencyBump
 from releases.tasks import watch_upstream_releases
-from releases.upstream_watch import upstream_releases_watch
 
 
 def watch(monkeypatch, receiver, image, body, running="0.95.0"):

@@ -10,7 +10,8 @@ from formation_hub.health import CheckResult, register_check
 from incidents.models import Page
 from releases.demo import load_demo_releases
 from releases.models import Release, SmokeCheck
-from releases.services import WATCH_GATE, release_deploy, release_watch_tick
+from releases.pipeline.rollout import release_deploy, release_watch_tick
+from releases.pipeline.state import WATCH_GATE
 from tests.releases.factories import watched_for
 from tests.releases.test_pipeline import decide, to_approved
 

@@ -17,9 +17,9 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
-from releases import bump_services, stories
-from releases.admin_actions import ObjectActionsMixin
-from releases.bumps import Ecosystem, Severity
+from releases.admin.actions import ObjectActionsMixin
+from releases.delivery import bump_services, stories, story_json
+from releases.delivery.bumps import Ecosystem, Severity
 from releases.models import BumpWebhookDelivery, DependencyBump, Story
 from releases.selectors import blocked_stories, bump_review_queue, story_board, with_pending_gate
 
@@ -72,7 +72,7 @@ def advance_stories(modeladmin, request, queryset):
 
 @admin.action(description="Export the selected stories as JSON")
 def export_stories(modeladmin, request, queryset):
-    data = [stories.story_as_dict(story) for story in queryset.select_related("completed_by")]
+    data = [story_json.story_as_dict(story) for story in queryset.select_related("completed_by")]
     return _json_download(data, "stories.json")
 
 
@@ -188,7 +188,7 @@ class StoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
             upload = form.cleaned_data["file"]
             text = upload.read().decode("utf-8", errors="replace") if upload else form.cleaned_data["text"]
             try:
-                summary = stories.stories_import(items=stories.parse_stories_json(text), user=request.user)
+                summary = story_json.stories_import(items=story_json.parse_stories_json(text), user=request.user)
             except DomainError as error:
                 form.add_error(None, f"Import refused: {error.message}")
             else:
@@ -201,12 +201,12 @@ class StoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return _json_download(stories.stories_export(), "stories.json")
+        return _json_download(story_json.stories_export(), "stories.json")
 
     def build_state_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return _json_download(stories.build_state_export(), "build-state.json")
+        return _json_download(story_json.build_state_export(), "build-state.json")
 
 
 def _advance(*, story, user, data):

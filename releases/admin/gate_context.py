@@ -2,16 +2,17 @@
 
 from formation_hub.gate_context import Evidence, GateContext, admin_change_url, register_gate_context
 from formation_hub.models import Gate
-from releases import bump_services, services, stories
+from releases.delivery import bump_services, stories
 from releases.models import DependencyBump, PrerequisiteOverride, Release, Story
-from releases.prerequisites import LABELS
+from releases.pipeline import state
+from releases.rules.prerequisites import LABELS
 from releases.selectors import release_evaluation
 
 RELEASE_GATE_WORDS = {
-    services.STAGING_GATE: "staging validation",
-    services.TAG_GATE: "tag",
-    services.APPROVAL_GATE: "production approval",
-    services.WATCH_GATE: "end of the watch",
+    state.STAGING_GATE: "staging validation",
+    state.TAG_GATE: "tag",
+    state.APPROVAL_GATE: "production approval",
+    state.WATCH_GATE: "end of the watch",
 }
 
 
@@ -109,7 +110,7 @@ def bump_gate_context(gate: Gate, bump: DependencyBump) -> GateContext:
 def register() -> None:
     for gate_type in RELEASE_GATE_WORDS:
         register_gate_context(gate_type, release_gate_context)
-    register_gate_context(services.OVERRIDE_GATE, override_gate_context)
+    register_gate_context(state.OVERRIDE_GATE, override_gate_context)
     for gate_type in stories.STORY_GATES:
         register_gate_context(gate_type, story_gate_context)
     for gate_type in (bump_services.REVIEW_GATE, bump_services.GO_GATE, bump_services.STAGING_GATE):

@@ -7,15 +7,12 @@ to the code step. NEEDS_REWORK sends it back to the code step with the feedback 
 new revision, so a gate asked on the old one is void); BLOCKED takes it out of the sprint.
 """
 
-import json
 import re
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from formation_hub.audit import audit_record
@@ -24,20 +21,37 @@ from formation_hub.gates import GateType, gate_request
 from formation_hub.models import Gate
 from formation_hub.permissions import require
 from releases import conf
-from releases.forge_delivery import review_into_pull_request_later
+from releases.delivery.forge import review_into_pull_request_later
 from releases.models import Change, Story, StoryEvent
-from releases.services import change_add
+from releases.pipeline.prepare import change_add
 
 REVIEW_GATE = "delivery.story_review"
+
+
 MERGE_GATE = "delivery.story_merge"
+
+
 VALIDATION_GATE = "delivery.story_validation"
+
+
 STORY_GATES = (REVIEW_GATE, MERGE_GATE, VALIDATION_GATE)
+
+
 DECIDE_DELIVERY_GATE = "releases.decide_delivery_gate"
+
+
 ADD_STORY, CHANGE_STORY = "releases.add_story", "releases.change_story"
+
+
 APPROVED, NEEDS_REWORK, BLOCKED, WAIT_FIX_CI = "APPROVED", "NEEDS_REWORK", "BLOCKED", "WAIT_FIX_CI"
 
+
 Step = Story.Step
+
+
 GATE_OF_STEP = {Step.REVIEW: REVIEW_GATE, Step.MERGE: MERGE_GATE, Step.VALIDATION: VALIDATION_GATE}
+
+
 # The steps a person moves on by hand; the others move by a gate decision or a CI result.
 MANUAL_STEPS = {
     Step.PREFLIGHT: "branch chosen, story understood",
@@ -46,7 +60,11 @@ MANUAL_STEPS = {
     Step.PULL_REQUEST: "pushed and pull request open",
     Step.STAGING: "deployed to staging, smoke test passed",
 }
+
+
 KEY = re.compile(r"^S-(\d{1,6})$")
+
+
 BRANCH_SLUG_LENGTH = 60
 
 
@@ -60,7 +78,7 @@ def _lock(story: Story) -> Story:
     return Story.objects.select_for_update().get(pk=story.pk)
 
 
-def _event(story: Story, *, user, kind: str, from_step=None, to_step=None, note: str = "", **changes) -> None:
+def story_event(story: Story, *, user, kind: str, from_step=None, to_step=None, note: str = "", **changes) -> None:
     StoryEvent.objects.create(story=story, at=timezone.now(), actor=user, kind=kind, from_step=from_step,
                               to_step=to_step, note=note)
     audit_record(action=f"story.{kind}", target=story, actor=user, message=note,
@@ -71,7 +89,7 @@ def _move(story: Story, *, to_step: int, user, kind: str, note: str = "", fields
     from_step = story.step
     story.step = to_step
     story.save(update_fields=["step", *fields])
-    _event(story, user=user, kind=kind, from_step=from_step, to_step=to_step, note=note, **changes)
+    story_event(story, user=user, kind=kind, from_step=from_step, to_step=to_step, note=note, **changes)
 
 
 def _require_active(story: Story, doing: str) -> None:
@@ -111,7 +129,7 @@ def story_create(
                     acceptance_criteria=acceptance_criteria.strip(), branch=branch_for(title, number=number),
                     sprint=sprint.strip(), change_type=change_type, author=author,
                 )
-                _event(story, user=user, kind="created", to_step=story.step, branch=story.branch)
+                story_event(story, user=user, kind="created", to_step=story.step, branch=story.branch)
                 return story
         except IntegrityError:
             # Another story took this number between the read and the insert: take the next one.
@@ -140,7 +158,7 @@ def story_advance(*, story: Story, user, note: str = "", coverage=None, pull_req
         fields.append("head_sha")
     if story.step == Step.TESTS:
         if coverage is not None:
-            story.coverage = _clean_coverage(coverage)
+            story.coverage = coverage_clean(coverage)
             fields.append("coverage")
         if story.coverage is None:
             raise DomainError(f"Record the coverage of {story.key}'s tests before asking for the review.")
@@ -159,7 +177,7 @@ def story_advance(*, story: Story, user, note: str = "", coverage=None, pull_req
     if story.step == Step.REVIEW:
         target = conf.story_coverage_target()
         if story.coverage < target - 10:
-            _event(story, user=user, kind="coverage_alert",
+            story_event(story, user=user, kind="coverage_alert",
                    note=f"Coverage {story.coverage}% is more than 10 points under the {target}% target.")
     if story.step in GATE_OF_STEP:
         gate_request(target=story, gate_type=GATE_OF_STEP[story.step], subject=story_subject(story),
@@ -174,7 +192,7 @@ def _clean_sha(sha: str) -> str:
     return sha
 
 
-def _clean_coverage(value) -> Decimal:
+def coverage_clean(value) -> Decimal:
     try:
         coverage = Decimal(str(value).strip().rstrip("%"))
     except (InvalidOperation, ValueError):
@@ -199,7 +217,7 @@ def story_ci_report(*, story: Story, status: str, head_sha: str = "", detail: st
             fields.append("head_sha")
     story.ci_status = status
     story.save(update_fields=fields)
-    _event(story, user=None, kind="ci_reported", note=detail, status=status, head_sha=story.head_sha)
+    story_event(story, user=None, kind="ci_reported", note=detail, status=status, head_sha=story.head_sha)
     if story.state != Story.State.ACTIVE:
         return story
     if story.step == Step.CI and status == Story.CiStatus.GREEN:
@@ -233,9 +251,6 @@ def story_return_to_sprint(*, story: Story, sprint: str, user, note: str = "") -
     return story
 
 
-# --- gate decisions -----------------------------------------------------------------------------------
-
-
 def _rework(story: Story, gate: Gate) -> None:
     story.revision += 1
     story.ci_status = Story.CiStatus.UNKNOWN
@@ -246,7 +261,7 @@ def _rework(story: Story, gate: Gate) -> None:
 def _block(story: Story, gate: Gate) -> None:
     story.state, old_sprint, story.sprint = Story.State.BLOCKED, story.sprint, ""
     story.save(update_fields=["state", "sprint"])
-    _event(story, user=gate.decided_by, kind="blocked", note=gate.reason, gate=gate.gate_type, sprint=old_sprint)
+    story_event(story, user=gate.decided_by, kind="blocked", note=gate.reason, gate=gate.gate_type, sprint=old_sprint)
 
 
 def _gate_story(gate: Gate, story: Story, step: int) -> Story:
@@ -312,7 +327,7 @@ def _complete(story: Story, user) -> None:
     story.change = change_add(type=story.change_type, text=story.title, author=story.author, reference=story.key,
                               user=user, source=Change.Source.STORY)
     story.save(update_fields=["state", "completed_at", "completed_by", "change"])
-    _event(story, user=user, kind="completed", note=f"Changelog entry under Unreleased: {story.title}",
+    story_event(story, user=user, kind="completed", note=f"Changelog entry under Unreleased: {story.title}",
            change_id=story.change.pk)
 
 
@@ -339,158 +354,3 @@ GATE_TYPES = (
              on_decided=_on_validation_decided, reason_required_for=(NEEDS_REWORK,),
              pull_request=_pull_request_url, passing=(APPROVED,)),
 )
-
-
-# --- JSON import / export -----------------------------------------------------------------------------
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def story_as_dict(story: Story) -> dict:
-    return {
-        "id": story.key, "title": story.title, "user_story": story.user_story,
-        "acceptance_criteria": story.acceptance_criteria, "branch": story.branch, "step": story.step,
-        "state": story.state, "sprint": story.sprint, "change_type": story.change_type,
-        "coverage": float(story.coverage) if story.coverage is not None else None, "ci_status": story.ci_status,
-        "completed_at": _iso(story.completed_at),
-        "completed_by": story.completed_by.get_username() if story.completed_by else None,
-    }
-
-
-def stories_export() -> list[dict]:
-    return [story_as_dict(story) for story in Story.objects.select_related("completed_by")]
-
-
-def build_state_export() -> dict:
-    """build-state.json: every story's state, and which are completed, when and by whom."""
-    stories = list(Story.objects.select_related("completed_by"))
-    return {
-        "generated_at": _iso(timezone.now()),
-        "stories": [
-            {"id": story.key, "title": story.title, "state": story.state, "step": story.step,
-             "step_label": story.get_step_display(), "branch": story.branch,
-             "completed_at": _iso(story.completed_at),
-             "completed_by": story.completed_by.get_username() if story.completed_by else None}
-            for story in stories
-        ],
-        "completed": [story.key for story in stories if story.state == Story.State.COMPLETED],
-    }
-
-
-def _text(item: dict, key: str, where: str, *, limit: int | None = None) -> str:
-    value = item.get(key, "")
-    if value is None:
-        return ""
-    if isinstance(value, list) and all(isinstance(line, str) for line in value):
-        value = "\n".join(value)
-    if not isinstance(value, str):
-        raise DomainError(f"{where}: '{key}' must be text.")
-    if limit is not None and len(value) > limit:
-        raise DomainError(f"{where}: '{key}' is longer than {limit} characters.")
-    return value.strip()
-
-
-def _choice(item: dict, key: str, where: str, choices, default):
-    value = item.get(key, default)
-    if value is None:
-        return default
-    if value not in choices:
-        raise DomainError(f"{where}: '{key}' is {value!r}, expected one of {', '.join(map(str, choices))}.")
-    return value
-
-
-def _parse_item(item, index: int) -> dict:
-    where = f"story #{index + 1}"
-    if not isinstance(item, dict):
-        raise DomainError(f"{where} is not an object with the story's fields.")
-    key = item.get("id")
-    match = KEY.match(key) if isinstance(key, str) else None
-    if match is None:
-        raise DomainError(f"{where}: 'id' must look like S-01 (got {key!r}).")
-    where = f"story {key}"
-    title = _text(item, "title", where, limit=200)
-    if not title:
-        raise DomainError(f"{where}: 'title' is missing.")
-    step = item.get("step", Step.PREFLIGHT)
-    if isinstance(step, bool) or step not in Step.values:
-        raise DomainError(f"{where}: 'step' must be a number from 1 to 10 (got {step!r}).")
-    coverage = item.get("coverage")
-    completed_at = item.get("completed_at")
-    moment = None
-    if completed_at is not None:
-        moment = parse_datetime(completed_at) if isinstance(completed_at, str) else None
-        if moment is None or timezone.is_naive(moment):
-            raise DomainError(f"{where}: 'completed_at' must be an ISO 8601 time with its offset.")
-    state = _choice(item, "state", where, Story.State.values, Story.State.ACTIVE)
-    if (state == Story.State.COMPLETED) != (step == Step.ARTEFACTS):
-        raise DomainError(f"{where}: a story is completed exactly when it is at step 10.")
-    return {
-        "number": int(match[1]), "title": title, "user_story": _text(item, "user_story", where),
-        "acceptance_criteria": _text(item, "acceptance_criteria", where),
-        "branch": _text(item, "branch", where, limit=120), "step": step, "state": state,
-        "sprint": _text(item, "sprint", where, limit=60),
-        "change_type": _choice(item, "change_type", where, Change.Type.values, Change.Type.FEATURE),
-        "coverage": _clean_coverage(coverage) if coverage is not None else None,
-        "ci_status": _choice(item, "ci_status", where, Story.CiStatus.values, Story.CiStatus.UNKNOWN),
-        "completed_at": moment,
-    }
-
-
-def parse_stories_json(text: str) -> list:
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise DomainError("The file is not valid JSON: export a list of stories.") from None
-    if isinstance(data, dict) and isinstance(data.get("stories"), list):
-        data = data["stories"]
-    if not isinstance(data, list):
-        raise DomainError("Expected a JSON list of stories (or an object with a 'stories' list).")
-    return data
-
-
-# What an import takes from a new story's fields; its step, state, CI and who completed it are never taken
-# from a file: a story imported at a gate step would reach its gate with no requester, decidable by the
-# importer, and a file may name anyone as the person who completed it.
-IMPORTED_FIELDS = ("number", "title", "user_story", "acceptance_criteria", "branch", "sprint", "change_type",
-                   "coverage")
-
-
-@transaction.atomic
-def stories_import(*, items: list, user) -> str:
-    """Create the stories that do not exist yet, at the pre-flight step with their planning fields as
-    exported; for a known id, update only its planning text (title, user story, acceptance criteria).
-    Steps and states move only through the actions and gates."""
-    require(user, ADD_STORY, doing="import stories")
-    parsed = [_parse_item(item, index) for index, item in enumerate(items)]
-    numbers = [fields["number"] for fields in parsed]
-    duplicates = sorted({f"S-{number:02d}" for number in numbers if numbers.count(number) > 1})
-    if duplicates:
-        raise DomainError(f"The file lists {', '.join(duplicates)} more than once.")
-    existing = {story.number: story for story in Story.objects.filter(number__in=numbers).select_for_update()}
-    created = updated = 0
-    for fields in parsed:
-        story = existing.get(fields["number"])
-        if story is None:
-            planning = {name: fields[name] for name in IMPORTED_FIELDS}
-            story = Story(**{**planning, "branch": fields["branch"] or branch_for(fields["title"],
-                                                                                    number=fields["number"])})
-            story.save()
-            _event(story, user=user, kind="imported", to_step=story.step,
-                   step_in_file=fields["step"], state_in_file=fields["state"])
-            created += 1
-            continue
-        planning = {name: fields[name] for name in ("title", "user_story", "acceptance_criteria")}
-        if any(getattr(story, name) != value for name, value in planning.items()):
-            for name, value in planning.items():
-                setattr(story, name, value)
-            story.save(update_fields=list(planning))
-            _event(story, user=user, kind="import_updated")
-            updated += 1
-    summary = f"{created} story(ies) created, {updated} updated, {len(parsed) - created - updated} unchanged."
-    if created:
-        summary += " New stories start at pre-flight: steps move through the actions and gates."
-    audit_record(action="story.imported", actor=user, message=summary, changes={"created": created,
-                                                                                "updated": updated})
-    return summary

@@ -11,9 +11,9 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
 from releases import conf
-from releases.bump_services import bump_create
+from releases.delivery.bump_services import bump_create
 from releases.models import DependencyBump
-from releases.semver import InvalidVersion, parse_version
+from releases.rules.semver import InvalidVersion, parse_version
 
 TIMEOUT = (3.05, 10)
 

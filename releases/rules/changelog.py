@@ -1,7 +1,7 @@
 """CHANGELOG.md in Keep a Changelog 1.1.0 form: render, parse (import) and promote Unreleased.
 
 Pure text in, text out: the database side (which changes are unreleased, which releases exist) is
-in releases/services.py. https://keepachangelog.com/en/1.1.0/
+in releases/pipeline/notes.py. https://keepachangelog.com/en/1.1.0/
 """
 
 import re
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from formation_hub.errors import DomainError
-from releases.semver import InvalidVersion, parse_version
+from releases.rules.semver import InvalidVersion, parse_version
 
 HEADINGS = ("Added", "Changed", "Deprecated", "Removed", "Fixed", "Security")
 BREAKING_MARK = "**BREAKING:** "

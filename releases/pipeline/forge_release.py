@@ -8,7 +8,7 @@ from formation_hub.forge import ForgeError, forge_client, forge_connection
 from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
 from releases.models import Release
-from releases.services import release_notes
+from releases.pipeline.notes import release_notes
 
 
 @transaction.atomic

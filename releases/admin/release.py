@@ -2,7 +2,7 @@
 
 Every action is a logged-in POST to a view that calls one service; gates are decided on the core's
 gate page (formation_hub's decide view), so the same refusals apply everywhere. Stories and dependency
-bumps (issue 8) are registered by releases.admin_delivery, imported here.
+bumps (issue 8) are registered by releases/admin/delivery.py.
 """
 
 from datetime import datetime
@@ -25,8 +25,8 @@ from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from formation_hub.permissions import may
 from formation_hub.timefmt import format_local
-from releases import admin_delivery, clock, conf  # noqa: F401 - admin_delivery registers its ModelAdmins
-from releases.admin_actions import ObjectActionsMixin
+from releases import conf
+from releases.admin.actions import ObjectActionsMixin
 from releases.models import (
     Change,
     CheckRun,
@@ -37,25 +37,20 @@ from releases.models import (
     Release,
     SmokeCheck,
 )
-from releases.prerequisites import LABELS
-from releases.selectors import next_step, release_evaluation, unreleased_changes
-from releases.services import (
+from releases.pipeline import clock
+from releases.pipeline.notes import changelog_import, changelog_render
+from releases.pipeline.prepare import (
     change_add,
     change_edit,
-    changelog_import,
-    changelog_render,
-    commit_statuses_fetch,
-    override_request,
     release_abort,
-    release_check_prerequisites,
     release_create,
-    release_deploy,
     release_propose,
-    release_rollback,
-    release_run_smoke,
     release_set_sha,
-    watch_ends_at,
 )
+from releases.pipeline.prerequisite_reports import commit_statuses_fetch, override_request, release_check_prerequisites
+from releases.pipeline.rollout import release_deploy, release_rollback, release_run_smoke, watch_ends_at
+from releases.rules.prerequisites import LABELS
+from releases.selectors import next_step, release_evaluation, unreleased_changes
 
 
 class ReleaseCreateForm(forms.Form):
