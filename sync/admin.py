@@ -18,8 +18,8 @@ from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.timefmt import format_local
-from sync.circuits import circuits_probe_due
-from sync.http import ServiceError
+from sync.clients.circuits import circuits_probe_due
+from sync.clients.http import ServiceError
 from sync.models import (
     BaserowConnection,
     DocmostConnection,

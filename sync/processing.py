@@ -23,9 +23,9 @@ from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
 from formation_hub.timefmt import format_local
 from sync import conf
-from sync.circuits import circuit_open_for, circuit_trip, waiting_reason
+from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
+from sync.clients.http import CallRecord, PermanentError, RetryableError, recording
 from sync.config_cache import mapping_for_table
-from sync.http import CallRecord, PermanentError, RetryableError, recording
 from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
 from sync.routing import (
     DOCMOST_TABLE,

@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from sync import conf
-from sync.baserow_client import BaserowClient
-from sync.http import NotFound
+from sync.clients.baserow import BaserowClient
+from sync.clients.http import NotFound
 from sync.models import EventItem, TableMapping
 from sync.routing import IgnoreItem, PermanentFailure
 

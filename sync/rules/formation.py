@@ -2,8 +2,14 @@
 
 from django.utils import timezone
 
-from sync.clients import baserow_client, baserow_connection, docmost_client, docmost_connection, formation_space_id
-from sync.docmost_client import DocmostClient
+from sync.clients.docmost import DocmostClient
+from sync.clients.factory import (
+    baserow_client,
+    baserow_connection,
+    docmost_client,
+    docmost_connection,
+    formation_space_id,
+)
 from sync.models import DocmostConnection, Event, EventItem, LogicalTable, PageLink, TableMapping
 from sync.pages import PageSpec, page_ensure, page_update_title, row_write_back_page_id, template_body
 from sync.processing import items_coalesce_into

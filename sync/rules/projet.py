@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
-from sync.clients import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
-from sync.http import NotFound
+from sync.clients.factory import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
+from sync.clients.http import NotFound
 from sync.models import DocmostConnection, EventItem, PageLink, TableMapping
 from sync.pages import PageSpec, page_archive, page_ensure, page_update_title, row_write_back_page_id, template_body
 from sync.processing import items_coalesce_into

@@ -17,10 +17,10 @@ import pytest
 import requests
 
 from sandbox.docmost import BOT_PASSWORD
-from sync.docmost_client import DocmostClient, marker_line
-from sync.http import CallLog, NotFound, PermanentError, RateLimited, RetryPolicy
+from sync.clients.docmost import DocmostClient, marker_line
+from sync.clients.http import CallLog, NotFound, PermanentError, RateLimited, RetryPolicy
+from sync.clients.shared_login import LoginStore
 from sync.pages import template_body
-from sync.shared_login import LoginStore
 
 pytestmark = pytest.mark.contract
 

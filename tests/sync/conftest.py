@@ -8,9 +8,9 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from sync import routing, views
-from sync.baserow_client import forget_cached_tokens as baserow_forget_tokens
+from sync.clients.baserow import forget_cached_tokens as baserow_forget_tokens
+from sync.clients.docmost import forget_cached_tokens as docmost_forget_tokens
 from sync.demo import load_demo_sync
-from sync.docmost_client import forget_cached_tokens as docmost_forget_tokens
 from sync.models import BaserowConnection, DocmostConnection, Event, EventItem
 from sync.processing import event_process
 

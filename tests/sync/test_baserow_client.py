@@ -3,8 +3,8 @@
 import pytest
 
 from sandbox.httpbase import free_port
-from sync.baserow_client import BaserowClient, forget_cached_tokens
-from sync.http import (
+from sync.clients.baserow import BaserowClient, forget_cached_tokens
+from sync.clients.http import (
     AuthenticationFailed,
     CallLog,
     InvalidRequest,

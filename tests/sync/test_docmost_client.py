@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from sandbox.docmost import BOT_PASSWORD
 from sandbox.httpbase import free_port
-from sync.docmost_client import DocmostClient, forget_cached_tokens, marker_line
-from sync.http import (
+from sync.clients.docmost import DocmostClient, forget_cached_tokens, marker_line
+from sync.clients.http import (
     AuthenticationFailed,
     CallLog,
     InvalidRequest,

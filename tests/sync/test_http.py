@@ -1,4 +1,4 @@
-"""The pieces of sync.http that need no server: backoff, retry decisions, Retry-After, field checks, tokens."""
+"""The pieces of sync.clients.http that need no server: backoff, retry decisions, Retry-After, field checks, tokens."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -6,7 +6,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from sync.http import (
+from sync.clients.http import (
     CallLog,
     CallRecord,
     InvalidRequest,

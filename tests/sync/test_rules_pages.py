@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from sync.docmost_client import DocmostClient
-from sync.http import ServiceTimeout
+from sync.clients.docmost import DocmostClient
+from sync.clients.http import ServiceTimeout
 from sync.models import BaserowConnection, DocmostConnection, Event, EventItem, PageCreation, PageLink, TableMapping
 from sync.pages import PageSpec, page_ensure
 from sync.rules.formation import create_formation_pages

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.http import ServiceError
+from sync.clients.http import ServiceError
 from sync.reconciliation import reconciliation_run
 from sync.routing import PermanentFailure
 

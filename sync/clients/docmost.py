@@ -5,7 +5,7 @@ contracts/README.md sections 4 and 5. Authentication is `Authorization: Bearer <
 `authToken` cookie. That login is throttled to 10 calls a minute per client address (failed logins by
 anyone included; the 429 says `Retry-After-Auth: 60`), so its token is shared by every client of the process
 for the same base URL and account, and through a `LoginStore` by every process of the host
-(`sync.shared_login`), renewed once when Docmost answers 401. A refused login is remembered until its wait
+(`sync.clients.shared_login`), renewed once when Docmost answers 401. A refused login is remembered until its wait
 is over: no client logs in again before, each gets the refusal (RateLimited opens the circuit).
 
 Docmost strips unknown request keys without a word (`ValidationPipe({whitelist: true})`), so each body is
@@ -24,7 +24,7 @@ import requests
 from requests.cookies import remove_cookie_by_name
 
 from sync import conf
-from sync.http import (
+from sync.clients.http import (
     NO_RETRY,
     AuthenticationFailed,
     InvalidRequest,
@@ -41,7 +41,7 @@ from sync.http import (
     check_fields,
     jwt_expiry,
 )
-from sync.shared_login import DatabaseLoginStore, LoginRefusal, LoginStore, Session
+from sync.clients.shared_login import DatabaseLoginStore, LoginRefusal, LoginStore, Session
 
 SERVICE = "docmost"
 AUTH_COOKIE = "authToken"
@@ -366,7 +366,7 @@ class DocmostClient:
         """POST `body` to `endpoint` after checking its keys; returns the unwrapped `data` (or None).
 
         InvalidRequest (nothing sent) for an endpoint this client does not know or a key it does not
-        take; the errors of `sync.http` otherwise.
+        take; the errors of `sync.clients.http` otherwise.
         """
         if endpoint not in ENDPOINTS or endpoint == "/api/auth/login":
             raise InvalidRequest(f"{endpoint} is not an endpoint this client calls", service=SERVICE, path=endpoint)

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from sync import conf
-from sync.http import (
+from sync.clients.http import (
     AuthenticationFailed,
     InvalidRequest,
     Recorder,
