@@ -32,9 +32,9 @@ from sync.models import (
     ServiceCircuit,
     TableMapping,
 )
-from sync.processing import event_replay
+from sync.processing.pipeline import event_replay
+from sync.processing.routing import DOCMOST_EVENT_TYPES, KNOWN_EVENT_TYPES, PermanentFailure
 from sync.reconciliation import reconciliation_run
-from sync.routing import DOCMOST_EVENT_TYPES, KNOWN_EVENT_TYPES, PermanentFailure
 from sync.selectors import (
     BUSY_STATES,
     event_state_counts,

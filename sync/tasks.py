@@ -3,7 +3,7 @@
 from sync.clients.circuits import circuits_probe_due
 from sync.failure_alerts import dead_items_alert
 from sync.ingest.docmost_poll import docmost_poll
-from sync.processing import event_process, events_sweep
+from sync.processing.pipeline import event_process, events_sweep
 from sync.watchdog import baserow_webhooks_watch
 
 

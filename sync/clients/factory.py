@@ -14,7 +14,7 @@ from sync.clients.docmost import DocmostClient
 from sync.clients.http import RetryPolicy
 from sync.config_cache import baserow_connection_cached, docmost_connection_cached
 from sync.models import BaserowConnection, DocmostConnection
-from sync.routing import PermanentFailure
+from sync.processing.routing import PermanentFailure
 
 
 def retry_policy() -> RetryPolicy:

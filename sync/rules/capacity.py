@@ -9,8 +9,8 @@ from formation_hub.notifications import notify
 from sync.clients.baserow import BaserowClient
 from sync.clients.factory import baserow_client
 from sync.models import Event, EventItem, LogicalTable, TableMapping
-from sync.routing import IgnoreItem, rule
-from sync.rows import cell_number, cell_text, item_row_latest, link_ids, mapping_for, row_latest
+from sync.processing.routing import IgnoreItem, rule
+from sync.processing.rows import cell_number, cell_text, item_row_latest, link_ids, mapping_for, row_latest
 
 ACTOR = "sync-rules"
 

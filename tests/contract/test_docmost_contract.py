@@ -20,7 +20,7 @@ from sandbox.docmost import BOT_PASSWORD
 from sync.clients.docmost import DocmostClient, marker_line
 from sync.clients.http import CallLog, NotFound, PermanentError, RateLimited, RetryPolicy
 from sync.clients.shared_login import LoginStore
-from sync.pages import template_body
+from sync.processing.pages import template_body
 
 pytestmark = pytest.mark.contract
 

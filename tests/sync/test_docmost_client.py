@@ -22,7 +22,7 @@ from sync.clients.http import (
     ServiceUnavailable,
 )
 from sync.models import DocmostConnection, SharedLogin
-from sync.pages import template_body
+from sync.processing.pages import template_body
 
 QUICK = RetryPolicy(max_retries=2, base=0.01, cap=0.02, max_retry_after=5)
 

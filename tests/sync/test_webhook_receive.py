@@ -11,7 +11,7 @@ from sync import conf
 from sync.ingest import views
 from sync.ingest.receive import event_receive
 from sync.models import Event, EventItem
-from sync.processing import event_process
+from sync.processing.pipeline import event_process
 from tests.sync.conftest import fixture_body, fixture_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from sync.clients.http import ServiceError
+from sync.processing.routing import PermanentFailure
 from sync.reconciliation import reconciliation_run
-from sync.routing import PermanentFailure
 
 
 class Command(BaseCommand):

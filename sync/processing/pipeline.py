@@ -27,7 +27,7 @@ from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
 from sync.clients.http import CallRecord, PermanentError, RetryableError, recording
 from sync.config_cache import mapping_for_table
 from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
-from sync.routing import (
+from sync.processing.routing import (
     DOCMOST_TABLE,
     KNOWN_EVENT_TYPES,
     IgnoreItem,

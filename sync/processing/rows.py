@@ -11,7 +11,7 @@ from sync import conf
 from sync.clients.baserow import BaserowClient
 from sync.clients.http import NotFound
 from sync.models import EventItem, TableMapping
-from sync.routing import IgnoreItem, PermanentFailure
+from sync.processing.routing import IgnoreItem, PermanentFailure
 
 ROW_MISSING = "skipped: row missing"
 
