@@ -34,7 +34,6 @@ from sync.models import (
 )
 from sync.processing.pipeline import event_replay
 from sync.processing.routing import DOCMOST_EVENT_TYPES, KNOWN_EVENT_TYPES, PermanentFailure
-from sync.reconciliation import reconciliation_run
 from sync.selectors import (
     BUSY_STATES,
     event_state_counts,
@@ -42,6 +41,7 @@ from sync.selectors import (
     mapping_is_silent,
     mappings_with_last_delivery,
 )
+from sync.upkeep.reconciliation import reconciliation_run
 
 
 def local_time(field: str, description: str, pattern: str = "%d %b %Y %H:%M:%S"):

@@ -1,10 +1,10 @@
 """django-q2 entry points of the sync app: thin, each takes an id and calls a service."""
 
 from sync.clients.circuits import circuits_probe_due
-from sync.failure_alerts import dead_items_alert
 from sync.ingest.docmost_poll import docmost_poll
 from sync.processing.pipeline import event_process, events_sweep
-from sync.watchdog import baserow_webhooks_watch
+from sync.upkeep.failure_alerts import dead_items_alert
+from sync.upkeep.watchdog import baserow_webhooks_watch
 
 
 def process_event(event_id: int) -> str:

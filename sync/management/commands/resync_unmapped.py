@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sync.clients.http import ServiceError
 from sync.processing.routing import PermanentFailure
-from sync.reconciliation import reconciliation_run
+from sync.upkeep.reconciliation import reconciliation_run
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from sync import conf
 from sync.clients.factory import baserow_client
 from sync.clients.http import ServiceError
 from sync.models import BaserowConnection, TableMapping
-from sync.reconciliation import reconciliation_run
+from sync.upkeep.reconciliation import reconciliation_run
 
 ACTOR = "sync-watchdog"
 
