@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.dashboard import panels
-from sync.admin.events import EstimatedCountPaginator
+from sync.admin.display import EstimatedCountPaginator
 from sync.models import Event, EventItem, LoopAlert, TableMapping
 from sync.processing.pipeline import event_process, event_replay
 from tests.sync.factories import EventFactory, EventItemFactory
