@@ -2,7 +2,8 @@
 
 from sync.clients.circuits import circuits_probe_due
 from sync.ingest.docmost_poll import docmost_poll
-from sync.processing.pipeline import event_process, events_sweep
+from sync.processing.enqueue import events_sweep
+from sync.processing.pipeline import event_process
 from sync.upkeep.failure_alerts import dead_items_alert
 from sync.upkeep.watchdog import baserow_webhooks_watch
 

@@ -18,7 +18,7 @@ from sync import conf
 from sync.clients.docmost import DocmostClient
 from sync.clients.factory import docmost_client, docmost_connection, formation_space_id, target_space_id
 from sync.models import Event, EventItem, PollCursor
-from sync.processing.pipeline import event_enqueue
+from sync.processing.enqueue import event_enqueue
 from sync.rules.docmost_changes import is_compte_rendu
 
 ACTOR = "sync-docmost-poll"

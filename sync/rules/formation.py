@@ -11,8 +11,8 @@ from sync.clients.factory import (
     formation_space_id,
 )
 from sync.models import DocmostConnection, Event, EventItem, LogicalTable, PageLink, TableMapping
+from sync.processing.coalescing import items_coalesce_into
 from sync.processing.pages import PageSpec, page_ensure, page_update_title, row_write_back_page_id, template_body
-from sync.processing.pipeline import items_coalesce_into
 from sync.processing.routing import IgnoreItem, rule
 from sync.processing.rows import cell_text, item_row_latest
 from sync.rules.projet import archive_row_page

@@ -5,6 +5,7 @@ from django.utils import timezone
 from sync.clients.factory import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
 from sync.clients.http import NotFound
 from sync.models import DocmostConnection, EventItem, PageLink, TableMapping
+from sync.processing.coalescing import items_coalesce_into
 from sync.processing.pages import (
     PageSpec,
     page_archive,
@@ -13,7 +14,6 @@ from sync.processing.pages import (
     row_write_back_page_id,
     template_body,
 )
-from sync.processing.pipeline import items_coalesce_into
 from sync.processing.routing import IgnoreItem, rule
 from sync.processing.rows import ROW_MISSING, cell_text, item_row_delivered_or_latest, item_row_latest
 

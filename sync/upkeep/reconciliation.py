@@ -14,7 +14,7 @@ from formation_hub.context import current_correlation_id
 from sync.clients.baserow import BaserowClient
 from sync.clients.factory import baserow_client, docmost_connection
 from sync.models import Event, EventItem, LogicalTable, PageLink, Reconciliation, TableMapping
-from sync.processing.pipeline import event_enqueue
+from sync.processing.enqueue import event_enqueue
 from sync.processing.rows import cell_text
 from sync.rules.formation import formation_icon, formation_title
 from sync.rules.projet import project_icon, project_title

@@ -13,7 +13,8 @@ from formation_hub.errors import DomainError
 from formation_hub.schedules import ensure_schedules
 from sync.demo import load_demo_sync
 from sync.models import Event, EventItem
-from sync.processing.pipeline import event_process, event_replay, events_sweep
+from sync.processing.enqueue import events_sweep
+from sync.processing.pipeline import event_process, event_replay
 from sync.processing.routing import IgnoreItem, PermanentFailure, register_handler
 from sync.tasks import process_event, sweep_events
 from tests.sync.factories import EventFactory, EventItemFactory
@@ -286,7 +287,7 @@ def test_a_worker_whose_event_was_taken_over_stops_after_its_current_item(demo_m
 
 @pytest.fixture
 def counted_brokers(monkeypatch):
-    from sync.processing import pipeline as processing
+    from sync.processing import enqueue as processing
 
     made = []
 
@@ -303,7 +304,7 @@ def counted_brokers(monkeypatch):
 
 
 def test_every_enqueue_of_the_process_reuses_one_broker(demo_mappings, counted_brokers):
-    from sync.processing.pipeline import event_enqueue
+    from sync.processing.enqueue import event_enqueue
 
     before = OrmQ.objects.count()
     for event in (EventFactory(), EventFactory(), EventFactory()):

@@ -9,8 +9,8 @@ from django_q.models import OrmQ
 
 from sync.config_cache import mapping_for_table
 from sync.models import Event, HttpCall, LoopAlert, TableMapping
-from sync.processing import pipeline as processing
-from sync.processing.pipeline import events_sweep
+from sync.processing import enqueue as processing
+from sync.processing.enqueue import events_sweep
 from tests.conftest import free_port
 from tests.sync.conftest import process_all
 
