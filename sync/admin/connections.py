@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from formation_hub.timefmt import format_local
-from sync.clients.http import ServiceError
+from sync.clients.errors import ServiceError
 from sync.models import (
     BaserowConnection,
     DocmostConnection,

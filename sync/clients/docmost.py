@@ -24,23 +24,16 @@ import requests
 from requests.cookies import remove_cookie_by_name
 
 from sync import conf
-from sync.clients.http import (
-    NO_RETRY,
+from sync.clients.errors import (
     AuthenticationFailed,
     InvalidRequest,
     NotFound,
     PermanentError,
     RateLimited,
-    Recorder,
     RetryableError,
-    RetryPolicy,
     ServiceUnavailable,
-    Timeout,
-    TokenCache,
-    Transport,
-    check_fields,
-    jwt_expiry,
 )
+from sync.clients.http import NO_RETRY, Recorder, RetryPolicy, Timeout, TokenCache, Transport, check_fields, jwt_expiry
 from sync.clients.shared_login import DatabaseLoginStore, LoginRefusal, LoginStore, Session
 
 SERVICE = "docmost"
@@ -366,7 +359,7 @@ class DocmostClient:
         """POST `body` to `endpoint` after checking its keys; returns the unwrapped `data` (or None).
 
         InvalidRequest (nothing sent) for an endpoint this client does not know or a key it does not
-        take; the errors of `sync.clients.http` otherwise.
+        take; the errors of `sync.clients.errors` otherwise.
         """
         if endpoint not in ENDPOINTS or endpoint == "/api/auth/login":
             raise InvalidRequest(f"{endpoint} is not an endpoint this client calls", service=SERVICE, path=endpoint)

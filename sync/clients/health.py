@@ -9,7 +9,8 @@ import requests
 from formation_hub.health import FAILING, NOT_CONFIGURED, OK, CheckResult
 from sync import conf
 from sync.clients.docmost import DocmostClient
-from sync.clients.http import NO_RETRY, AuthenticationFailed, NotFound, RateLimited, ServiceError
+from sync.clients.errors import AuthenticationFailed, NotFound, RateLimited, ServiceError
+from sync.clients.http import NO_RETRY
 from sync.models import BaserowConnection, DocmostConnection, TableMapping
 
 

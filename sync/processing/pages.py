@@ -21,7 +21,7 @@ from formation_hub.audit import audit_record
 from sync import conf
 from sync.clients.baserow import BaserowClient
 from sync.clients.docmost import DocmostClient
-from sync.clients.http import NotFound
+from sync.clients.errors import NotFound
 from sync.models import BaserowConnection, DocmostConnection, Event, PageCreation, PageLink, TableMapping
 
 ACTOR = "sync-rules"

@@ -20,7 +20,8 @@ from formation_hub.notifications import notify
 from formation_hub.timefmt import format_local
 from sync import conf
 from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
-from sync.clients.http import CallRecord, PermanentError, RetryableError, recording
+from sync.clients.errors import PermanentError, RetryableError
+from sync.clients.http import CallRecord, recording
 from sync.config_cache import mapping_for_table
 from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
 from sync.processing.enqueue import WORKER, event_enqueue, event_id_enqueue

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from sync import conf
 from sync.clients.baserow import BaserowClient
-from sync.clients.http import NotFound
+from sync.clients.errors import NotFound
 from sync.models import EventItem, TableMapping
 from sync.processing.routing import IgnoreItem, PermanentFailure
 

@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
+from sync.clients.errors import NotFound
 from sync.clients.factory import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
-from sync.clients.http import NotFound
 from sync.models import DocmostConnection, EventItem, PageLink, TableMapping
 from sync.processing.coalescing import items_coalesce_into
 from sync.processing.pages import (

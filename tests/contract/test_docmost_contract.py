@@ -18,7 +18,8 @@ import requests
 
 from sandbox.docmost import BOT_PASSWORD
 from sync.clients.docmost import DocmostClient, marker_line
-from sync.clients.http import CallLog, NotFound, PermanentError, RateLimited, RetryPolicy
+from sync.clients.errors import NotFound, PermanentError, RateLimited
+from sync.clients.http import CallLog, RetryPolicy
 from sync.clients.shared_login import LoginStore
 from sync.processing.pages import template_body
 

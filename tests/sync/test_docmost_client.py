@@ -10,17 +10,16 @@ from django.utils import timezone
 from sandbox.docmost import BOT_PASSWORD
 from sandbox.httpbase import free_port
 from sync.clients.docmost import DocmostClient, forget_cached_tokens, marker_line
-from sync.clients.http import (
+from sync.clients.errors import (
     AuthenticationFailed,
-    CallLog,
     InvalidRequest,
     NotFound,
     PermanentError,
     RateLimited,
-    RetryPolicy,
     ServiceTimeout,
     ServiceUnavailable,
 )
+from sync.clients.http import CallLog, RetryPolicy
 from sync.models import DocmostConnection, SharedLogin
 from sync.processing.pages import template_body
 

@@ -6,17 +6,19 @@ from email.utils import format_datetime
 
 import pytest
 
-from sync.clients.http import (
-    CallLog,
-    CallRecord,
+from sync.clients.errors import (
     InvalidRequest,
     NotFound,
     PermanentError,
     RateLimited,
     RetryableError,
-    RetryPolicy,
     ServiceTimeout,
     ServiceUnavailable,
+)
+from sync.clients.http import (
+    CallLog,
+    CallRecord,
+    RetryPolicy,
     TimeoutSession,
     TokenCache,
     Transport,

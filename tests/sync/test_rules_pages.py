@@ -6,7 +6,7 @@ import time
 import pytest
 
 from sync.clients.docmost import DocmostClient
-from sync.clients.http import ServiceTimeout
+from sync.clients.errors import ServiceTimeout
 from sync.models import BaserowConnection, DocmostConnection, Event, EventItem, PageCreation, PageLink, TableMapping
 from sync.processing.pages import PageSpec, page_ensure
 from sync.rules.formation import create_formation_pages
