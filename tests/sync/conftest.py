@@ -8,7 +8,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from sync.clients.baserow import forget_cached_tokens as baserow_forget_tokens
-from sync.clients.docmost import forget_cached_tokens as docmost_forget_tokens
+from sync.clients.docmost_login import forget_cached_tokens as docmost_forget_tokens
 from sync.demo import load_demo_sync
 from sync.ingest import views
 from sync.models import BaserowConnection, DocmostConnection, Event, EventItem

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from sandbox.docmost import BOT_PASSWORD
 from sandbox.httpbase import free_port
-from sync.clients.docmost import DocmostClient, forget_cached_tokens, marker_line
+from sync.clients.docmost import DocmostClient, marker_line
+from sync.clients.docmost_login import forget_cached_tokens
 from sync.clients.errors import (
     AuthenticationFailed,
     InvalidRequest,

@@ -7,7 +7,7 @@ import pytest
 from formation_hub.devprocesses import companion_processes
 from formation_hub.health import FAILING, NOT_CONFIGURED, OK
 from sandbox.docmost import BOT_PASSWORD
-from sync.clients.docmost import forget_cached_tokens
+from sync.clients.docmost_login import forget_cached_tokens
 from sync.clients.health import check_baserow, check_docmost
 from sync.demo import load_demo_sync
 from sync.models import BaserowConnection, DocmostConnection, TableMapping
