@@ -18,10 +18,10 @@ class SyncConfig(AppConfig):
 
         from formation_hub import dashboard, demo, devprocesses, health, schedules
         from sync import conf
-        from sync import health as sync_health_checks
+        from sync.admin.panels import sync_events_per_hour_panel, sync_health_panel
+        from sync.clients import health as sync_health_checks
         from sync.config_cache import CACHED_MODELS, config_forget
         from sync.demo import load_demo_sync
-        from sync.panels import sync_events_per_hour_panel, sync_health_panel
 
         import_module("sync.rules")
         for model in CACHED_MODELS:

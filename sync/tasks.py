@@ -1,10 +1,11 @@
 """django-q2 entry points of the sync app: thin, each takes an id and calls a service."""
 
-from sync.circuits import circuits_probe_due
-from sync.docmost_poll import docmost_poll
-from sync.failure_alerts import dead_items_alert
-from sync.processing import event_process, events_sweep
-from sync.watchdog import baserow_webhooks_watch
+from sync.clients.circuits import circuits_probe_due
+from sync.ingest.docmost_poll import docmost_poll
+from sync.processing.enqueue import events_sweep
+from sync.processing.pipeline import event_process
+from sync.upkeep.failure_alerts import dead_items_alert
+from sync.upkeep.watchdog import baserow_webhooks_watch
 
 
 def process_event(event_id: int) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sync.views import BaserowWebhookView
+from sync.ingest.views import BaserowWebhookView
 
 app_name = "sync"
 urlpatterns = [

@@ -20,7 +20,7 @@ pytest_plugins = ["tests.standins"]
 def _sync_config_read_afresh():
     """Each test starts with empty per-process caches of the sync's configuration rows and templates."""
     from sync.config_cache import config_forget
-    from sync.pages import templates_forget
+    from sync.processing.pages import templates_forget
 
     config_forget()
     templates_forget()

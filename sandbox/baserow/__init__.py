@@ -5,6 +5,7 @@ formation-hub uses. Run `python -m sandbox.baserow --port 8010 --demo` or start 
 The control API under `/_sandbox/` is not part of Baserow.
 """
 
+from sandbox.baserow.control import DEFAULT_CONFIG
 from sandbox.baserow.demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
@@ -13,7 +14,7 @@ from sandbox.baserow.demo import (
     DEMO_TOKEN,
 )
 from sandbox.baserow.errors import ApiError
-from sandbox.baserow.server import DEFAULT_CONFIG, BaserowStandIn
+from sandbox.baserow.server import BaserowStandIn
 
 __all__ = [
     "DEFAULT_CONFIG",

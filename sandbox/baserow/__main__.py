@@ -2,8 +2,9 @@
 
 import argparse
 
+from sandbox.baserow.control import DEFAULT_CONFIG
 from sandbox.baserow.demo import DEMO_DATABASE_ID, DEMO_TABLE_IDS, DEMO_TOKEN
-from sandbox.baserow.server import DEFAULT_CONFIG, BaserowStandIn
+from sandbox.baserow.server import BaserowStandIn
 from sandbox.httpbase import serve_forever
 
 

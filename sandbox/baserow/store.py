@@ -1,28 +1,18 @@
-"""Tables, fields and rows in memory (optionally in a JSON file): schema, cell values, row writes."""
+"""Tables, fields and rows in memory (optionally in a JSON file): the state, lookups and row writes; the
+schema is in schema.py, the cell values in cells.py."""
 
 import copy
 import json
 import os
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from sandbox.baserow.cells import CellValues
 from sandbox.baserow.errors import ApiError, field_error, rows_missing, validation_error
+from sandbox.baserow.schema import TableSchema
 
-FIELD_TYPES = (
-    "text",
-    "long_text",
-    "email",
-    "url",
-    "phone_number",
-    "number",
-    "boolean",
-    "date",
-    "single_select",
-    "link_row",
-)
-TEXT_TYPES = ("text", "long_text", "email", "url", "phone_number")
 ORDER_PLACES = Decimal("0.00000000000000000000")
 
 
@@ -49,7 +39,7 @@ def empty_state() -> dict:
     }
 
 
-class RowStore:
+class RowStore(TableSchema, CellValues):
     """State and row writes; every write hands its rows to `_emit_rows` (WebhookEvents)."""
 
     def _load(self, path: str) -> None:
@@ -107,114 +97,6 @@ class RowStore:
             self.faults.clear()
             self._save()
 
-    def create_database(self, *, name: str, database_id: int | None = None) -> dict:
-        with self.lock:
-            database_id = database_id or (max(self.state["databases"], default=0) + 1)
-            database = {"id": database_id, "name": name, "workspace_id": self.state["workspace_id"]}
-            self.state["databases"][database_id] = database
-            self._save()
-            return dict(database)
-
-    def create_table(
-        self, *, name: str, table_id: int | None = None, database_id: int | None = None, fields: list | None = None
-    ) -> dict:
-        """A table with a primary text field "nom" unless `fields` says otherwise (the first field is primary)."""
-        with self._all_or_nothing():
-            if database_id is None:
-                database_id = next(iter(self.state["databases"]), None) or self.create_database(name="sandbox")["id"]
-            if database_id not in self.state["databases"]:
-                self.create_database(name=f"database {database_id}", database_id=database_id)
-            if table_id is None:
-                table_id = self._next_id("table")
-            if table_id in self.state["tables"]:
-                raise ValueError(f"table {table_id} already exists")
-            order = len([t for t in self.state["tables"].values() if t["database_id"] == database_id]) + 1
-            self.state["tables"][table_id] = {"id": table_id, "name": name, "database_id": database_id, "order": order}
-            self.state["rows"][table_id] = {}
-            self.state["trash"][table_id] = {}
-            self.state["next"]["row"][table_id] = 1
-            specs = fields or [{"name": "nom", "type": "text"}]
-            for index, spec in enumerate(specs):
-                self.create_field(table_id=table_id, **{"primary": index == 0, **spec})
-            self._save()
-            return self.table_snapshot(table_id)
-
-    def create_field(
-        self,
-        *,
-        table_id: int,
-        name: str,
-        type: str = "text",  # noqa: A002 - Baserow's own key
-        primary: bool = False,
-        field_id: int | None = None,
-        link_row_table_id: int | None = None,
-        link_row_table: str | None = None,
-        has_related_field: bool = True,
-        related_field_name: str | None = None,
-        related_field_id: int | None = None,
-        select_options: list | None = None,
-        number_decimal_places: int = 0,
-        number_negative: bool = False,
-        date_include_time: bool = False,
-    ) -> dict:
-        with self.lock:
-            if table_id not in self.state["tables"]:
-                raise ValueError(f"table {table_id} does not exist")
-            if type not in FIELD_TYPES:
-                raise ValueError(f"field type {type!r} is not one of {FIELD_TYPES}")
-            if any(f["name"] == name for f in self._fields(table_id)):
-                raise ValueError(f"table {table_id} already has a field named {name!r}")
-            field_id = field_id or self._next_id("field")
-            field = {
-                "id": field_id,
-                "table_id": table_id,
-                "name": name,
-                "type": type,
-                "primary": bool(primary),
-                "order": len(self._fields(table_id)),
-            }
-            if type == "number":
-                field.update(number_decimal_places=number_decimal_places, number_negative=number_negative)
-            if type == "date":
-                field["date_include_time"] = date_include_time
-            if type == "single_select":
-                field["select_options"] = [self._make_option(option) for option in select_options or []]
-            if type == "link_row":
-                if link_row_table is not None:
-                    link_row_table_id = self._table_by_name(link_row_table)
-                if link_row_table_id not in self.state["tables"]:
-                    raise ValueError(f"link_row_table_id {link_row_table_id} does not exist")
-                field["link_row_table_id"] = link_row_table_id
-                field["link_row_related_field_id"] = None
-            self.state["fields"][field_id] = field
-            for row in self._all_rows(table_id):
-                row["values"][field_id] = self._empty_value(field)
-            if type == "link_row" and has_related_field and link_row_table_id != table_id:
-                related_name = related_field_name or self.state["tables"][table_id]["name"]
-                if any(f["name"] == related_name for f in self._fields(link_row_table_id)):
-                    related_name = f"{related_name} - {name}"
-                related = self.create_field(
-                    table_id=link_row_table_id,
-                    name=related_name,
-                    type="link_row",
-                    field_id=related_field_id,
-                    link_row_table_id=table_id,
-                    has_related_field=False,
-                )
-                field["link_row_related_field_id"] = related["id"]
-                self.state["fields"][related["id"]]["link_row_related_field_id"] = field_id
-            self._save()
-            return self.field_snapshot(field_id)
-
-    def _make_option(self, option) -> dict:
-        if isinstance(option, str):
-            option = {"value": option}
-        return {
-            "id": option.get("id") or self._next_id("option"),
-            "value": option["value"],
-            "color": option.get("color", "light-blue"),
-        }
-
     def _table_by_name(self, name: str) -> int:
         for table in self.state["tables"].values():
             if table["name"] == name:
@@ -251,162 +133,6 @@ class RowStore:
             table = dict(self.state["tables"][table_id])
             table["fields"] = [self.field_snapshot(f["id"]) for f in self._fields(table_id)]
             return table
-
-    def _key(self, field: dict, user_field_names: bool) -> str:
-        return field["name"] if user_field_names else f"field_{field['id']}"
-
-    def _live_links(self, field: dict, ids: list[int]) -> list[int]:
-        live = self.state["rows"].get(field["link_row_table_id"], {})
-        return [row_id for row_id in ids if row_id in live]
-
-    def _primary_text(self, table_id: int, row: dict) -> str:
-        primary = self._primary(table_id)
-        if primary is None:
-            return ""
-        value = self._serialize_value(primary, row["values"].get(primary["id"]))
-        if value is None:
-            return ""
-        if isinstance(value, dict):
-            return str(value.get("value", ""))
-        if isinstance(value, list):
-            return ", ".join(str(item.get("value", "")) for item in value)
-        return str(value)
-
-    def _serialize_value(self, field: dict, raw):
-        kind = field["type"]
-        if kind == "link_row":
-            table_id = field["link_row_table_id"]
-            rows = self.state["rows"].get(table_id, {})
-            linked = sorted((rows[i] for i in self._live_links(field, raw or [])), key=self._row_sort_key)
-            return [{"id": r["id"], "value": self._primary_text(table_id, r), "order": r["order"]} for r in linked]
-        if kind == "single_select":
-            option = next((o for o in field["select_options"] if o["id"] == raw), None)
-            return dict(option) if option else None
-        if kind == "number":
-            if raw is None:
-                return None
-            return str(Decimal(raw).quantize(Decimal(1).scaleb(-field["number_decimal_places"])))
-        if kind == "boolean":
-            return bool(raw)
-        return raw
-
-    @staticmethod
-    def _row_sort_key(row: dict):
-        return (Decimal(row["order"]), row["id"])
-
-    def serialize_row(self, table_id: int, row: dict, user_field_names: bool, only: set | None = None) -> dict:
-        result = {"id": row["id"], "order": row["order"]}
-        for field in self._fields(table_id):
-            key = self._key(field, user_field_names)
-            if only is not None and key not in only:
-                continue
-            result[key] = self._serialize_value(field, row["values"].get(field["id"]))
-        return result
-
-    def _parse_value(self, field: dict, value):
-        """The stored value for a request value; raises ValueError with Baserow's message."""
-        kind = field["type"]
-        if value is None:
-            if kind in ("boolean", "link_row"):
-                return self._empty_value(field)
-            return None
-        if kind in TEXT_TYPES:
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise ValueError("Not a valid string.")
-            value = str(value)
-            if kind == "email" and value and ("@" not in value or " " in value):
-                raise ValueError("Enter a valid email address.")
-            return value
-        if kind == "number":
-            if isinstance(value, bool):
-                raise ValueError("A valid number is required.")
-            try:
-                number = Decimal(str(value).strip())
-            except InvalidOperation:
-                raise ValueError("A valid number is required.") from None
-            if not number.is_finite():
-                raise ValueError("A valid number is required.")
-            if number < 0 and not field["number_negative"]:
-                raise ValueError("Ensure this value is greater than or equal to 0.")
-            return str(number.quantize(Decimal(1).scaleb(-field["number_decimal_places"])))
-        if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in {"true", "t", "1", "yes", "y", "on", "checked"}:
-                return True
-            if text in {"false", "f", "0", "no", "n", "off", ""}:
-                return False
-            raise ValueError("Must be a valid boolean.")
-        if kind == "date":
-            try:
-                if field["date_include_time"]:
-                    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-                    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
-                return date.fromisoformat(str(value)).isoformat()
-            except ValueError:
-                raise ValueError("Date has wrong format. Use one of these formats instead: YYYY-MM-DD.") from None
-        if kind == "single_select":
-            for option in field["select_options"]:
-                if value == option["id"] or str(value) == str(option["id"]) or value == option["value"]:
-                    return option["id"]
-            raise ValueError(f"Select option {value} does not exist.")
-        if kind == "link_row":
-            return self._parse_links(field, value)
-        raise ValueError("Unsupported field type.")
-
-    def _parse_links(self, field: dict, value) -> list[int]:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, list):
-            raise ValueError("Expected a list of row ids or primary field values.")
-        target_table = field["link_row_table_id"]
-        live = self.state["rows"][target_table]
-        ids, missing_ids = [], []
-        for item in value:
-            if isinstance(item, dict):
-                item = item.get("id")
-            if isinstance(item, int) and not isinstance(item, bool):
-                (ids if item in live else missing_ids).append(item)
-                continue
-            if isinstance(item, str):
-                if item.isdigit() and int(item) in live:
-                    ids.append(int(item))
-                    continue
-                match = next((r["id"] for r in live.values() if self._primary_text(target_table, r) == item), None)
-                if match is None:
-                    raise ValueError(f"The provided text value '{item}' does not match any row in the linked table.")
-                ids.append(match)
-                continue
-            raise ValueError(f"The provided value {item!r} is not a row id or a primary field value.")
-        if missing_ids:
-            raise ValueError(f"The provided row ids {sorted(missing_ids)} do not exist.")
-        return sorted(set(ids))
-
-    def _parse_row(self, table_id: int, data, user_field_names: bool) -> dict[int, Any]:
-        """{field_id: stored value} for the keys of a request row; unknown keys are ignored like DRF does."""
-        if not isinstance(data, dict):
-            raise ApiError(
-                400,
-                "ERROR_REQUEST_BODY_VALIDATION",
-                {
-                    "non_field_errors": field_error(
-                        f"Invalid data. Expected a dictionary, but got {type(data).__name__}."
-                    )
-                },
-            )
-        values, errors = {}, {}
-        for field in self._fields(table_id):
-            key = self._key(field, user_field_names)
-            if key not in data:
-                continue
-            try:
-                values[field["id"]] = self._parse_value(field, data[key])
-            except ValueError as error:
-                errors[key] = field_error(str(error))
-        if errors:
-            raise validation_error(errors)
-        return values
 
     def _new_order(self, table_id: int, before_id: int | None) -> Decimal:
         rows = sorted(self.state["rows"][table_id].values(), key=self._row_sort_key)

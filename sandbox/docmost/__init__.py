@@ -7,9 +7,10 @@ minute. API keys exist only with `edition="enterprise"`. Run `python -m sandbox.
 or start `DocmostStandIn` in-process. The control API under `/_sandbox/` is not part of Docmost.
 """
 
+from sandbox.docmost.control import DEFAULT_CONFIG
 from sandbox.docmost.demo import BOT_EMAIL, BOT_PASSWORD, HUMAN_EMAIL, HUMAN_PASSWORD
 from sandbox.docmost.nest import NestError
-from sandbox.docmost.server import DEFAULT_CONFIG, DocmostStandIn
+from sandbox.docmost.server import DocmostStandIn
 
 __all__ = [
     "BOT_EMAIL",

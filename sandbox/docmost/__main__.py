@@ -2,8 +2,9 @@
 
 import argparse
 
+from sandbox.docmost.control import DEFAULT_CONFIG
 from sandbox.docmost.demo import BOT_EMAIL, BOT_PASSWORD
-from sandbox.docmost.server import DEFAULT_CONFIG, DocmostStandIn
+from sandbox.docmost.server import DocmostStandIn
 from sandbox.httpbase import serve_forever
 
 

@@ -6,11 +6,11 @@ from django.utils import timezone
 
 from formation_hub.audit import audit_record
 from formation_hub.notifications import notify
-from sync.baserow_client import BaserowClient
-from sync.clients import baserow_client
+from sync.clients.baserow import BaserowClient
+from sync.clients.factory import baserow_client
 from sync.models import Event, EventItem, LogicalTable, TableMapping
-from sync.routing import IgnoreItem, rule
-from sync.rows import cell_number, cell_text, item_row_latest, link_ids, mapping_for, row_latest
+from sync.processing.routing import IgnoreItem, rule
+from sync.processing.rows import cell_number, cell_text, item_row_latest, link_ids, mapping_for, row_latest
 
 ACTOR = "sync-rules"
 

@@ -4,10 +4,10 @@
 from formation_hub.audit import audit_record
 from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
-from sync.clients import baserow_client, baserow_connection, docmost_connection
+from sync.clients.factory import baserow_client, baserow_connection, docmost_connection
 from sync.models import EventItem, LogicalTable, PageLink
-from sync.routing import DOCMOST_TABLE, IgnoreItem, rule
-from sync.rows import mapping_for
+from sync.processing.routing import DOCMOST_TABLE, IgnoreItem, rule
+from sync.processing.rows import mapping_for
 
 ACTOR = "sync-rules"
 

@@ -2,13 +2,19 @@
 
 from django.utils import timezone
 
-from sync.clients import baserow_client, baserow_connection, docmost_client, docmost_connection, formation_space_id
-from sync.docmost_client import DocmostClient
+from sync.clients.docmost import DocmostClient
+from sync.clients.factory import (
+    baserow_client,
+    baserow_connection,
+    docmost_client,
+    docmost_connection,
+    formation_space_id,
+)
 from sync.models import DocmostConnection, Event, EventItem, LogicalTable, PageLink, TableMapping
-from sync.pages import PageSpec, page_ensure, page_update_title, row_write_back_page_id, template_body
-from sync.processing import items_coalesce_into
-from sync.routing import IgnoreItem, rule
-from sync.rows import cell_text, item_row_latest
+from sync.processing.coalescing import items_coalesce_into
+from sync.processing.pages import PageSpec, page_ensure, page_update_title, row_write_back_page_id, template_body
+from sync.processing.routing import IgnoreItem, rule
+from sync.processing.rows import cell_text, item_row_latest
 from sync.rules.projet import archive_row_page
 
 

@@ -2,13 +2,20 @@
 
 from django.utils import timezone
 
-from sync.clients import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
-from sync.http import NotFound
+from sync.clients.errors import NotFound
+from sync.clients.factory import baserow_client, baserow_connection, docmost_client, docmost_connection, target_space_id
 from sync.models import DocmostConnection, EventItem, PageLink, TableMapping
-from sync.pages import PageSpec, page_archive, page_ensure, page_update_title, row_write_back_page_id, template_body
-from sync.processing import items_coalesce_into
-from sync.routing import IgnoreItem, rule
-from sync.rows import ROW_MISSING, cell_text, item_row_delivered_or_latest, item_row_latest
+from sync.processing.coalescing import items_coalesce_into
+from sync.processing.pages import (
+    PageSpec,
+    page_archive,
+    page_ensure,
+    page_update_title,
+    row_write_back_page_id,
+    template_body,
+)
+from sync.processing.routing import IgnoreItem, rule
+from sync.processing.rows import ROW_MISSING, cell_text, item_row_delivered_or_latest, item_row_latest
 
 # The fields the page of a project is made from, and the one the page id is written back into.
 PAGE_FIELDS = ("nom", "client", "statut", "docmost_page_id")

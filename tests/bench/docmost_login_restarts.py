@@ -26,10 +26,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "formation_hub.settings")
 
 
 def worker(process_only: bool) -> dict:
-    from sync.docmost_client import DocmostClient
-    from sync.http import CallLog, ServiceError
+    from sync.clients.docmost import DocmostClient
+    from sync.clients.errors import ServiceError
+    from sync.clients.http import CallLog
+    from sync.clients.shared_login import LoginStore
     from sync.models import DocmostConnection
-    from sync.shared_login import LoginStore
 
     connection = DocmostConnection.objects.get()
     log = CallLog()

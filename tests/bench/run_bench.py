@@ -117,7 +117,7 @@ def _errors(statuses: dict[int, int], ok: tuple) -> str:
 
 
 def rules_available(stack: Stack) -> bool:
-    out = stack.manage("shell", "-c", "from sync.routing import handler_for; "
+    out = stack.manage("shell", "-c", "from sync.processing.routing import handler_for; "
                                       "print(handler_for('projet', 'rows.created') is not None)")
     return out.strip().endswith("True")
 

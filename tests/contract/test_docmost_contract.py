@@ -17,10 +17,11 @@ import pytest
 import requests
 
 from sandbox.docmost import BOT_PASSWORD
-from sync.docmost_client import DocmostClient, marker_line
-from sync.http import CallLog, NotFound, PermanentError, RateLimited, RetryPolicy
-from sync.pages import template_body
-from sync.shared_login import LoginStore
+from sync.clients.docmost import DocmostClient, marker_line
+from sync.clients.errors import NotFound, PermanentError, RateLimited
+from sync.clients.http import CallLog, RetryPolicy
+from sync.clients.shared_login import LoginStore
+from sync.processing.pages import template_body
 
 pytestmark = pytest.mark.contract
 

@@ -10,7 +10,7 @@ from django_q.models import OrmQ
 from formation_hub import roles
 from sync.demo import load_demo_sync
 from sync.models import Event, EventItem, RejectedCall, TableMapping
-from sync.processing import event_process, event_replay
+from sync.processing.pipeline import event_process, event_replay
 from tests.hostile.conftest import ROTATED_SECRET, SECRET, URL, delivery
 
 pytestmark = pytest.mark.django_db

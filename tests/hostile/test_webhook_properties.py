@@ -1,4 +1,4 @@
-"""Properties of the secret check and the webhook parser (sync/receive.py), over generated input."""
+"""Properties of the secret check and the webhook parser (sync/ingest/receive.py), over generated input."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sync.receive import ENVELOPE_KEYS, InvalidDelivery, TooManyRows, parse_delivery, secret_is_valid
+from sync.ingest.receive import ENVELOPE_KEYS, InvalidDelivery, TooManyRows, parse_delivery, secret_is_valid
 
 PROPERTY = settings(
     max_examples=200, deadline=None,

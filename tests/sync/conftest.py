@@ -7,12 +7,13 @@ import pytest
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from sync import routing, views
-from sync.baserow_client import forget_cached_tokens as baserow_forget_tokens
+from sync.clients.baserow import forget_cached_tokens as baserow_forget_tokens
+from sync.clients.docmost_login import forget_cached_tokens as docmost_forget_tokens
 from sync.demo import load_demo_sync
-from sync.docmost_client import forget_cached_tokens as docmost_forget_tokens
+from sync.ingest import views
 from sync.models import BaserowConnection, DocmostConnection, Event, EventItem
-from sync.processing import event_process
+from sync.processing import routing
+from sync.processing.pipeline import event_process
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "test-secret-6f1d2c3b4a5e6f708192a3b4c5d6e7f8"

@@ -3,19 +3,17 @@
 import pytest
 
 from sandbox.httpbase import free_port
-from sync.baserow_client import BaserowClient, forget_cached_tokens
-from sync.http import (
+from sync.clients.baserow import BaserowClient, forget_cached_tokens
+from sync.clients.errors import (
     AuthenticationFailed,
-    CallLog,
     InvalidRequest,
     NotFound,
     PermanentError,
     RateLimited,
-    RetryPolicy,
     ServiceTimeout,
     ServiceUnavailable,
-    recording,
 )
+from sync.clients.http import CallLog, RetryPolicy, recording
 from sync.models import BaserowConnection
 
 PROJET = 601

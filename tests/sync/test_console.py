@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.dashboard import panels
-from sync.admin import EstimatedCountPaginator
+from sync.admin.display import EstimatedCountPaginator
 from sync.models import Event, EventItem, LoopAlert, TableMapping
-from sync.processing import event_process, event_replay
+from sync.processing.pipeline import event_process, event_replay
 from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.audit import audit_entries_for
-from sync.circuits import circuits_probe_due
+from sync.clients.circuits import circuits_probe_due
 from sync.models import DocmostConnection, HttpCall, LoopAlert, PageLink, Reconciliation, ServiceCircuit
-from sync.processing import events_due_for_sweep
+from sync.processing.enqueue import events_due_for_sweep
 from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = pytest.mark.django_db

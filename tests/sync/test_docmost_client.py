@@ -9,20 +9,20 @@ from django.utils import timezone
 
 from sandbox.docmost import BOT_PASSWORD
 from sandbox.httpbase import free_port
-from sync.docmost_client import DocmostClient, forget_cached_tokens, marker_line
-from sync.http import (
+from sync.clients.docmost import DocmostClient, marker_line
+from sync.clients.docmost_login import forget_cached_tokens
+from sync.clients.errors import (
     AuthenticationFailed,
-    CallLog,
     InvalidRequest,
     NotFound,
     PermanentError,
     RateLimited,
-    RetryPolicy,
     ServiceTimeout,
     ServiceUnavailable,
 )
+from sync.clients.http import CallLog, RetryPolicy
 from sync.models import DocmostConnection, SharedLogin
-from sync.pages import template_body
+from sync.processing.pages import template_body
 
 QUICK = RetryPolicy(max_retries=2, base=0.01, cap=0.02, max_retry_after=5)
 

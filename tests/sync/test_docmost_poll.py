@@ -7,7 +7,7 @@ from django_q.models import Schedule
 from formation_hub.audit import audit_entries_for
 from formation_hub.models import Notification
 from formation_hub.schedules import ensure_schedules
-from sync.docmost_poll import docmost_poll
+from sync.ingest.docmost_poll import docmost_poll
 from sync.models import Event, EventItem, PageLink, PollCursor
 from sync.rules.docmost_changes import alert_public_share, record_compte_rendu
 from sync.tasks import poll_docmost, watch_baserow_webhooks

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from formation_hub.models import Notification
 from sync.models import Event, EventItem, HttpCall, LoopAlert, PageLink, ServiceCircuit, TableMapping
-from sync.processing import event_replay
+from sync.processing.pipeline import event_replay
 from sync.tasks import sweep_events
 from tests.sync.conftest import process_all
 from tests.sync.factories import EventFactory, EventItemFactory

@@ -7,9 +7,9 @@ import pytest
 from formation_hub.devprocesses import companion_processes
 from formation_hub.health import FAILING, NOT_CONFIGURED, OK
 from sandbox.docmost import BOT_PASSWORD
+from sync.clients.docmost_login import forget_cached_tokens
+from sync.clients.health import check_baserow, check_docmost
 from sync.demo import load_demo_sync
-from sync.docmost_client import forget_cached_tokens
-from sync.health import check_baserow, check_docmost
 from sync.models import BaserowConnection, DocmostConnection, TableMapping
 from tests.conftest import free_port
 

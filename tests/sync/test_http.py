@@ -1,4 +1,4 @@
-"""The pieces of sync.http that need no server: backoff, retry decisions, Retry-After, field checks, tokens."""
+"""The pieces of sync.clients.http that need no server: backoff, retry decisions, Retry-After, field checks, tokens."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -6,17 +6,19 @@ from email.utils import format_datetime
 
 import pytest
 
-from sync.http import (
-    CallLog,
-    CallRecord,
+from sync.clients.errors import (
     InvalidRequest,
     NotFound,
     PermanentError,
     RateLimited,
     RetryableError,
-    RetryPolicy,
     ServiceTimeout,
     ServiceUnavailable,
+)
+from sync.clients.http import (
+    CallLog,
+    CallRecord,
+    RetryPolicy,
     TimeoutSession,
     TokenCache,
     Transport,

@@ -13,8 +13,9 @@ from formation_hub.errors import DomainError
 from formation_hub.schedules import ensure_schedules
 from sync.demo import load_demo_sync
 from sync.models import Event, EventItem
-from sync.processing import event_process, event_replay, events_sweep
-from sync.routing import IgnoreItem, PermanentFailure, register_handler
+from sync.processing.enqueue import events_sweep
+from sync.processing.pipeline import event_process, event_replay
+from sync.processing.routing import IgnoreItem, PermanentFailure, register_handler
 from sync.tasks import process_event, sweep_events
 from tests.sync.factories import EventFactory, EventItemFactory
 
@@ -142,7 +143,7 @@ def test_a_crash_outside_the_handlers_leaves_the_event_failed_with_its_traceback
     def broken(*args, **kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr("sync.processing._finish", broken)
+    monkeypatch.setattr("sync.processing.pipeline._finish", broken)
     with pytest.raises(RuntimeError):
         event_process(event_id=event.pk)
     event.refresh_from_db()
@@ -286,7 +287,7 @@ def test_a_worker_whose_event_was_taken_over_stops_after_its_current_item(demo_m
 
 @pytest.fixture
 def counted_brokers(monkeypatch):
-    from sync import processing
+    from sync.processing import enqueue as processing
 
     made = []
 
@@ -303,7 +304,7 @@ def counted_brokers(monkeypatch):
 
 
 def test_every_enqueue_of_the_process_reuses_one_broker(demo_mappings, counted_brokers):
-    from sync.processing import event_enqueue
+    from sync.processing.enqueue import event_enqueue
 
     before = OrmQ.objects.count()
     for event in (EventFactory(), EventFactory(), EventFactory()):

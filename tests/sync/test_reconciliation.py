@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from formation_hub.models import Notification
 from sync.models import BaserowConnection, Event, EventItem, HttpCall, PageLink, Reconciliation
-from sync.watchdog import baserow_webhooks_watch
+from sync.upkeep.watchdog import baserow_webhooks_watch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

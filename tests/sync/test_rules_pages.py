@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from sync.docmost_client import DocmostClient
-from sync.http import ServiceTimeout
+from sync.clients.docmost import DocmostClient
+from sync.clients.errors import ServiceTimeout
 from sync.models import BaserowConnection, DocmostConnection, Event, EventItem, PageCreation, PageLink, TableMapping
-from sync.pages import PageSpec, page_ensure
+from sync.processing.pages import PageSpec, page_ensure
 from sync.rules.formation import create_formation_pages
 from sync.rules.projet import archive_project_page, create_project_page, update_project_page_title
 from tests.sync.factories import EventFactory

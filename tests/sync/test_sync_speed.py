@@ -7,10 +7,10 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from sync import processing
 from sync.config_cache import mapping_for_table
 from sync.models import Event, HttpCall, LoopAlert, TableMapping
-from sync.processing import events_sweep
+from sync.processing import enqueue as processing
+from sync.processing.enqueue import events_sweep
 from tests.conftest import free_port
 from tests.sync.conftest import process_all
 

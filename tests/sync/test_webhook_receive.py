@@ -7,10 +7,11 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django_q.models import OrmQ
 
-from sync import conf, views
+from sync import conf
+from sync.ingest import views
+from sync.ingest.receive import event_receive
 from sync.models import Event, EventItem
-from sync.processing import event_process
-from sync.receive import event_receive
+from sync.processing.pipeline import event_process
 from tests.sync.conftest import fixture_body, fixture_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]

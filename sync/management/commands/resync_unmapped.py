@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.http import ServiceError
-from sync.reconciliation import reconciliation_run
-from sync.routing import PermanentFailure
+from sync.clients.errors import ServiceError
+from sync.processing.routing import PermanentFailure
+from sync.upkeep.reconciliation import reconciliation_run
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""The Baserow webhook endpoint: thin, the work is in sync.receive."""
+"""The Baserow webhook endpoint: thin, the work is in sync.ingest.receive."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from formation_hub import inbound
 from formation_hub.api import error_responses
 from sync import conf
+from sync.ingest.receive import event_receive, parse_delivery, rejected_call_record, secret_is_valid
 from sync.models import Event
-from sync.receive import event_receive, parse_delivery, rejected_call_record, secret_is_valid
 
 
 class BaserowWebhookView(APIView):

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.db.models import F
 
-from sync.http import AuthenticationFailed, RateLimited
+from sync.clients.errors import AuthenticationFailed, RateLimited
 from sync.models import SharedLogin
 
 SERVICE = "docmost"

@@ -1,171 +1,35 @@
+"""Console pages for the evidence: events and their items, rejected calls, page links."""
+
 import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
-from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.timefmt import format_local
-from sync.circuits import circuits_probe_due
-from sync.connections import connection_save
-from sync.http import ServiceError
+from sync.admin.display import EstimatedCountPaginator, local_time
 from sync.models import (
-    BaserowConnection,
-    DocmostConnection,
     Event,
     EventItem,
-    LoopAlert,
     PageLink,
-    Reconciliation,
     RejectedCall,
-    ServiceCircuit,
     TableMapping,
 )
-from sync.processing import event_replay
-from sync.reconciliation import reconciliation_run
-from sync.routing import DOCMOST_EVENT_TYPES, KNOWN_EVENT_TYPES, PermanentFailure
+from sync.processing.pipeline import event_replay
+from sync.processing.routing import DOCMOST_EVENT_TYPES, KNOWN_EVENT_TYPES
 from sync.selectors import (
     BUSY_STATES,
     event_state_counts,
     event_story,
-    mapping_is_silent,
-    mappings_with_last_delivery,
 )
-
-
-def local_time(field: str, description: str, pattern: str = "%d %b %Y %H:%M:%S"):
-    """A column showing a stored UTC time in the organisation's zone, with the zone's name."""
-
-    @admin.display(description=description, ordering=field)
-    def show(self, obj):
-        return format_local(getattr(obj, field), pattern)
-
-    return show
-
-
-class EstimatedCountPaginator(Paginator):
-    """Counts a filtered list; on PostgreSQL, takes the number of rows of an unfiltered big table from the
-    planner's statistics (`reltuples`, kept by autovacuum) instead of reading a million rows to count them.
-    The page links may then be off by a few pages on the unfiltered list; every filtered list is exact."""
-
-    estimate_over = 10_000
-
-    @cached_property
-    def count(self):
-        query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                               [self.object_list.model._meta.db_table])
-                row = cursor.fetchone()
-            if row and row[0] > self.estimate_over:
-                return row[0]
-        return super().count
-
-
-def _env_status(variable: str, value: str) -> str:
-    if not variable:
-        return "-"
-    return f"{variable}: {'set' if value else 'NOT SET'}"
-
-
-class AuditedConnectionAdmin(admin.ModelAdmin):
-    """A connection says where the app sends a secret: every change of it is an audit entry."""
-
-    def save_model(self, request, obj, form, change):
-        connection_save(connection=obj, user=request.user, changed=form.changed_data)
-
-
-@admin.register(BaserowConnection)
-class BaserowConnectionAdmin(AuditedConnectionAdmin):
-    list_display = ("url", "token_status", "admin_email", "send_webhook_events_on_write", "updated_at")
-    readonly_fields = ("token_status", "updated_at")
-
-    @admin.display(description="token")
-    def token_status(self, connection):
-        return _env_status(connection.token_env_var, connection.token())
-
-
-@admin.register(DocmostConnection)
-class DocmostConnectionAdmin(AuditedConnectionAdmin):
-    list_display = ("url", "space_slug", "bot_email", "auth_status", "updated_at")
-    readonly_fields = ("auth_status", "updated_at")
-
-    @admin.display(description="authentication")
-    def auth_status(self, connection):
-        if connection.api_key():
-            return f"API key from {connection.api_key_env_var}"
-        return _env_status(connection.bot_password_env_var, connection.bot_password())
-
-
-def _reconcile(modeladmin, request, *, dry_run: bool) -> None:
-    try:
-        run = reconciliation_run(dry_run=dry_run, trigger="console", actor=request.user)
-    except (ServiceError, PermanentFailure) as error:
-        modeladmin.message_user(request, f"Baserow could not be read: {error}", messages.ERROR)
-        return
-    rows = ", ".join(f"{row['logical_table']} {row['row_id']} ({row['title'] or 'no name'})"
-                     for row in run.rows_found[:50])
-    if not run.rows_found:
-        modeladmin.message_user(request, "Every projet and formation row has its Docmost page.", messages.SUCCESS)
-    elif dry_run:
-        modeladmin.message_user(
-            request, f"Dry run: {len(run.rows_found)} row(s) without a Docmost page would be synced: {rows}",
-            messages.WARNING,
-        )
-    else:
-        modeladmin.message_user(
-            request, f"{len(run.rows_found)} row(s) queued for sync (reconciliation #{run.pk}): {rows}",
-            messages.SUCCESS,
-        )
-
-
-@admin.action(description="Reconciliation, dry run: list projet/formation rows without a Docmost page",
-              permissions=["replay"])
-def reconcile_dry_run(modeladmin, request, queryset):
-    _reconcile(modeladmin, request, dry_run=True)
-
-
-@admin.action(description="Reconciliation: sync every projet/formation row without a Docmost page",
-              permissions=["replay"])
-def reconcile_for_real(modeladmin, request, queryset):
-    _reconcile(modeladmin, request, dry_run=False)
-
-
-@admin.register(TableMapping)
-class TableMappingAdmin(admin.ModelAdmin):
-    list_display = ("logical_table", "baserow_table_id", "enabled", "last_delivery", "silence")
-    list_filter = ("enabled",)
-    search_fields = ("=baserow_table_id", "logical_table")
-    actions = [reconcile_dry_run, reconcile_for_real]
-
-    def has_replay_permission(self, request):
-        return request.user.has_perm("sync.replay_event")
-
-    def get_queryset(self, request):
-        return mappings_with_last_delivery()
-
-    @admin.display(description="last delivery received", ordering="last_delivery_at")
-    def last_delivery(self, mapping):
-        return format_local(mapping.last_delivery_at) if mapping.last_delivery_at else "never"
-
-    @admin.display(description="silence")
-    def silence(self, mapping):
-        if mapping_is_silent(mapping):
-            return format_html('<strong class="ops-bad">silent for more than {}</strong>', mapping.silence_alert_after)
-        return "ok"
 
 
 @admin.register(RejectedCall)
@@ -405,59 +269,3 @@ class PageLinkAdmin(ReadOnlyEvidenceAdmin):
     raw_id_fields = ("parent",)
     updated = local_time("updated_at", "updated")
     archived = local_time("archived_at", "archived (row deleted)")
-
-
-@admin.action(description="Probe the selected services now", permissions=["replay"])
-def probe_now(modeladmin, request, queryset):
-    queryset.filter(state=ServiceCircuit.State.OPEN).update(next_probe_at=timezone.now())
-    back = circuits_probe_due()
-    modeladmin.message_user(request, f"Back: {', '.join(back)}." if back else "Still down (or already closed).",
-                            messages.SUCCESS if back else messages.WARNING)
-
-
-@admin.register(ServiceCircuit)
-class ServiceCircuitAdmin(ReadOnlyEvidenceAdmin):
-    list_display = ("service", "state", "opened", "next_probe", "probes", "last_error")
-    actions = [probe_now]
-    opened = local_time("opened_at", "opened")
-    next_probe = local_time("next_probe_at", "next probe")
-
-    def has_replay_permission(self, request):
-        return request.user.has_perm("sync.replay_event")
-
-
-@admin.action(description="Mark the selected loop alerts resolved", permissions=["replay"])
-def resolve_loop_alerts(modeladmin, request, queryset):
-    for alert in queryset.filter(resolved_at__isnull=True):
-        alert.resolved_at = timezone.now()
-        alert.save(update_fields=["resolved_at"])
-        audit_record(action="sync.loop.resolved", target=alert, actor=request.user, message=str(alert))
-    modeladmin.message_user(request, "Resolved.", messages.SUCCESS)
-
-
-@admin.register(LoopAlert)
-class LoopAlertAdmin(ReadOnlyEvidenceAdmin):
-    list_display = ("entity_key", "event_count", "first_event", "detected", "resolved")
-    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
-    search_fields = ("=entity_key",)
-    date_hierarchy = "detected_at"
-    actions = [resolve_loop_alerts]
-    first_event = local_time("first_event_at", "first event")
-    detected = local_time("detected_at", "detected")
-    resolved = local_time("resolved_at", "resolved")
-
-    def has_replay_permission(self, request):
-        return request.user.has_perm("sync.replay_event")
-
-
-@admin.register(Reconciliation)
-class ReconciliationAdmin(ReadOnlyEvidenceAdmin):
-    list_display = ("started", "dry_run", "trigger", "actor_label", "row_count", "event")
-    list_filter = ("dry_run", "trigger")
-    date_hierarchy = "started_at"
-    list_select_related = ("event",)
-    started = local_time("started_at", "started")
-
-    @admin.display(description="rows without a page")
-    def row_count(self, run):
-        return len(run.rows_found)

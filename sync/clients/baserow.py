@@ -15,17 +15,8 @@ from typing import Any
 import requests
 
 from sync import conf
-from sync.http import (
-    AuthenticationFailed,
-    InvalidRequest,
-    Recorder,
-    RetryPolicy,
-    Timeout,
-    TokenCache,
-    Transport,
-    check_fields,
-    jwt_expiry,
-)
+from sync.clients.errors import AuthenticationFailed, InvalidRequest
+from sync.clients.http import Recorder, RetryPolicy, Timeout, TokenCache, Transport, check_fields, jwt_expiry
 
 SERVICE = "baserow"
 PAGE_SIZE_LIMIT = 200

@@ -9,10 +9,10 @@ from formation_hub.audit import audit_record
 from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
 from sync import conf
-from sync.clients import baserow_client
-from sync.http import ServiceError
+from sync.clients.errors import ServiceError
+from sync.clients.factory import baserow_client
 from sync.models import BaserowConnection, TableMapping
-from sync.reconciliation import reconciliation_run
+from sync.upkeep.reconciliation import reconciliation_run
 
 ACTOR = "sync-watchdog"
 

@@ -8,10 +8,10 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from sync import conf
-from sync.baserow_client import BaserowClient
-from sync.http import NotFound
+from sync.clients.baserow import BaserowClient
+from sync.clients.errors import NotFound
 from sync.models import EventItem, TableMapping
-from sync.routing import IgnoreItem, PermanentFailure
+from sync.processing.routing import IgnoreItem, PermanentFailure
 
 ROW_MISSING = "skipped: row missing"
 

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from formation_hub.audit import audit_record
 from formation_hub.context import current_correlation_id
-from sync.baserow_client import BaserowClient
-from sync.clients import baserow_client, docmost_connection
+from sync.clients.baserow import BaserowClient
+from sync.clients.factory import baserow_client, docmost_connection
 from sync.models import Event, EventItem, LogicalTable, PageLink, Reconciliation, TableMapping
-from sync.processing import event_enqueue
-from sync.rows import cell_text
+from sync.processing.enqueue import event_enqueue
+from sync.processing.rows import cell_text
 from sync.rules.formation import formation_icon, formation_title
 from sync.rules.projet import project_icon, project_title
 

@@ -1,4 +1,4 @@
-"""Processing a stored event: enqueue, claim, route each item to its handler, record the outcome.
+"""Processing a stored event: claim, route each item to its handler, record the outcome.
 
 A task takes the event id and calls `event_process`. Claiming is a conditional UPDATE, so two
 workers given the same event (a re-enqueue by the sweeper, a replay) never both run it.
@@ -7,14 +7,10 @@ workers given the same event (a re-enqueue by the sweeper, a replay) never both 
 import logging
 import traceback
 from datetime import timedelta
-from functools import cache, partial
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
-from django_q.brokers import get_broker
-from django_q.tasks import async_task
 
 from formation_hub.audit import audit_batch, audit_record
 from formation_hub.context import correlation
@@ -23,11 +19,13 @@ from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
 from formation_hub.timefmt import format_local
 from sync import conf
-from sync.circuits import circuit_open_for, circuit_trip, waiting_reason
+from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
+from sync.clients.errors import PermanentError, RetryableError
+from sync.clients.http import CallRecord, recording
 from sync.config_cache import mapping_for_table
-from sync.http import CallRecord, PermanentError, RetryableError, recording
 from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
-from sync.routing import (
+from sync.processing.enqueue import WORKER, event_enqueue, event_id_enqueue
+from sync.processing.routing import (
     DOCMOST_TABLE,
     KNOWN_EVENT_TYPES,
     IgnoreItem,
@@ -38,64 +36,10 @@ from sync.routing import (
 
 logger = logging.getLogger(__name__)
 
-WORKER = "sync-worker"
 NOT_DONE = EventItem.NOT_DONE
 BEHIND = "waiting behind older item"
 # Keys of every Baserow row that are not fields.
 ROW_META_KEYS = frozenset({"id", "order"})
-PROCESS_TASK = "sync.tasks.process_event"
-
-
-def queue_commits_with_the_event() -> bool:
-    """django-q2's ORM broker on the default database writes its queue row in our transaction."""
-    cluster = settings.Q_CLUSTER
-    return not cluster.get("redis") and cluster.get("orm") == "default"
-
-
-@cache
-def _broker():
-    """One django-q2 broker per process: with Redis, each new broker would open a new connection."""
-    return get_broker()
-
-
-def _enqueue_now(event_id: int) -> None:
-    async_task(PROCESS_TASK, event_id, group="sync", broker=_broker())
-    Event.objects.filter(pk=event_id).update(enqueued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1)
-
-
-def event_enqueue(*, event: Event) -> None:
-    """Queue the processing job: in the caller's transaction with the ORM broker, on commit with Redis
-    (the sweeper catches an event whose on-commit enqueue was lost in a crash)."""
-    _enqueue_event_id(event.pk)
-
-
-def _enqueue_event_id(event_id: int) -> None:
-    if queue_commits_with_the_event():
-        _enqueue_now(event_id)
-    else:
-        transaction.on_commit(partial(_enqueue_now, event_id))
-
-
-def event_enqueue_stored(*, event_id: int) -> None:
-    """Queue the job of an event stored with its `enqueued_at` already set (ingest: no second write).
-
-    With Redis the push runs once the event is committed; a push that fails clears `enqueued_at` so the
-    sweeper runs the event within a minute; a push lost in a crash is found once the event has been
-    queued longer than SYNC_STUCK_AFTER_SECONDS."""
-    if queue_commits_with_the_event():
-        async_task(PROCESS_TASK, event_id, group="sync", broker=_broker())
-    else:
-        transaction.on_commit(partial(_push_or_leave_to_sweeper, event_id))
-
-
-def _push_or_leave_to_sweeper(event_id: int) -> None:
-    try:
-        async_task(PROCESS_TASK, event_id, group="sync", broker=_broker())
-    except Exception:  # noqa: BLE001 - the event is stored: the sweeper runs it, the delivery stays accepted
-        logger.exception("Pushing event #%s to the broker failed; the sweeper will run it", event_id)
-        Event.objects.filter(pk=event_id, state=Event.State.RECEIVED).update(
-            enqueued_at=None, enqueue_count=F("enqueue_count") - 1
-        )
 
 
 def ingest_ignore_reason(*, event_type: str, table_id: int, is_test_call: bool, mapping: TableMapping | None,
@@ -190,7 +134,7 @@ def _wake_successor(item: EventItem) -> None:
     )
     if successor is not None:
         EventItem.objects.filter(pk=successor.pk).update(next_attempt_at=timezone.now())
-        _enqueue_event_id(successor.event_id)
+        event_id_enqueue(successor.event_id)
 
 
 def _check_loop(item: EventItem) -> None:
@@ -329,30 +273,6 @@ def _run_item_audited(event: Event, item: EventItem, mapping: TableMapping | Non
         audit.write()
         if item.state in EventItem.TERMINAL:
             _wake_successor(item)
-
-
-def items_coalesce_into(*, item: EventItem, read_at) -> int:
-    """After a successful sync that read the row's state at `read_at`, mark the newer updates of the same
-    entity received before that read and within the coalescing window as done; returns how many."""
-    if not item.entity_key or read_at <= item.created_at:
-        return 0
-    window_end = item.created_at + timedelta(seconds=conf.coalesce_window_seconds())
-    newer = EventItem.objects.filter(
-        entity_key=item.entity_key, state__in=NOT_DONE, event__event_type="rows.updated",
-        created_at__gte=item.created_at, created_at__lte=min(window_end, read_at),
-    ).exclude(pk=item.pk)
-    event_ids = set(newer.values_list("event_id", flat=True))
-    if not event_ids:
-        return 0
-    count = newer.update(
-        state=EventItem.State.IGNORED, next_attempt_at=None, processed_at=timezone.now(),
-        reason=f"coalesced into item #{item.pk} (synced the row's latest state)",
-    )
-    for event in Event.objects.filter(pk__in=event_ids).exclude(pk=item.event_id):
-        audit_record(action="sync.item.coalesced", target=event, actor_label=WORKER,
-                     changes={"into_item": item.pk}, message=f"update(s) coalesced into item #{item.pk}")
-        transaction.on_commit(partial(event_enqueue, event=event))
-    return count
 
 
 def _finish(event: Event, reason: str = "", ran: list[EventItem] | None = None) -> Event:
@@ -496,39 +416,3 @@ def event_replay(*, event: Event, user) -> int:
     )
     event_enqueue(event=event)
     return count
-
-
-def events_due_for_sweep():
-    """Events stored but never enqueued, queued or claimed for too long, or with a retry due."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=conf.stuck_after_seconds())
-    # The grace leaves the on-commit enqueue of the Redis broker time to run.
-    grace = now - timedelta(seconds=30)
-    due = (
-        Q(state=Event.State.RECEIVED, enqueued_at__isnull=True, received_at__lt=grace)
-        | Q(state=Event.State.RECEIVED, enqueued_at__lt=stale)
-        | Q(state=Event.State.PROCESSING, claimed_at__lt=stale)
-        | Q(state=Event.State.FAILED, items__state__in=[EventItem.State.FAILED, EventItem.State.WAITING],
-            items__next_attempt_at__lte=now)
-        | Q(state=Event.State.FAILED, items__state=EventItem.State.PENDING, claimed_at__lt=stale)
-    )
-    # Oldest first, so a backlog drains in the order it arrived.
-    return (
-        Event.objects.filter(due).annotate(oldest=Min("items__created_at"))
-        .order_by(F("oldest").asc(nulls_first=True), "pk").values_list("pk", flat=True)
-    )
-
-
-def events_sweep(*, limit: int = 500) -> int:
-    swept = 0
-    for event_id in list(events_due_for_sweep()[:limit]):
-        with transaction.atomic():
-            event = Event.objects.get(pk=event_id)
-            audit_record(
-                action="sync.event.requeued", target=event, actor_label="sync-sweeper",
-                changes={"state": event.state, "enqueued_at": event.enqueued_at},
-                message="stored but not enqueued, stuck, or with a retry due",
-            )
-            event_enqueue(event=event)
-        swept += 1
-    return swept

@@ -1,15 +1,16 @@
 """Health checks "baserow" and "docmost": not configured until a connection row exists, then a
 cheap call with a short timeout, made with the credentials the sync uses (a wrong token or bot
 password is a failing check, not a reachable server). Docmost allows 10 logins a minute: its check
-reuses the bot session the workers share (`sync.shared_login`), so a probe logs in only when that
+reuses the bot session the workers share (`sync.clients.shared_login`), so a probe logs in only when that
 session is missing or stale, and a refused login is not tried again before its wait is over."""
 
 import requests
 
 from formation_hub.health import FAILING, NOT_CONFIGURED, OK, CheckResult
 from sync import conf
-from sync.docmost_client import DocmostClient
-from sync.http import NO_RETRY, AuthenticationFailed, NotFound, RateLimited, ServiceError
+from sync.clients.docmost import DocmostClient
+from sync.clients.errors import AuthenticationFailed, NotFound, RateLimited, ServiceError
+from sync.clients.http import NO_RETRY
 from sync.models import BaserowConnection, DocmostConnection, TableMapping
 
 

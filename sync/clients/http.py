@@ -1,5 +1,6 @@
-"""What the Baserow and Docmost clients share: sessions with timeouts, errors that say whether a retry
-makes sense, retries with capped exponential backoff and jitter, and a recorder of every call.
+"""What the Baserow and Docmost clients share: sessions with timeouts, retries with capped exponential
+backoff and jitter (the errors of `sync.clients.errors` say whether a retry makes sense), and a recorder
+of every call.
 
 Retry rules (SPEC section 1, issue 4): 5xx, timeouts, connection errors and 429 are retryable; any
 other 4xx is permanent. A request that is not idempotent (a POST that creates something) is retried
@@ -29,91 +30,24 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from sync.clients.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+    ServiceError,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_READ_TIMEOUT = 10.0
 
 Timeout = float | tuple[float, float]
-
-
-# Errors ----------------------------------------------------------------------------------------------
-
-
-class ServiceError(Exception):
-    """A call to Baserow or Docmost that did not succeed.
-
-    `status` is the HTTP status (None when no response came back), `code` the product's error code
-    (Baserow `ERROR_...`, Docmost's NestJS `error` such as "Not Found"), `detail` its explanation
-    (Baserow `detail`, Docmost `message`) and `body` the parsed error body.
-    """
-
-    retryable = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        service: str = "",
-        method: str = "",
-        path: str = "",
-        status: int | None = None,
-        code: str = "",
-        detail: Any = None,
-        body: Any = None,
-    ):
-        super().__init__(message)
-        self.message = message
-        self.service = service
-        self.method = method
-        self.path = path
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.body = body
-
-
-class RetryableError(ServiceError):
-    """Worth trying again later: 5xx, timeout, connection error, 429.
-
-    `request_sent` is False only when the server cannot have acted on the request (no connection was
-    made, or a 429); `retry_after` is the server's Retry-After in seconds, when it sent one.
-    """
-
-    retryable = True
-
-    def __init__(self, message: str, *, request_sent: bool = True, retry_after: float | None = None, **kwargs):
-        super().__init__(message, **kwargs)
-        self.request_sent = request_sent
-        self.retry_after = retry_after
-
-
-class ServiceUnavailable(RetryableError):
-    """5xx, a dropped or refused connection, or an answer that is not the product's JSON."""
-
-
-class ServiceTimeout(ServiceUnavailable):
-    """No answer within the timeout; the server may still have done the work."""
-
-
-class RateLimited(RetryableError):
-    """429: wait `retry_after` seconds (when given) before the next call."""
-
-
-class PermanentError(ServiceError):
-    """A 4xx other than 429, or a request refused before sending: retrying the same call cannot help."""
-
-
-class NotFound(PermanentError):
-    """404: the row, table or page does not exist (or no longer does)."""
-
-
-class AuthenticationFailed(PermanentError):
-    """401/403 that a renewed token did not cure, or credentials that are missing or wrong."""
-
-
-class InvalidRequest(PermanentError):
-    """Our own request is wrong (an unknown or missing field): refused before anything is sent."""
 
 
 # Recording -------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.health import OK
 from formation_hub.models import AuditEntry
-from sync import conf, health
+from sync import conf
+from sync.clients import health
 from sync.models import EventItem, ServiceCircuit
 
 SERVICE_NAMES = {"docmost": "Docmost", "baserow": "Baserow"}

@@ -9,12 +9,12 @@ connections from item to item instead of opening new ones for each.
 import threading
 
 from sync import conf
-from sync.baserow_client import BaserowClient
+from sync.clients.baserow import BaserowClient
+from sync.clients.docmost import DocmostClient
+from sync.clients.http import RetryPolicy
 from sync.config_cache import baserow_connection_cached, docmost_connection_cached
-from sync.docmost_client import DocmostClient
-from sync.http import RetryPolicy
 from sync.models import BaserowConnection, DocmostConnection
-from sync.routing import PermanentFailure
+from sync.processing.routing import PermanentFailure
 
 
 def retry_policy() -> RetryPolicy:

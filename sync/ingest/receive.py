@@ -15,10 +15,11 @@ from formation_hub import inbound
 from formation_hub.context import current_correlation_id
 from sync import conf
 from sync.config_cache import config_forget, mapping_for_table
-from sync.event_store import delivery_insert, delivery_stored_id, is_single_statement
+from sync.ingest.event_store import delivery_insert, delivery_stored_id, is_single_statement
 from sync.models import Event, EventItem, RejectedCall
-from sync.processing import event_enqueue_stored, ingest_ignore_reason, queue_commits_with_the_event
-from sync.routing import ROW_EVENT_TYPES
+from sync.processing.enqueue import event_enqueue_stored, queue_commits_with_the_event
+from sync.processing.pipeline import ingest_ignore_reason
+from sync.processing.routing import ROW_EVENT_TYPES
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from formation_hub.audit import audit_record
 from sync import conf
-from sync.baserow_client import BaserowClient
-from sync.docmost_client import DocmostClient
-from sync.http import NotFound
+from sync.clients.baserow import BaserowClient
+from sync.clients.docmost import DocmostClient
+from sync.clients.errors import NotFound
 from sync.models import BaserowConnection, DocmostConnection, Event, PageCreation, PageLink, TableMapping
 
 ACTOR = "sync-rules"

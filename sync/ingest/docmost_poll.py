@@ -15,10 +15,10 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.context import current_correlation_id
 from sync import conf
-from sync.clients import docmost_client, docmost_connection, formation_space_id, target_space_id
-from sync.docmost_client import DocmostClient
+from sync.clients.docmost import DocmostClient
+from sync.clients.factory import docmost_client, docmost_connection, formation_space_id, target_space_id
 from sync.models import Event, EventItem, PollCursor
-from sync.processing import event_enqueue
+from sync.processing.enqueue import event_enqueue
 from sync.rules.docmost_changes import is_compte_rendu
 
 ACTOR = "sync-docmost-poll"

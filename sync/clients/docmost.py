@@ -2,56 +2,38 @@
 
 contracts/README.md sections 4 and 5. Authentication is `Authorization: Bearer <token>`: an API key
 (Enterprise edition) when configured, otherwise the JWT a bot account gets from `/api/auth/login` as the
-`authToken` cookie. That login is throttled to 10 calls a minute per client address (failed logins by
-anyone included; the 429 says `Retry-After-Auth: 60`), so its token is shared by every client of the process
-for the same base URL and account, and through a `LoginStore` by every process of the host
-(`sync.shared_login`), renewed once when Docmost answers 401. A refused login is remembered until its wait
-is over: no client logs in again before, each gets the refusal (RateLimited opens the circuit).
+`authToken` cookie, shared and throttled as `sync.clients.docmost_login` describes, renewed once when
+Docmost answers 401.
 
 Docmost strips unknown request keys without a word (`ValidationPipe({whitelist: true})`), so each body is
 checked here against the keys its endpoint takes: a typo fails in our tests instead of vanishing.
 """
 
-import hashlib
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from requests.cookies import remove_cookie_by_name
 
 from sync import conf
-from sync.http import (
-    NO_RETRY,
+from sync.clients.docmost_login import LOGIN_FIELDS, PROCESS_LOGINS, BotLogin
+from sync.clients.errors import (
     AuthenticationFailed,
     InvalidRequest,
     NotFound,
     PermanentError,
-    RateLimited,
-    Recorder,
     RetryableError,
-    RetryPolicy,
     ServiceUnavailable,
-    Timeout,
-    TokenCache,
-    Transport,
-    check_fields,
-    jwt_expiry,
 )
-from sync.shared_login import DatabaseLoginStore, LoginRefusal, LoginStore, Session
+from sync.clients.http import Recorder, RetryPolicy, Timeout, Transport, check_fields
+from sync.clients.shared_login import DatabaseLoginStore, LoginStore
 
 SERVICE = "docmost"
-AUTH_COOKIE = "authToken"
 PAGE_LIMIT = 100
 CONTENT_FORMATS = frozenset({"json", "markdown", "html"})
 OPERATIONS = frozenset({"append", "prepend", "replace"})
-RENEW_MARGIN = 60.0
-# How long a refused login (wrong password, no cookie) is not tried again; a 429 says its own wait.
-LOGIN_REFUSAL_SECONDS = 60.0
-AUTH_LIMIT_WAIT_SECONDS = 60.0
 # How far before `since` a marker search still looks (the clocks of Docmost and the bridge may differ).
 CLOCK_SKEW_MARGIN = timedelta(minutes=5)
 
@@ -59,7 +41,7 @@ PAGINATION = frozenset({"limit", "cursor", "beforeCursor"})
 
 # Keys each endpoint takes (the DTOs in apps/server/src/core/*/dto), and those it requires.
 ENDPOINTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "/api/auth/login": (frozenset({"email", "password"}), frozenset({"email", "password"})),
+    "/api/auth/login": (LOGIN_FIELDS, LOGIN_FIELDS),
     "/api/pages/create": (
         frozenset({"spaceId", "title", "icon", "parentPageId", "content", "format"}), frozenset({"spaceId"}),
     ),
@@ -86,8 +68,6 @@ MARKER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:/-]{0,99}$")
 MARKER_CHARACTER = "[A-Za-z0-9.:/-]"
 
 _UNSET: Any = object()
-_TOKENS = TokenCache()
-_PROCESS_LOGINS = LoginStore()
 
 
 def parse_error(body: dict) -> tuple[str, Any]:
@@ -150,10 +130,9 @@ class DocmostClient:
             service=SERVICE, base_url=base_url, parse_error=parse_error, timeout=timeout, retry=retry,
             recorder=recorder, session=session, retry_after_headers=("Retry-After-Auth", "Retry-After"),
         )
-        self.login_store = login_store or _PROCESS_LOGINS
+        self.login_store = login_store or PROCESS_LOGINS
         self._api_key = api_key or ""
-        self._email = email or ""
-        self._password = password or ""
+        self._bot = BotLogin(self.transport, email=email or "", password=password or "", store=self.login_store)
 
     @classmethod
     def from_connection(cls, connection, **options) -> "DocmostClient":
@@ -366,7 +345,7 @@ class DocmostClient:
         """POST `body` to `endpoint` after checking its keys; returns the unwrapped `data` (or None).
 
         InvalidRequest (nothing sent) for an endpoint this client does not know or a key it does not
-        take; the errors of `sync.http` otherwise.
+        take; the errors of `sync.clients.errors` otherwise.
         """
         if endpoint not in ENDPOINTS or endpoint == "/api/auth/login":
             raise InvalidRequest(f"{endpoint} is not an endpoint this client calls", service=SERVICE, path=endpoint)
@@ -374,13 +353,13 @@ class DocmostClient:
         check_fields(endpoint, body, allowed=allowed, required=required, service=SERVICE)
         if idempotent is None:
             idempotent = endpoint not in NOT_IDEMPOTENT
-        token = self._token()
+        token = self._api_key or self._bot.token()
         try:
             envelope = self._post(endpoint, body, token, idempotent, retry)
         except AuthenticationFailed as error:
             if error.status != 401 or self._api_key:
                 raise
-            envelope = self._post(endpoint, body, self._token(stale=token), idempotent, retry)
+            envelope = self._post(endpoint, body, self._bot.token(stale=token), idempotent, retry)
         return envelope.get("data") if isinstance(envelope, dict) else None
 
     def _post(self, endpoint: str, body: dict, token: str, idempotent: bool, retry: RetryPolicy | None) -> Any:
@@ -434,89 +413,6 @@ class DocmostClient:
                 return
             cursor = page.next_cursor
 
-    # Authentication --------------------------------------------------------------------------------
-
-    @property
-    def _login_key(self) -> str:
-        """Names the account's shared session: base URL, account and password (a new password starts over)."""
-        material = f"{self.transport.base_url}\n{self._email.lower()}\n{self._password}"
-        return hashlib.sha256(material.encode()).hexdigest()
-
-    @property
-    def _login_label(self) -> str:
-        return f"{self.transport.base_url} as {self._email.lower()}"
-
-    def _token(self, *, stale: str | None = None) -> str:
-        """The API key, or the bot's session token: from this process, else from the login store, else
-        from one login (only when there is none, it is about to expire, or it is the `stale` one Docmost
-        just refused, and never while an earlier login's refusal holds)."""
-        if self._api_key:
-            return self._api_key
-        key = self._login_key
-        current: Session | None = _TOKENS.get(key)
-        if current and self._usable(current, stale):
-            return current.token
-        with _TOKENS.lock(key):
-            current = _TOKENS.get(key)
-            if current and self._usable(current, stale):
-                return current.token
-            fresh = self._stored_or_new_session(key, stale)
-            _TOKENS.set(key, fresh)
-            return fresh.token
-
-    def _stored_or_new_session(self, key: str, stale: str | None) -> Session:
-        store = self.login_store
-        with store.hold(key):
-            stored = store.session(key)
-            if stored and self._usable(stored, stale):
-                return stored
-            refusal = store.refusal(key)
-            if refusal is None:
-                try:
-                    fresh = self._login()
-                except (RateLimited, AuthenticationFailed) as error:
-                    refusal = _refusal_for(error)
-                    store.save_refusal(key, self._login_label, refusal)
-                else:
-                    store.save_session(key, self._login_label, fresh)
-                    return fresh
-        # Raised outside `hold`: the database store's transaction must keep the refusal it saved.
-        raise refusal.error()
-
-    @staticmethod
-    def _usable(session: Session, stale: str | None) -> bool:
-        if session.token == stale:
-            return False
-        return session.expires is None or session.expires - RENEW_MARGIN > time.time()
-
-    def _login(self) -> Session:
-        """One login, never retried here: every attempt counts against Docmost's auth limit."""
-        check_fields("/api/auth/login", {"email": self._email, "password": self._password},
-                     allowed=ENDPOINTS["/api/auth/login"][0], required=ENDPOINTS["/api/auth/login"][1],
-                     service=SERVICE)
-        response = self.transport.request(
-            "POST", "/api/auth/login", json_body={"email": self._email, "password": self._password},
-            retry=NO_RETRY,
-        )
-        token = response.cookies.get(AUTH_COOKIE)
-        # The cookie would ride along on later calls and win over a renewed Bearer token.
-        remove_cookie_by_name(self.transport.session.cookies, AUTH_COOKIE)
-        if not token:
-            raise AuthenticationFailed(
-                "Docmost login answered without an authToken cookie (SSO enforced or MFA on the bot account?)",
-                service=SERVICE, method="POST", path="/api/auth/login", status=response.status_code,
-            )
-        return Session(token, jwt_expiry(token))
-
-
-def _refusal_for(error: RateLimited | AuthenticationFailed) -> LoginRefusal:
-    if isinstance(error, RateLimited):
-        wait = error.retry_after if error.retry_after is not None else AUTH_LIMIT_WAIT_SECONDS
-        return LoginRefusal(time.time() + wait, 429, f"Docmost refused the bot's login: {error.message}")
-    return LoginRefusal(time.time() + LOGIN_REFUSAL_SECONDS, error.status,
-                        f"Docmost refused the bot's login: {error.message}")
-
-
 def _older_than(page: dict, moment: datetime) -> bool:
     """The page was last changed before `moment` (False when Docmost gave no readable `updatedAt`)."""
     try:
@@ -534,9 +430,3 @@ def _content_format(value: str) -> str:
         raise InvalidRequest(f"format must be one of {', '.join(sorted(CONTENT_FORMATS))}, not {value!r}",
                              service=SERVICE)
     return value
-
-
-def forget_cached_tokens() -> None:
-    """Drop every cached bot session and login refusal of this process (tests)."""
-    _TOKENS.clear()
-    _PROCESS_LOGINS.clear()
