@@ -1,7 +1,9 @@
 """API plumbing shared by every app: JSON errors everywhere under /api/."""
 
-from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import parsers, serializers, status
@@ -110,4 +112,15 @@ def handler500(request):
 def handler403(request, exception=None):
     if request.path.startswith("/api/"):
         return json_error(request, "You are not allowed to do this.", status.HTTP_403_FORBIDDEN)
-    return defaults.permission_denied(request, exception or PermissionDenied())
+    return render(request, "403.html", refusal_context(request, exception), status=status.HTTP_403_FORBIDDEN)
+
+
+def refusal_context(request, exception=None) -> dict:
+    """Why a page was refused (the PermissionDenied message, when there is one) and a way back: the page
+    the person came from, when it is on this site, else their home (`/`)."""
+    reason = str(exception or "").strip() or "Your role does not allow this page or action."
+    came_from = request.headers.get("Referer", "")
+    safe = came_from and url_has_allowed_host_and_scheme(
+        came_from, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    back = came_from if safe and came_from != request.build_absolute_uri() else "/"
+    return {"title": "Not allowed", "reason": reason, "back_url": back}

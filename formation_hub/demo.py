@@ -20,6 +20,21 @@ DEMO_USERS = (
     ("victor", (VIEWER,), False, "victor@formation-hub.local"),
 )
 
+# The secrets the demo's HTTP callers need (CI reports, monitoring alerts, Dependabot deliveries), so the
+# README's curl commands work in `make run`. `manage.py devserver` gives them to its children in DEBUG only,
+# and only where the environment does not set them already; production mode never gets them.
+DEMO_SECRETS = {
+    "RELEASE_CHECKS_TOKEN": "demo-release-checks-token",
+    "ALERT_TOKENS": "demo-alert-token",
+    "DEPENDABOT_WEBHOOK_SECRET": "demo-dependabot-secret",
+}
+
+
+def demo_secrets_missing_from(environ) -> dict[str, str]:
+    """The demo secrets the environment leaves unset or empty."""
+    return {name: value for name, value in DEMO_SECRETS.items() if not environ.get(name)}
+
+
 _loaders: list[tuple[str, Callable[[], str]]] = []
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
 
@@ -53,10 +53,24 @@ def run_checks(*, include_peers: bool = True) -> dict[str, CheckResult]:
     return results
 
 
+class _RolledBack(Exception):
+    """Raised inside the probe's transaction so its write is never kept."""
+
+
 def check_database() -> CheckResult:
+    """Read, then write: a write lock held elsewhere (SQLite) or a read-only database fails the check
+    within the busy timeout, where a SELECT alone would still pass. The write is rolled back."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return CheckResult(OK, connection.vendor)
+    try:
+        with transaction.atomic():
+            WorkerHeartbeat.objects.filter(pk=-1).update(name="health probe")
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    except DatabaseError as error:
+        return CheckResult(FAILING, f"cannot write: {error}")
+    return CheckResult(OK, f"{connection.vendor}, reads and writes")
 
 
 def check_task_queue() -> CheckResult:

@@ -166,7 +166,13 @@ def team_channel_payload(notification: Notification) -> dict:
             "title": notification.subject,
             "text": notification.body,
         }
-    return {"text": f"*{notification.subject}*\n{notification.body}"}
+    return {"text": f"*{slack_escape(notification.subject)}*\n{slack_escape(notification.body)}"}
+
+
+def slack_escape(text: str) -> str:
+    """Slack reads `<!channel>`, `<@U123>` and `<url|label>` in a message as mentions and disguised links;
+    text people typed (an incident title, a note) is shown as typed: &, < and > escaped as Slack asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def retry_delay(attempts: int) -> timedelta:

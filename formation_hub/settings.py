@@ -85,9 +85,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
-    # WAL and a busy timeout let the web server and the django-q2 cluster share the file.
+    # WAL and a busy timeout let the web server and the django-q2 cluster share the file. The wait is
+    # bounded well under Baserow's 5 s webhook timeout, so a held lock fails fast and is retried.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=2),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
@@ -188,6 +189,9 @@ else:
     Q_CLUSTER["orm"] = "default"
 # Above this age the worker heartbeat makes /healthz fail.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=180)
+# /healthz shows each check's detail to signed-in staff and to callers sending this token
+# (`Authorization: Bearer <token>`); anyone else reads the status of each check only.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -226,11 +230,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"mask_secrets": {"()": "formation_hub.log_masking.SecretMaskingFilter"}},
+    "filters": {
+        "mask_secrets": {"()": "formation_hub.log_masking.SecretMaskingFilter"},
+        "short_client_errors": {"()": "formation_hub.log_refusals.ShortClientErrors"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The development server's access log, through the same masking handler (?token= never printed).
-    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Once, through the masking handler; a refused request on one line, without its traceback.
+        "django.request": {"handlers": ["console"], "level": "INFO", "propagate": False,
+                           "filters": ["short_client_errors"]},
+    },
 }

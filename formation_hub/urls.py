@@ -12,6 +12,8 @@ handler404 = "formation_hub.api.handler404"
 handler500 = "formation_hub.api.handler500"
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -12,8 +12,8 @@ def fresh_heartbeat(db):
     heartbeat()
 
 
-def test_healthz_is_200_when_every_configured_check_passes(client, fresh_heartbeat):
-    response = client.get("/healthz")
+def test_healthz_is_200_when_every_configured_check_passes(admin_client, fresh_heartbeat):
+    response = admin_client.get("/healthz")
     body = response.json()
     assert response.status_code == 200, body
     assert body["checks"]["database"]["status"] == "ok"
@@ -30,21 +30,21 @@ def test_healthz_is_503_without_a_worker_heartbeat(client, db):
     assert response.json()["status"] == "failing"
 
 
-def test_healthz_is_503_when_the_last_heartbeat_is_too_old(client, fresh_heartbeat, settings):
+def test_healthz_is_503_when_the_last_heartbeat_is_too_old(admin_client, fresh_heartbeat, settings):
     WorkerHeartbeat.objects.update(beat_at=timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE + 5))
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
     assert response.status_code == 503
     assert "heartbeat" in response.json()["checks"]["task_queue"]["detail"]
 
 
-def test_healthz_is_503_when_the_database_is_unreachable(client, fresh_heartbeat, monkeypatch):
+def test_healthz_is_503_when_the_database_is_unreachable(admin_client, fresh_heartbeat, monkeypatch):
     from formation_hub import health
 
     def broken():
         raise ConnectionError("database went away")
 
     monkeypatch.setitem(health._checks, "database", broken)
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
     assert response.status_code == 503
     database = response.json()["checks"]["database"]
     assert database == {"status": "failing", "detail": "ConnectionError: database went away"}
