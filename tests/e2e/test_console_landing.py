@@ -52,7 +52,7 @@ def test_landing_page_shows_each_apps_panel_and_what_needs_the_user_first(page, 
     assert titles[0].startswith("Gates waiting for you")  # the one thing waiting for ben comes first
     for panel in ("gates", "incidents_open", "incidents_oncall", "sync_health", "releases", "health"):
         assert page.locator(f"#panel-{panel}").is_visible(), panel
-    assert "Gates waiting for you (1)" in page.locator(".ops-summary").inner_text()
+    assert "Gates waiting for you: 1 to act on" in page.locator(".ops-summary").inner_text()
     assert "(Europe/Paris)" in page.locator("#panel-gates").inner_text()
     columns = {round(panel.bounding_box()["x"]) for panel in page.locator(".ops-panel").all()}
     assert len(columns) >= 3  # a wide screen uses its width (not Django's 600 px dashboard column)
@@ -66,7 +66,7 @@ def test_a_release_approver_decides_a_gate_from_the_landing_page(page, login, ma
     page.select_option("#id_decision", "approve")
     with page.expect_navigation():
         page.click("input[value='Record decision']")
-    assert "Decision 'approve' recorded." in page.locator(".messagelist").inner_text()
+    assert "Decision 'approve' on the review of abc123def recorded." in page.locator(".messagelist").inner_text()
     review_gate.refresh_from_db()
     assert (review_gate.state, review_gate.decision, review_gate.decided_by.username) == ("decided", "approve", "ben")
     page.goto("/admin/")
