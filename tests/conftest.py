@@ -17,6 +17,12 @@ pytest_plugins = ["tests.standins"]
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Django's default hasher spends ~0.5 s per password by design; tests make hundreds of users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _sync_config_read_afresh():
     """Each test starts with empty per-process caches of the sync's configuration rows and templates."""
     from sync.config_cache import config_forget
