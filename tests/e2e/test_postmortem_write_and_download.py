@@ -45,7 +45,7 @@ def test_oncall_writes_a_post_mortem_and_downloads_its_markdown(make_user, page,
     page.click("#publish")
     assert page.locator("#state").inner_text() == "published"
     notice = page.locator(".messages").inner_text()
-    assert "The team was not notified: No team channel is configured" in notice
+    assert "The team was not notified: No team channel configured" in notice
     assert "shared with the team" not in notice
     assert PostMortem.objects.get().published_by == rita
 
