@@ -113,7 +113,7 @@ class IncidentAdmin(admin.ModelAdmin):
     def breach(self, incident):
         """Words, not Django's boolean icons: a green tick would read 'fine' for a breached clock."""
         if incident.breached:
-            return format_html('<strong class="ops-bad">breached</strong>')
+            return mark_safe('<strong class="ops-bad">breached</strong>')
         return "no"
     editable = ("title", "description", "service", "category", "runbook")
     change_list_template = "admin/incidents/incident/change_list.html"

@@ -62,25 +62,22 @@ def template_body(docmost: DocmostClient, template_page_id: str, values: dict[st
     return body
 
 
-# page id and format -> (content, the page's updatedAt, monotonic time read)
-_templates: dict[tuple[str, str], tuple[str, str, float]] = {}
+# page id and format -> (content, monotonic time read)
+_templates: dict[tuple[str, str], tuple[str, float]] = {}
 _templates_lock = threading.Lock()
 
 
 def _template_content(docmost: DocmostClient, page_id: str, content_format: str) -> str:
-    """The template page's content, read again once SYNC_TEMPLATE_CACHE_SECONDS have passed; the kept
-    body is labelled with the page's `updatedAt`, so a read that finds the same `updatedAt` keeps it."""
+    """The template page's content, read again once SYNC_TEMPLATE_CACHE_SECONDS have passed (an edited
+    template reaches new pages within that delay, or at once after `templates_forget`)."""
     key = (page_id, content_format)
     with _templates_lock:
         kept = _templates.get(key)
-    if kept is not None and time.monotonic() - kept[2] < conf.template_cache_seconds():
+    if kept is not None and time.monotonic() - kept[1] < conf.template_cache_seconds():
         return kept[0]
-    page = docmost.page_info(page_id, format=content_format)
-    content, updated_at = str(page.get("content") or ""), str(page.get("updatedAt") or "")
-    if kept is not None and updated_at and kept[1] == updated_at:
-        content = kept[0]
+    content = str(docmost.page_info(page_id, format=content_format).get("content") or "")
     with _templates_lock:
-        _templates[key] = (content, updated_at, time.monotonic())
+        _templates[key] = (content, time.monotonic())
     return content
 
 
