@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 from sync.clients.connections import connection_save
 from sync.clients.errors import ServiceError
 from sync.models import (
