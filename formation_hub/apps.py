@@ -17,6 +17,7 @@ class FormationHubConfig(AppConfig):
     verbose_name = "Core: audit, gates, notifications"
     # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ()
+    role_grants = "formation_hub.migrations.0008_api_token_digests"
 
     def ready(self):
         from formation_hub import dashboard, demo, devprocesses, forge, health, panels, roles, schedules  # noqa: F401
