@@ -128,7 +128,7 @@ def test_story_ci_is_reported_by_the_api(client, people, monkeypatch):
     story = story_create(title="CI story", user=people["coder"], author=people["coder"])
     Story.objects.filter(pk=story.pk).update(step=Story.Step.CI)
     ci = {"Authorization": "Bearer ci-credential"}
-    response = client.post("/api/stories/S-01/ci/", {"status": "green", "head_sha": "0123abc"},
+    response = client.post("/api/stories/S-01/ci/", {"status": "green", "head_sha": "0123abc" * 5 + "01234"},
                            content_type="application/json", headers=ci)
     assert response.status_code == 200 and response.json() == {"id": "S-01", "step": 7, "ci_status": "green"}
     assert client.post("/api/stories/S-99/ci/", {"status": "green"}, content_type="application/json",
