@@ -15,6 +15,6 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def api_key_for(user) -> str:
     """The key of a new API token of this user, made as they would make it (for `Authorization: Token`)."""
-    from formation_hub.api_tokens import token_create
+    from formation_hub.access.api_tokens import token_create
 
     return token_create(owner=user, actor=user)[1]

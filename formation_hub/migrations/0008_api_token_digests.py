@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-from formation_hub.roles import grant_role_permissions
+from formation_hub.access.roles import grant_role_permissions
 
 # Who may do this app's own actions (Meta.permissions): revoking anyone's token is the admin's (revoking
 # only takes a power away); each person revokes their own without it.

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from formation_hub.api_tokens import token_create, token_revoke
+from formation_hub.access.api_tokens import token_create, token_revoke
 from formation_hub.errors import NotAllowed
 from formation_hub.models import ApiToken, AuditEntry
 from tests.factories import api_key_for

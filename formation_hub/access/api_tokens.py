@@ -15,10 +15,10 @@ from django.utils import timezone
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from formation_hub.access.permissions import may
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.models import ApiToken
-from formation_hub.permissions import may
 
 REVOKE_ANY = "formation_hub.revoke_apitoken"
 # `last_used_at` is written at most once a minute per token: a busy client does not write on every call.

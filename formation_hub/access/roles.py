@@ -7,11 +7,11 @@
 
 Actions beyond add/change (respond to an incident, decide a delivery gate, roll back a release...)
 are model permissions each app declares in `Meta.permissions` and grants to roles in a data
-migration it owns (`grant_role_permissions`); checks go through `formation_hub.permissions`.
+migration it owns (`grant_role_permissions`); checks go through `formation_hub.access.permissions`.
 
 Every role views every area of the product and the people (user and group lists, which the
 incidents forms' user pickers need); each person makes, sees and revokes their own API tokens
-(`formation_hub.api_tokens`; DRF's clear-key tokens are gone); login-throttling records and
+(`formation_hub.access.api_tokens`; DRF's clear-key tokens are gone); login-throttling records and
 django-q2's rows are not the roles' to change: schedules are declared in code
 (formation_hub.schedules) and a console edit of one would run arbitrary code with no audit entry.
 Evidence (the audit trail, and every model whose console page is a ReadOnlyEvidenceAdmin) is never

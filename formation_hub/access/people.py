@@ -1,5 +1,5 @@
 """Changes to people and groups: each one leaves an audit entry (issue 17); API tokens are in
-`formation_hub.api_tokens`.
+`formation_hub.access.api_tokens`.
 
 The console's user and group pages call these; nothing here grants more than the actor has: only a
 superuser makes a superuser or grants permissions one by one.
