@@ -4,6 +4,7 @@ and matches nothing (issue 17, low)."""
 import pytest
 
 from formation_hub.errors import DomainError
+from releases.delivery.bump_services import bump_create
 from releases.delivery.stories import story_create
 from releases.models import PrerequisiteReport, Story
 from releases.pipeline.prepare import release_set_sha
@@ -37,6 +38,15 @@ def test_a_story_ci_status_naming_a_sha_prefix_is_a_400_naming_the_field(client,
     assert response.status_code == 400 and response.json()["error"].startswith("head_sha: A commit SHA is the full")
     story.refresh_from_db()
     assert story.ci_status == "unknown" and story.head_sha == ""
+
+
+def test_a_bump_ci_status_naming_a_sha_prefix_is_a_400_naming_the_field(client, db):
+    bump = bump_create(package="requests", ecosystem="pip", from_version="2.32.0", to_version="2.32.1").bump
+    response = client.post(f"/api/bumps/{bump.pk}/ci/", {"status": "green", "head_sha": SHA[:7]},
+                           content_type="application/json", headers=CI)
+    assert response.status_code == 400 and response.json()["error"].startswith("head_sha: A commit SHA is the full")
+    bump.refresh_from_db()
+    assert bump.ci_status != "green"
 
 
 def test_a_report_for_another_commit_sharing_the_prefix_does_not_count(db):
