@@ -17,6 +17,7 @@ class FormationHubConfig(AppConfig):
     verbose_name = "Core: audit, gates, notifications"
     # The roles (formation_hub.access.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ()
+    role_grants = "formation_hub.migrations.0008_api_token_digests"
 
     def ready(self):
         from formation_hub import forge, schedules  # noqa: F401

@@ -289,3 +289,35 @@ class ForgeConnection(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.repository} at {self.url}"
+
+
+class ApiToken(models.Model):
+    """A person's API token (`Authorization: Token <key>`). Only the SHA-256 of the key is stored, so a
+    read of the database cannot be replayed as anyone; the key is shown once, when its owner makes it
+    (issue 17). A person has at most one live token; a revoked one stays listed as evidence."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_prefix = models.CharField(max_length=8, help_text="The key's first characters, to recognise it.")
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True, help_text="To the minute.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(revoked_at__isnull=True),
+                                    name="one_live_api_token_per_user"),
+        ]
+        permissions = [("revoke_apitoken", "Revoke anyone's API token")]
+
+    def __str__(self):
+        return f"{self.key_prefix}... of {self.user}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

@@ -44,6 +44,7 @@ urlpatterns = [
     path("oncall/pages/<int:page_id>/", views.page_detail, name="page"),
     path("oncall/calendar.ics", views.calendar_mine, name="calendar"),
     path("oncall/calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+    path("oncall/calendar/reset/", views.calendar_reset, name="calendar_reset"),
     path("api/alerts/uptimerobot/", api.UptimeRobotAlertView.as_view(), name="alert_uptimerobot"),
     path("api/alerts/generic/", api.GenericAlertView.as_view(), name="alert_generic"),
     path("api/incidents/", api.IncidentListView.as_view(), name="api_list"),

@@ -23,15 +23,18 @@ from releases.delivery.bump_services import bump_ci_report, bump_create
 from releases.delivery.bumps import Ecosystem, Severity
 from releases.delivery.dependabot_webhook import pull_request_webhook_receive
 from releases.delivery.stories import KEY, story_ci_report
-from releases.models import DependencyBump, PrerequisiteReport, Release, Story
+from releases.models import SHA_RULE, DependencyBump, PrerequisiteReport, Release, Story
 from releases.pipeline.prerequisite_reports import report_note, report_receive
 from releases.selectors import release_evaluation
+
+SHA_PATTERN_ANY_CASE = r"^[0-9a-fA-F]{40}$"
 
 
 class CheckReportSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=PrerequisiteReport.Kind.choices)
     outcome = serializers.ChoiceField(choices=PrerequisiteReport.Outcome.choices)
-    sha = serializers.RegexField(r"^[0-9a-fA-F]{7,40}$", required=False, allow_blank=True, default="")
+    sha = serializers.RegexField(SHA_PATTERN_ANY_CASE, required=False, allow_blank=True, default="",
+                                error_messages={"invalid": SHA_RULE})
     observed_at = serializers.DateTimeField(required=False, help_text="When the run ended / the backup was verified.")
     url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
     detail = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
@@ -131,7 +134,8 @@ class BumpStoredSerializer(serializers.ModelSerializer):
 class CiStatusSerializer(serializers.Serializer):
     # Plain text checked by hand: the same choices as 'ci_status' under another name would be a second enum.
     status = serializers.CharField(help_text=f"One of: {', '.join(DependencyBump.CiStatus.values)}.")
-    head_sha = serializers.RegexField(r"^[0-9a-fA-F]{7,40}$", required=False, allow_blank=True, default="",
+    head_sha = serializers.RegexField(SHA_PATTERN_ANY_CASE, required=False, allow_blank=True, default="",
+                                      error_messages={"invalid": SHA_RULE},
                                       help_text="Stories only: the commit CI ran on.")
     detail = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 

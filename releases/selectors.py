@@ -46,7 +46,7 @@ def _reports(release: Release) -> list[PrerequisiteReport]:
     if release.sha:
         reports += list(
             PrerequisiteReport.objects.filter(
-                kind__in=[PrerequisiteReport.Kind.CI, PrerequisiteReport.Kind.E2E], sha__startswith=release.sha[:7]
+                kind__in=[PrerequisiteReport.Kind.CI, PrerequisiteReport.Kind.E2E], sha=release.sha
             )[: REPORTS_PER_KIND * 2]
         )
     reports += list(

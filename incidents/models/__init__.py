@@ -20,6 +20,7 @@ from incidents.models.incidents import (
     TimelineEntry,
 )
 from incidents.models.oncall import (
+    CalendarFeed,
     HandoffRecap,
     Override,
     Page,
@@ -54,6 +55,7 @@ __all__ = [
     "RotationMember",
     "Override",
     "HandoffRecap",
+    "CalendarFeed",
     "Runbook",
     "PostMortem",
     "ActionItem",

@@ -130,3 +130,19 @@ class HandoffRecap(models.Model):
 
     def __str__(self):
         return f"{self.rotation} handoff {self.handoff_at:%Y-%m-%d %H:%M} UTC"
+
+
+class CalendarFeed(models.Model):
+    """A person's private iCal address, one per person (issue 17, point 12). Its secret is derived from
+    the server's SECRET_KEY and `nonce`, so the on-call page shows the same address on every visit while
+    the database keeps only the secret's SHA-256 (to find the feed); a reset draws a new nonce, which
+    ends the old address at once."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    nonce = models.CharField(max_length=32, editable=False)
+    secret_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reset_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"calendar feed of {self.user}"

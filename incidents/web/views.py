@@ -1,12 +1,9 @@
 """On-call pages for logged-in people, outside the admin. Thin: validate, call one service, render."""
 
-from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -54,8 +51,6 @@ from incidents.web.forms import (
     TransitionForm,
 )
 
-ICAL_SALT = "incidents.oncall-ical"
-
 
 def responder_required(view):
     """On-call people and admins only; everyone else gets a 403 that says where to go."""
@@ -93,7 +88,7 @@ def home(request):
         "today": local_today(now),
         "can_respond": can_respond(request.user),
         "ical_url": request.build_absolute_uri(
-            reverse("incidents:calendar_feed", args=[signing.dumps({"user": request.user.pk}, salt=ICAL_SALT)])
+            reverse("incidents:calendar_feed", args=[ical.calendar_secret(request.user)])
         ),
     }
     return render(request, "oncall/home.html", context)
@@ -325,9 +320,8 @@ def page_detail(request, page_id):
     return render(request, "oncall/page.html", {"page": page, "can_respond": can_respond(request.user)})
 
 
-def _calendar_response(user):
-    now = timezone.now()
-    body = ical.shifts_calendar(start=now - timedelta(weeks=1), end=now + timedelta(weeks=8), user=user)
+def _calendar_response(request, user):
+    body = ical.shifts_calendar(now=timezone.now(), user=user, whole_rotation=request.GET.get("all") == "1")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="oncall.ics"'
     return response
@@ -336,17 +330,22 @@ def _calendar_response(user):
 @login_required
 @require_GET
 def calendar_mine(request):
-    return _calendar_response(request.user if request.GET.get("all") != "1" else None)
+    return _calendar_response(request, request.user)
 
 
 @require_GET
 def calendar_feed(request, token):
-    """A calendar app cannot sign in: the address carries a signed token naming the person."""
-    try:
-        user_id = signing.loads(token, salt=ICAL_SALT)["user"]
-    except (signing.BadSignature, KeyError, TypeError) as error:
-        raise Http404("Unknown calendar address.") from error
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    """A calendar app cannot sign in: the address carries the person's calendar secret."""
+    user = ical.calendar_owner(token)
     if user is None:
         raise Http404("Unknown calendar address.")
-    return _calendar_response(None if request.GET.get("all") == "1" else user)
+    return _calendar_response(request, user)
+
+
+@login_required
+@require_POST
+def calendar_reset(request):
+    ical.calendar_link_reset(user=request.user)
+    messages.success(request, "Your calendar link was reset: the old address no longer works. "
+                              "Subscribe your calendar to the new one below.")
+    return redirect("incidents:home")

@@ -22,7 +22,7 @@ from formation_hub.gates.decisions import GateType, gate_request
 from formation_hub.models import Gate
 from releases import conf
 from releases.delivery.forge import review_into_pull_request_later
-from releases.models import Change, Story, StoryEvent
+from releases.models import SHA_PATTERN, SHA_RULE, Change, Story, StoryEvent
 from releases.pipeline.prepare import change_add
 
 REVIEW_GATE = "delivery.story_review"
@@ -187,8 +187,8 @@ def story_advance(*, story: Story, user, note: str = "", coverage=None, pull_req
 
 def _clean_sha(sha: str) -> str:
     sha = sha.strip().lower()
-    if not re.fullmatch(r"[0-9a-f]{7,40}", sha):
-        raise DomainError("A commit SHA is 7 to 40 lowercase hexadecimal characters.")
+    if not re.fullmatch(SHA_PATTERN, sha):
+        raise DomainError(SHA_RULE)
     return sha
 
 

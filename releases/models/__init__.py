@@ -3,6 +3,8 @@ this path, so this module imports them from the model modules."""
 
 from releases.models.delivery import BumpWebhookDelivery, DependencyBump, Story, StoryEvent
 from releases.models.release import (
+    SHA_PATTERN,
+    SHA_RULE,
     Change,
     CheckRun,
     Deployment,
@@ -18,6 +20,8 @@ from releases.models.release import (
 )
 
 __all__ = [
+    "SHA_PATTERN",
+    "SHA_RULE",
     "sha_validator",
     "validate_version",
     "organisation_time_zone",

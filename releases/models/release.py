@@ -14,7 +14,10 @@ from django.db.models import Q
 from releases.pipeline.http_checks import smoke_url_problem
 from releases.rules.semver import InvalidVersion, parse_version
 
-sha_validator = RegexValidator(r"^[0-9a-f]{7,40}$", "A commit SHA is 7 to 40 lowercase hexadecimal characters.")
+# The full SHA, never a prefix: 7 characters can name another commit, whose CI run would then count (issue 17).
+SHA_PATTERN = r"^[0-9a-f]{40}$"
+SHA_RULE = "A commit SHA is the full 40 hexadecimal characters (a short prefix could name another commit)."
+sha_validator = RegexValidator(SHA_PATTERN, SHA_RULE)
 
 
 def validate_version(value: str) -> None:

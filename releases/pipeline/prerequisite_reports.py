@@ -1,6 +1,7 @@
 """Prerequisites of a release: checking them, the CI reports and commit statuses that feed them, and the
 overrides a decider may grant."""
 
+import re
 from datetime import UTC, datetime
 
 import requests
@@ -13,7 +14,7 @@ from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import gate_request
 from formation_hub.models import AuditEntry, Gate
 from releases import conf
-from releases.models import PrerequisiteOverride, PrerequisiteReport, Release
+from releases.models import SHA_PATTERN, SHA_RULE, PrerequisiteOverride, PrerequisiteReport, Release
 from releases.pipeline.http_checks import fetch_commit_statuses
 from releases.pipeline.state import (
     OVERRIDE_GATE,
@@ -68,8 +69,11 @@ def report_receive(
         if release is None or not release.sha:
             raise DomainError(f"A '{kind}' report needs the commit SHA it ran on.")
         sha = release.sha
+    sha = sha.lower()
+    if sha and not re.fullmatch(SHA_PATTERN, sha):
+        raise DomainError(f"The {kind} report names {sha[:12]!r}: {SHA_RULE}")
     report = PrerequisiteReport.objects.create(
-        release=release, kind=kind, outcome=outcome, sha=sha.lower(), observed_at=observed_at or timezone.now(),
+        release=release, kind=kind, outcome=outcome, sha=sha, observed_at=observed_at or timezone.now(),
         url=url, detail=detail[:2000], source=source,
     )
     audit_record(
@@ -86,7 +90,7 @@ def report_note(*, release: Release, report: PrerequisiteReport) -> str:
     if not release.sha:
         return (f"Recorded, not applying: v{release.version} has no commit SHA yet; it applies once the release is "
                 f"set to {report.sha[:10]}.")
-    if report.sha.startswith(release.sha) or release.sha.startswith(report.sha):
+    if report.sha == release.sha:
         return ""
     return (f"Recorded, not applying: v{release.version} ships {release.sha[:10]}, this report is for "
             f"{report.sha[:10]}. Report the run of {release.sha[:10]}.")

@@ -132,7 +132,8 @@ class _Block:
 
 
 def _same_commit(left: str, right: str) -> bool:
-    return bool(left and right) and (left.startswith(right) or right.startswith(left))
+    """The same full SHA: a prefix matches nothing (issue 17)."""
+    return bool(left) and left == right
 
 
 def _overlaps(block: _Block, start: datetime, end: datetime) -> bool:

@@ -31,6 +31,16 @@ from sync.selectors import (
     event_story,
 )
 
+# A traceback names server paths and code: it is for the sync operator, who replays events (the admin);
+# everyone else reads the one-line error (issue 17).
+READ_TRACEBACKS = "sync.replay_event"
+
+
+def _without_tracebacks(request, fields, *tracebacks):
+    if request.user.has_perm(READ_TRACEBACKS):
+        return fields
+    return tuple(field for field in fields if field not in tracebacks)
+
 
 @admin.register(RejectedCall)
 class RejectedCallAdmin(ReadOnlyEvidenceAdmin):
@@ -50,6 +60,9 @@ class EventItemInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+
+    def get_fields(self, request, obj=None):
+        return _without_tracebacks(request, self.fields, "last_error")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -156,6 +169,10 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
             queryset = queryset.defer("raw_body", "headers", "last_traceback")
         return queryset
 
+    def get_fieldsets(self, request, obj=None):
+        return [(name, {**options, "fields": _without_tracebacks(request, options["fields"], "last_traceback")})
+                for name, options in self.fieldsets]
+
     def has_replay_permission(self, request):
         return request.user.has_perm("sync.replay_event")
 
@@ -258,6 +275,9 @@ class EventItemAdmin(ReadOnlyEvidenceAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("data", "old_data", "event__raw_body", "event__headers")
+
+    def get_fields(self, request, obj=None):
+        return _without_tracebacks(request, super().get_fields(request, obj), "last_error")
 
 
 @admin.register(PageLink)

@@ -1,10 +1,10 @@
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from formation_hub.gates import decisions as gates
 from formation_hub.gates.decisions import GateType, gate_request, register_gate_type
+from tests.factories import api_key_for
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def review_gate(db, make_user):
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 

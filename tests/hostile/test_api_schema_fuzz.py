@@ -10,7 +10,6 @@ from django.core.signals import request_finished, request_started  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import close_old_connections  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
@@ -20,6 +19,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from formation_hub.access import roles  # noqa: E402
+from tests.factories import api_key_for  # noqa: E402
 from tests.hostile.conftest import SECRET  # noqa: E402
 
 CHECKS = [
@@ -54,8 +54,7 @@ def credentials(make_user, monkeypatch):
     """Every credential an endpoint may ask for: an admin's API token, the webhook secret, the CI token."""
     monkeypatch.setenv("RELEASE_CHECKS_TOKEN", CHECKS_TOKEN)
     admin = make_user("fuzz-admin", roles.ADMIN, roles.ONCALL, roles.RELEASE_APPROVER, is_superuser=True)
-    token = Token.objects.create(user=admin)
-    return {"Authorization": f"Token {token.key}", "X-Formation-Hub-Secret": SECRET}
+    return {"Authorization": f"Token {api_key_for(admin)}", "X-Formation-Hub-Secret": SECRET}
 
 
 def _headers(case, credentials: dict) -> dict:

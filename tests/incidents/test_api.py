@@ -6,12 +6,12 @@ import threading
 import pytest
 import requests
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from formation_hub.errors import DomainError
 from incidents.models import Alert, Incident, MonitorSetting
 from incidents.services import incident_transition
+from tests.factories import api_key_for
 
 pytestmark = pytest.mark.django_db
 TOKEN = "alert-secret"
@@ -82,7 +82,7 @@ def test_viewers_read_but_cannot_write(make_user, responder):
 
 def test_token_authentication_works(responder):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=responder).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(responder)}")
     assert client.get("/api/incidents/").status_code == 200
     assert APIClient().get("/api/incidents/").status_code in (401, 403)
 

@@ -168,7 +168,7 @@ def test_page_acknowledged_from_its_page(oncall_client, rotation):
     assert page.state == "acknowledged"
 
 
-def test_ical_feed_with_a_signed_address(oncall_client, rotation, client):
+def test_ical_feed_at_the_private_address(oncall_client, rotation, client):
     home = oncall_client.get("/oncall/").content.decode()
     address = home.split("/oncall/calendar/")[1].split('"')[0]
     client.logout()

@@ -104,5 +104,5 @@ def test_a_report_for_another_sha_is_recorded_as_not_applying_and_says_so(client
                             f"Report the run of {SHA[:10]}.")
     assert body["prerequisites"]["ci"] == "fail"
     assert PrerequisiteReport.objects.get().sha == other
-    same = post(client, release, {"kind": "ci", "outcome": "success", "sha": SHA[:12]})
+    same = post(client, release, {"kind": "ci", "outcome": "success", "sha": SHA.upper()})
     assert same.status_code == 201 and same.json()["applies"] is True and same.json()["note"] == ""

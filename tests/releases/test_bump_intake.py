@@ -7,10 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from formation_hub.models import Gate, RefusedCall
 from releases.models import BumpWebhookDelivery, DependencyBump
+from tests.factories import api_key_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dependabot"
 SECRET = "webhook-secret-with-enough-entropy"
@@ -189,7 +189,7 @@ BODY = {"package": "django", "ecosystem": "pip", "from_version": "5.2.1", "to_ve
 
 @pytest.fixture
 def ci_token(make_user):
-    return Token.objects.create(user=make_user("ci-bot", "release-approver")).key
+    return api_key_for(make_user("ci-bot", "release-approver"))
 
 
 def post_bump(client, body, token):
@@ -221,7 +221,7 @@ def test_a_signed_in_release_approver_may_post_with_the_session(client, make_use
 
 def test_a_viewer_or_anonymous_caller_is_refused(client, make_user):
     assert post_bump(client, BODY, None).status_code in (401, 403)
-    viewer = Token.objects.create(user=make_user("vic", "viewer")).key
+    viewer = api_key_for(make_user("vic", "viewer"))
     response = post_bump(client, BODY, viewer)
     assert response.status_code == 403 and "add dependency bump" in response.json()["error"]
 

@@ -105,8 +105,9 @@ def test_the_latest_ci_report_wins():
     assert evaluate(facts, at=WEDNESDAY, rules=RULES).result(CI).status == PASS
 
 
-def test_a_short_sha_matches_the_full_sha_of_the_report():
-    assert evaluate(green(sha=SHA[:7]), at=WEDNESDAY, rules=RULES).result(CI).status == PASS
+def test_a_short_sha_matches_no_report_of_the_full_sha():
+    """A 7-character prefix can name another commit (issue 17): only the full SHA matches."""
+    assert evaluate(green(sha=SHA[:7]), at=WEDNESDAY, rules=RULES).result(CI).status != PASS
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ import json
 from datetime import datetime
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates.decisions import gate_decide, pending_gate
@@ -18,6 +17,7 @@ from releases.delivery.stories import (
 )
 from releases.delivery.story_json import build_state_export, parse_stories_json, stories_export, stories_import
 from releases.models import Story
+from tests.factories import api_key_for
 
 
 @pytest.fixture
@@ -128,13 +128,13 @@ def test_story_ci_is_reported_by_the_api(client, people, monkeypatch):
     story = story_create(title="CI story", user=people["coder"], author=people["coder"])
     Story.objects.filter(pk=story.pk).update(step=Story.Step.CI)
     ci = {"Authorization": "Bearer ci-credential"}
-    response = client.post("/api/stories/S-01/ci/", {"status": "green", "head_sha": "0123abc"},
+    response = client.post("/api/stories/S-01/ci/", {"status": "green", "head_sha": "0123abc" * 5 + "01234"},
                            content_type="application/json", headers=ci)
     assert response.status_code == 200 and response.json() == {"id": "S-01", "step": 7, "ci_status": "green"}
     assert client.post("/api/stories/S-99/ci/", {"status": "green"}, content_type="application/json",
                        headers=ci).status_code == 404
     assert client.post("/api/stories/nope/ci/", {"status": "green"}, content_type="application/json",
                        headers=ci).status_code == 404
-    approver = Token.objects.create(user=people["approver"]).key
+    approver = api_key_for(people["approver"])
     assert client.post("/api/stories/S-01/ci/", {"status": "red"}, content_type="application/json",
                        headers={"Authorization": f"Token {approver}"}).status_code == 403
