@@ -10,9 +10,17 @@ from django.views.decorators.http import require_GET, require_POST
 from formation_hub.errors import DomainError
 from formation_hub.gates import can_decide, pending_gate
 from incidents.models import ActionItem, Incident, PostMortem, Runbook
-from incidents.permissions import can_respond
+from incidents.permissions import can_respond, responder_required
 from incidents.postmortems.action_items import action_item_add, action_item_reschedule, action_item_set_status
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown
+from incidents.postmortems.forms import (
+    ActionItemForm,
+    ActionItemStatusForm,
+    PostMortemForm,
+    RescheduleForm,
+    ReturnToDraftForm,
+    RunbookChoiceForm,
+)
 from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
     EDITABLE_FIELDS,
@@ -26,15 +34,6 @@ from incidents.postmortems.services import (
 )
 from incidents.selectors import action_items_of, local_today, overdue_action_items, overdue_postmortems
 from incidents.services import incident_set_runbook
-from incidents.web.forms import (
-    ActionItemForm,
-    ActionItemStatusForm,
-    PostMortemForm,
-    RescheduleForm,
-    ReturnToDraftForm,
-    RunbookChoiceForm,
-)
-from incidents.web.views import responder_required
 
 
 def _form_errors(request, form) -> None:

@@ -1,7 +1,6 @@
 """On-call pages for logged-in people, outside the admin. Thin: validate, call one service, render."""
 
 from datetime import timedelta
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -20,6 +19,8 @@ from incidents.models import BreachAssessment, Incident, Page, PostMortem, Sever
 from incidents.oncall import ical
 from incidents.oncall.paging import page_acknowledge
 from incidents.oncall.rotation import active_rotation, preview
+from incidents.permissions import responder_required
+from incidents.postmortems.forms import RunbookChoiceForm
 from incidents.postmortems.services import postmortem_required
 from incidents.response.gdpr import breach_assessment_decide
 from incidents.selectors import (
@@ -48,26 +49,12 @@ from incidents.web.forms import (
     IncidentForm,
     NoteForm,
     ReportForm,
-    RunbookChoiceForm,
     SeverityForm,
     StatusUpdateForm,
     TransitionForm,
 )
 
 ICAL_SALT = "incidents.oncall-ical"
-
-
-def responder_required(view):
-    """On-call people and admins only; everyone else gets a 403 that says where to go."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not can_respond(request.user):
-            raise PermissionDenied("Only on-call people and admins can do this; use 'report a problem'.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _in_local_zone(form_class, data, **kwargs):
