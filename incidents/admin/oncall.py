@@ -11,7 +11,7 @@ from django.utils import timezone
 from formation_hub.admin import ReadOnlyEvidenceAdmin
 from incidents.models import HandoffRecap, Override, Page, Rotation, RotationMember
 from incidents.oncall.rotation import override_problems, preview
-from incidents.oncall.schedule_edits import override_save, rotation_save
+from incidents.oncall.schedule_edits import override_save, rotation_save, schedule_records_delete
 
 
 class RotationMemberInline(admin.TabularInline):
@@ -61,8 +61,18 @@ class OverrideInline(admin.TabularInline):
         return super().get_queryset(request).filter(ends_at__gt=timezone.now()).select_related("user")
 
 
+class ScheduleAdmin(admin.ModelAdmin):
+    """Deleting a rotation or an override changes who is paged: audited, through the service."""
+
+    def delete_model(self, request, obj):
+        schedule_records_delete(records=[obj], user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        schedule_records_delete(records=queryset, user=request.user)
+
+
 @admin.register(Rotation)
-class RotationAdmin(admin.ModelAdmin):
+class RotationAdmin(ScheduleAdmin):
     list_display = ("name", "active", "priority", "handoff", "time_zone", "start_date")
     list_filter = ("active",)
     search_fields = ("name",)
@@ -92,7 +102,7 @@ class RotationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(ScheduleAdmin):
     form = OverrideForm
     list_display = ("user", "role", "rotation", "starts_at", "ends_at", "reason")
     list_filter = ("rotation", "role")

@@ -1,4 +1,5 @@
-"""Changing who is on call from the console: a rotation with its members, an override; each audited."""
+"""Changing who is on call from the console: a rotation with its members, an override, or deleting one;
+each audited."""
 
 from collections.abc import Callable
 
@@ -39,3 +40,13 @@ def override_save(*, override: Override, user) -> Override:
                  changes={"user": str(override.user), "role": override.role, "starts_at": override.starts_at,
                           "ends_at": override.ends_at})
     return override
+
+
+@transaction.atomic
+def schedule_records_delete(*, records, user) -> None:
+    """Delete rotations or overrides (a rotation takes its members, overrides and recaps with it)."""
+    for record in records:
+        model_name = record._meta.model_name
+        require(user, f"incidents.delete_{model_name}", doing="change the on-call schedule")
+        audit_record(action=f"oncall.{model_name}_deleted", target=record, actor=actor(user), message=str(record))
+        record.delete()

@@ -10,10 +10,10 @@ from django.utils import timezone
 from formation_hub.audit import audit_entries_for
 from formation_hub.errors import NotAllowed
 from incidents.models import HandoffRecap, Override, Rotation, Runbook
-from incidents.oncall.schedule_edits import override_save, rotation_save
+from incidents.oncall.schedule_edits import override_save, rotation_save, schedule_records_delete
 from incidents.postmortems.runbooks import runbook_save
 from incidents.services import incident_edit
-from tests.incidents.factories import IncidentFactory, RunbookFactory
+from tests.incidents.factories import IncidentFactory, OverrideFactory, RunbookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +103,17 @@ def test_a_viewer_may_not_write_a_runbook(viewer):
     with pytest.raises(NotAllowed):
         runbook_save(runbook=runbook, user=viewer, sections=["title"])
     assert not Runbook.objects.filter(slug="mine").exists()
+
+
+def test_deleting_an_override_in_the_console_is_audited(client, root, rotation):
+    override = OverrideFactory(rotation=rotation, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(hours=2))
+    client.force_login(root)
+    response = client.post(reverse("admin:incidents_override_delete", args=[override.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Override.objects.exists()
+    assert _actors(override, "oncall.override_deleted") == ["root"]
+
+
+def test_a_viewer_may_not_delete_a_rotation(viewer, rotation):
+    with pytest.raises(NotAllowed):
+        schedule_records_delete(records=Rotation.objects.all(), user=viewer)
+    assert Rotation.objects.filter(pk=rotation.pk).exists()
