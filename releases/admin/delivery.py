@@ -18,8 +18,8 @@ from formation_hub.gates import can_decide, get_gate_type
 from formation_hub.models import Gate
 from releases.admin.actions import ObjectActionsMixin
 from releases.delivery import bump_services, stories, story_json
-from releases.delivery.bumps import Ecosystem, Severity
 from releases.models import BumpWebhookDelivery, DependencyBump, Story
+from releases.rules.bumps import Ecosystem, Severity
 from releases.selectors import blocked_stories, bump_review_queue, story_board, with_pending_gate
 
 

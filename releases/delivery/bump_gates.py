@@ -18,9 +18,9 @@ from releases.delivery.bump_services import (
     bump_close_locked,
     merge_if_ready,
 )
-from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category, Path
 from releases.models import DependencyBump
 from releases.pipeline import clock
+from releases.rules.bumps import NEEDS_MIGRATION_NOTE, Category, Path
 
 
 def _on_friday_decided(gate: Gate, bump: DependencyBump) -> None:

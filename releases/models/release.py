@@ -11,8 +11,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from releases.pipeline.http_checks import smoke_url_problem
 from releases.rules.semver import InvalidVersion, parse_version
+from releases.smoke_urls import smoke_url_problem
 
 sha_validator = RegexValidator(r"^[0-9a-f]{7,40}$", "A commit SHA is 7 to 40 lowercase hexadecimal characters.")
 

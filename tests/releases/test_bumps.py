@@ -24,9 +24,9 @@ from releases.delivery.bump_services import (
     bump_set_severity,
     merge_blockers,
 )
-from releases.delivery.bumps import UnclearVersion
 from releases.models import Change, DependencyBump
 from releases.pipeline import clock
+from releases.rules.bumps import UnclearVersion
 from tests.releases.factories import ReportFactory
 
 PARIS = ZoneInfo("Europe/Paris")
