@@ -12,14 +12,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from rest_framework.authtoken.models import TokenProxy
 
-from formation_hub import people
+from formation_hub.access import people
+from formation_hub.access.permissions import permission_label
 from formation_hub.errors import DomainError
 from formation_hub.forge import token_from_env
-from formation_hub.gate_context import gate_context, gate_target_url
-from formation_hub.gates import can_decide, gate_decide, gate_types, gates_waiting_for, get_gate_type
+from formation_hub.gates.context import gate_context, gate_target_url
+from formation_hub.gates.decisions import can_decide, gate_decide, gate_types, gates_waiting_for, get_gate_type
 from formation_hub.models import AuditEntry, ForgeConnection, Gate, Notification, RefusedCall, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
-from formation_hub.permissions import permission_label
 
 User = get_user_model()
 

@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
+from formation_hub.access.permissions import holders, may
 from formation_hub.errors import NotAllowed
-from formation_hub.permissions import holders, may
 
 RESPOND = "incidents.respond_incident"
 ACKNOWLEDGE_ESCALATION = "incidents.acknowledge_recurrenceescalation"

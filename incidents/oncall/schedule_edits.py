@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
-from formation_hub.permissions import require
 from incidents.models import HandoffRecap, Override, Rotation
 from incidents.permissions import actor
 
