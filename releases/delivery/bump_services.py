@@ -20,7 +20,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import gate_request, gate_void, get_gate_type, pending_gate
 from formation_hub.models import Gate
-from releases import conf
+from releases import clock, conf
 from releases.delivery.bump_checks import backup_problem, bump_categories, production_calendar_problem
 from releases.delivery.bump_queue import (
     advisories_clean,
@@ -35,7 +35,6 @@ from releases.delivery.bump_queue import (
 )
 from releases.delivery.forge import ForgeMerge, merge_pull_request
 from releases.models import Change, DependencyBump
-from releases.pipeline import clock
 from releases.pipeline.prepare import change_add
 from releases.rules.bumps import Category, Path, Severity, categorise
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates.decisions import gate_decide, pending_gate
+from releases import clock
 from releases.delivery.bump_services import (
     FRIDAY_GATE,
     GO_GATE,
@@ -25,7 +26,6 @@ from releases.delivery.bump_services import (
     merge_blockers,
 )
 from releases.models import Change, DependencyBump
-from releases.pipeline import clock
 from releases.rules.bumps import UnclearVersion
 from tests.releases.factories import ReportFactory
 

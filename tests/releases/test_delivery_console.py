@@ -10,11 +10,11 @@ from django.urls import reverse
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates.decisions import pending_gate
 from formation_hub.models import AuditEntry
+from releases import clock
 from releases.delivery.bump_services import FRIDAY_GATE, bump_ci_report, bump_create
 from releases.delivery.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE
 from releases.delivery.stories import REVIEW_GATE, story_advance, story_create, story_plan_edit
 from releases.models import DependencyBump, Story
-from releases.pipeline import clock
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
