@@ -26,7 +26,7 @@ from incidents.response.clock import respond_by_for, uses_business_hours
 from incidents.response.forge_issues import forge_issue_open_later
 from incidents.response.gdpr import breach_assessment_open
 from incidents.response.recurrence import recurrence_check
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 # An incident filed with an older detection time is a typo, not an incident to respond to.
 DETECTION_MAX_AGE = timedelta(days=5 * 365)

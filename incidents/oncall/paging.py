@@ -18,7 +18,7 @@ from formation_hub.notifications import notify, notify_pager
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
 from incidents.oncall.rotation import on_call_at
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 PAGER_KIND = "incident.page.pager"
 ACTIVE_STATES = (Page.State.PAGED, Page.State.ESCALATED, Page.State.ESCALATED_ADMINS)

@@ -19,7 +19,6 @@ from incidents.postmortems.forms import (
     PostMortemForm,
     RescheduleForm,
     ReturnToDraftForm,
-    RunbookChoiceForm,
 )
 from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
@@ -33,7 +32,6 @@ from incidents.postmortems.services import (
     publication_notice,
 )
 from incidents.selectors import action_items_of, local_today, overdue_action_items, overdue_postmortems
-from incidents.services import incident_set_runbook
 
 
 def _form_errors(request, form) -> None:
@@ -214,23 +212,6 @@ def action_item_reschedule_view(request, item_id):
         else:
             messages.success(request, f"Action item now due {form.cleaned_data['due_date']:%Y-%m-%d}.")
     return redirect("incidents:postmortem", post_mortem_id=item.post_mortem_id)
-
-
-@require_POST
-@responder_required
-def incident_runbook(request, incident_id):
-    form = RunbookChoiceForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("incidents:detail", incident_id=incident_id)
-    incident = get_object_or_404(Incident, pk=incident_id)
-    try:
-        incident_set_runbook(incident=incident, user=request.user, runbook=form.cleaned_data["runbook"])
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Runbook saved.")
-    return redirect("incidents:detail", incident_id=incident_id)
 
 
 @login_required

@@ -40,6 +40,7 @@ from incidents.services import (
     incident_change_severity,
     incident_open,
     incident_set_flags,
+    incident_set_runbook,
     incident_transition,
 )
 from incidents.status.updates import status_update_draft, status_update_post
@@ -218,6 +219,20 @@ def incident_note(request, incident_id):
         request, incident_id,
         lambda incident: incident_add_note(incident=incident, user=request.user, text=form.cleaned_data["text"])
         and "Note added.",
+    )
+
+
+@require_POST
+@responder_required
+def incident_runbook(request, incident_id):
+    form = RunbookChoiceForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form, incident_id)
+    runbook = form.cleaned_data["runbook"]
+    return _act(
+        request, incident_id,
+        lambda incident: incident_set_runbook(incident=incident, user=request.user, runbook=runbook)
+        and "Runbook saved.",
     )
 
 
