@@ -17,18 +17,16 @@ from formation_hub.console.timefmt import format_local, organisation_zone
 from formation_hub.errors import DomainError
 from incidents.models import BreachAssessment, Incident, Page, PostMortem, Severity, Source, Status, StatusUpdate
 from incidents.oncall import ical
-from incidents.oncall.paging import page_acknowledge
-from incidents.oncall.rotation import active_rotation, preview
+from incidents.oncall.paging import active_pages_for, page_acknowledge
+from incidents.oncall.rotation import active_rotation, on_call_summary, preview
 from incidents.permissions import responder_required
 from incidents.postmortems.forms import RunbookChoiceForm
 from incidents.postmortems.services import postmortem_required
 from incidents.response.gdpr import breach_assessment_decide
 from incidents.selectors import (
     action_items_of,
-    active_pages_for,
     incident_row,
     local_today,
-    on_call_summary,
     open_incidents,
     runbook_to_review,
 )
