@@ -21,11 +21,11 @@ from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source,
 from incidents.oncall.paging import oncall_page, page_send, pages_acknowledge_for_incident
 from incidents.permissions import actor as _actor
 from incidents.permissions import can_respond, require_responder
+from incidents.postmortems.recurrence import recurrence_check
 from incidents.postmortems.services import postmortem_close_check, postmortem_open_if_required
 from incidents.response.clock import respond_by_for, uses_business_hours
 from incidents.response.forge_issues import forge_issue_open_later
 from incidents.response.gdpr import breach_assessment_open
-from incidents.response.recurrence import recurrence_check
 from incidents.timeline import timeline_add
 
 # An incident filed with an older detection time is a typo, not an incident to respond to.

@@ -25,8 +25,8 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.permissions import ACKNOWLEDGE_ESCALATION
+from incidents.postmortems.recurrence import escalation_acknowledge
 from incidents.response.clock import clock_view
-from incidents.response.recurrence import escalation_acknowledge
 from incidents.selectors import runbook_to_review
 from incidents.services import incident_acknowledge, incident_edit, incident_set_runbook
 
