@@ -1,6 +1,10 @@
 """Who may do what in the incidents app, in the app's own permissions (Meta.permissions)."""
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 
 from formation_hub.access.permissions import holders, may
 from formation_hub.errors import NotAllowed
@@ -27,3 +31,16 @@ def require_responder(user) -> None:
 def responders():
     """The people who may be an incident's commander."""
     return holders(RESPOND).order_by("username")
+
+
+def responder_required(view):
+    """On-call people and admins only; everyone else gets a 403 that says where to go."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not can_respond(request.user):
+            raise PermissionDenied("Only on-call people and admins can do this; use 'report a problem'.")
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -3,21 +3,18 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from formation_hub.console.timefmt import to_local
 from incidents.models import (
     OPEN_STATUSES,
     ActionItem,
     Incident,
-    Page,
     PostMortem,
     RecurrenceEscalation,
     Runbook,
     Severity,
 )
-from incidents.oncall.paging import ACTIVE_STATES
-from incidents.oncall.rotation import OnCall, active_rotation, next_handoff, on_call_at
 from incidents.response.clock import ClockView, clock_view
 
 
@@ -40,35 +37,6 @@ def open_incidents(now: datetime, limit: int = 50) -> list[IncidentRow]:
         .order_by("severity", "respond_by")[:limit]
     )
     return [incident_row(incident, now) for incident in incidents]
-
-
-@dataclass(frozen=True)
-class OnCallSummary:
-    now: OnCall
-    next_handoff_at: datetime | None
-    after_handoff: OnCall | None
-
-
-def on_call_summary(now: datetime) -> OnCallSummary:
-    rotation = active_rotation()
-    current = on_call_at(now, rotation)
-    handoff = next_handoff(now, rotation) if rotation else None
-    return OnCallSummary(current, handoff, on_call_at(handoff, rotation) if handoff else None)
-
-
-def active_pages_for(user) -> list[Page]:
-    """Pages that reached this person: as primary, or as backup once escalated to them (not before).
-    Each carries `you_as` and `you_paged_at`, the time this person was paged."""
-    pages = list(
-        Page.objects.filter(
-            Q(primary=user, state__in=ACTIVE_STATES) | Q(backup=user, state=Page.State.ESCALATED)
-        ).select_related("incident")[:20]
-    )
-    for page in pages:
-        as_backup = page.backup_id == user.pk and page.state == Page.State.ESCALATED and page.primary_id != user.pk
-        page.you_as = "backup" if as_backup else "primary"
-        page.you_paged_at = page.escalated_at if as_backup else page.paged_at
-    return pages
 
 
 def breach_counts(since: datetime) -> dict[str, int]:

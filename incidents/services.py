@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.business_hours import business_calendar
 from formation_hub.console.timefmt import format_local
@@ -20,12 +21,12 @@ from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source,
 from incidents.oncall.paging import oncall_page, page_send, pages_acknowledge_for_incident
 from incidents.permissions import actor as _actor
 from incidents.permissions import can_respond, require_responder
+from incidents.postmortems.recurrence import recurrence_check
 from incidents.postmortems.services import postmortem_close_check, postmortem_open_if_required
 from incidents.response.clock import respond_by_for, uses_business_hours
 from incidents.response.forge_issues import forge_issue_open_later
 from incidents.response.gdpr import breach_assessment_open
-from incidents.response.recurrence import recurrence_check
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 # An incident filed with an older detection time is a typo, not an incident to respond to.
 DETECTION_MAX_AGE = timedelta(days=5 * 365)
@@ -33,7 +34,7 @@ DETECTION_MAX_AGE = timedelta(days=5 * 365)
 __all__ = [
     "incident_open", "oncall_page", "incident_acknowledge", "incident_transition", "incident_change_severity",
     "incident_add_note", "incident_set_flags", "incident_create", "can_respond", "require_responder",
-    "allowed_transitions", "schedule_updates", "incident_set_runbook",
+    "allowed_transitions", "schedule_updates", "incident_set_runbook", "incident_edit",
 ]
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -52,6 +53,8 @@ STATUS_TIME_FIELD = {
     Status.CLOSED: "closed_at",
 }
 UPDATED_SEVERITIES = (Severity.SEV1, Severity.SEV2)
+# What the console may correct on an incident; its state moves through the lifecycle services.
+EDITABLE_FIELDS = ("title", "description", "service", "category")
 
 def allowed_transitions(incident: Incident) -> tuple[str, ...]:
     return TRANSITIONS[incident.status]
@@ -299,6 +302,24 @@ def incident_change_severity(*, incident: Incident, severity: str, user, reason:
     if severity == Severity.SEV3 and incident.is_open:
         forge_issue_open_later(incident)
     postmortem_open_if_required(incident=incident, user=_actor(user))
+    return incident
+
+
+@transaction.atomic
+def incident_edit(*, incident: Incident, user, changes: dict) -> Incident:
+    """Correct how an incident is described; a corrected service or category may complete a pattern."""
+    require(user, "incidents.change_incident", doing="edit an incident")
+    if set(changes) - set(EDITABLE_FIELDS):
+        raise DomainError(f"Only these fields are edited here: {', '.join(EDITABLE_FIELDS)}.")
+    if not changes:
+        return incident
+    incident = _lock(incident)
+    for name, value in changes.items():
+        setattr(incident, name, value)
+    incident.save(update_fields=[*changes, "updated_at"])
+    audit_record(action="incident.edited", target=incident, actor=_actor(user), changes=changes)
+    if {"service", "category"} & set(changes):
+        recurrence_check(incident=incident)
     return incident
 
 

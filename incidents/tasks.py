@@ -1,9 +1,9 @@
 """django-q2 entry points of the incidents app: thin."""
 
 from formation_hub.observability.correlation import correlation
-from incidents.oncall.sweeps import incidents_sweep
 from incidents.postmortems.restores import restore_drill_open
 from incidents.response.forge_issues import incident_forge_issue_open
+from incidents.sweeps import incidents_sweep
 
 
 def sweep_due() -> dict:

@@ -20,7 +20,7 @@ urlpatterns = [
     path("oncall/incidents/<int:incident_id>/update/", views.incident_status_update, name="status_update"),
     path("oncall/incidents/<int:incident_id>/gdpr/", views.incident_gdpr, name="gdpr"),
     path("oncall/incidents/<int:incident_id>/restore/", restore_views.incident_restore, name="restore"),
-    path("oncall/incidents/<int:incident_id>/runbook/", postmortem_views.incident_runbook, name="runbook_set"),
+    path("oncall/incidents/<int:incident_id>/runbook/", views.incident_runbook, name="runbook_set"),
     path("oncall/incidents/<int:incident_id>/postmortem/", postmortem_views.postmortem_start_view,
          name="postmortem_start"),
     path("oncall/postmortems/", postmortem_views.postmortem_list, name="postmortems"),

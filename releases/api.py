@@ -20,11 +20,11 @@ from formation_hub.api.errors import error_responses
 from formation_hub.errors import NotAllowed
 from releases import conf
 from releases.delivery.bump_services import bump_ci_report, bump_create
-from releases.delivery.bumps import Ecosystem, Severity
 from releases.delivery.dependabot_webhook import pull_request_webhook_receive
 from releases.delivery.stories import KEY, story_ci_report
 from releases.models import SHA_RULE, DependencyBump, PrerequisiteReport, Release, Story
 from releases.pipeline.prerequisite_reports import report_note, report_receive
+from releases.rules.bumps import Ecosystem, Severity
 from releases.selectors import release_evaluation
 
 SHA_PATTERN_ANY_CASE = r"^[0-9a-fA-F]{40}$"

@@ -16,9 +16,9 @@ from django.utils import timezone
 from formation_hub.access.permissions import holders
 from formation_hub.console.timefmt import format_local, organisation_zone
 from formation_hub.notifications import notify
-from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category
 from releases.models import DependencyBump, Release
 from releases.pipeline.state import DECIDE_RELEASE_GATE
+from releases.rules.bumps import NEEDS_MIGRATION_NOTE, Category
 from releases.selectors import unreleased_changes
 
 NOTHING_SHIPPED_FOR = timedelta(days=31)

@@ -6,7 +6,7 @@ from django.db.models import CharField, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 
 from formation_hub.models import Gate
-from releases import conf
+from releases import clock, conf
 from releases.models import (
     Change,
     DependencyBump,
@@ -16,7 +16,6 @@ from releases.models import (
     Release,
     Story,
 )
-from releases.pipeline import clock
 from releases.rules.prerequisites import (
     Evaluation,
     OverrideFact,

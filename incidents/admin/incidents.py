@@ -11,7 +11,6 @@ from django.utils.safestring import mark_safe
 
 from formation_hub.access.permissions import may
 from formation_hub.admin import ReadOnlyEvidenceAdmin
-from formation_hub.audit import audit_record
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from incidents.admin.metrics import incident_metrics_page
@@ -26,10 +25,10 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.permissions import ACKNOWLEDGE_ESCALATION
+from incidents.postmortems.recurrence import escalation_acknowledge
 from incidents.response.clock import clock_view
-from incidents.response.recurrence import escalation_acknowledge, recurrence_check
 from incidents.selectors import runbook_to_review
-from incidents.services import incident_acknowledge, incident_set_runbook
+from incidents.services import incident_acknowledge, incident_edit, incident_set_runbook
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -192,25 +191,13 @@ class IncidentAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        runbook = obj.runbook
-        runbook_changed = "runbook" in form.changed_data
-        if runbook_changed:
-            obj.runbook_id = form.initial.get("runbook")  # the service below records the change
-        super().save_model(request, obj, form, change)
-        changed = [name for name in form.changed_data if name != "runbook"]
-        if changed:
-            audit_record(
-                action="incident.edited", target=obj, actor=request.user,
-                changes={name: form.cleaned_data[name] for name in changed},
-            )
-        if runbook_changed:
+        edited = {name: form.cleaned_data[name] for name in form.changed_data if name != "runbook"}
+        incident_edit(incident=obj, user=request.user, changes=edited)
+        if "runbook" in form.changed_data:
             try:
-                incident_set_runbook(incident=obj, user=request.user, runbook=runbook)
+                incident_set_runbook(incident=obj, user=request.user, runbook=form.cleaned_data["runbook"])
             except DomainError as error:
                 self.message_user(request, error.message, messages.ERROR)
-        if {"service", "category"} & set(changed):
-            # A corrected service or category may complete a pattern the incident was not counted in.
-            recurrence_check(incident=obj)
 
     def get_urls(self):
         return [

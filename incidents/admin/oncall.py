@@ -1,15 +1,17 @@
 """Console pages of on-call: the rotation with its 8-week preview, overrides (refusing primary == backup),
 pages and handoff recaps as evidence."""
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
-from formation_hub.audit import audit_record
 from incidents.models import HandoffRecap, Override, Page, Rotation, RotationMember
 from incidents.oncall.rotation import override_problems, preview
+from incidents.oncall.schedule_edits import override_save, rotation_save, schedule_records_delete
 
 
 class RotationMemberInline(admin.TabularInline):
@@ -59,8 +61,18 @@ class OverrideInline(admin.TabularInline):
         return super().get_queryset(request).filter(ends_at__gt=timezone.now()).select_related("user")
 
 
+class ScheduleAdmin(admin.ModelAdmin):
+    """Deleting a rotation or an override changes who is paged: audited, through the service."""
+
+    def delete_model(self, request, obj):
+        schedule_records_delete(records=[obj], user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        schedule_records_delete(records=queryset, user=request.user)
+
+
 @admin.register(Rotation)
-class RotationAdmin(admin.ModelAdmin):
+class RotationAdmin(ScheduleAdmin):
     list_display = ("name", "active", "priority", "handoff", "time_zone", "start_date")
     list_filter = ("active",)
     search_fields = ("name",)
@@ -78,19 +90,19 @@ class RotationAdmin(admin.ModelAdmin):
             return "Saved rotations show who is on call for the next 8 weeks here."
         return render_to_string("admin/incidents/rotation_preview.html", {"weeks": preview(rotation, timezone.now())})
 
+    def save_model(self, request, obj, form, change):
+        """Saved with its members and overrides, by rotation_save in save_related."""
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        rotation = form.instance
-        audit_record(action="oncall.rotation_saved", target=rotation, actor=request.user,
-                     changes={"members": [str(member.user) for member in rotation.members.all()]})
-        HandoffRecap.objects.filter(rotation=rotation, sent_at__isnull=True).delete()  # the next sweep reschedules
+        rotation = rotation_save(rotation=form.instance, user=request.user,
+                                 members_save=partial(super().save_related, request, form, formsets, change))
         warnings = [warning for week in preview(rotation, timezone.now()) for warning in week.warnings]
         for warning in warnings[:5]:
             self.message_user(request, f"Gap in the next 8 weeks: {warning}", messages.WARNING)
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(ScheduleAdmin):
     form = OverrideForm
     list_display = ("user", "role", "rotation", "starts_at", "ends_at", "reason")
     list_filter = ("rotation", "role")
@@ -100,10 +112,7 @@ class OverrideAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit_record(action="oncall.override_saved", target=obj, actor=request.user,
-                     changes={"user": str(obj.user), "role": obj.role, "starts_at": obj.starts_at,
-                              "ends_at": obj.ends_at})
+        override_save(override=obj, user=request.user)
         for warning in getattr(form, "warnings", []):
             self.message_user(request, warning, messages.WARNING)
 

@@ -9,12 +9,12 @@ from formation_hub.console.dashboard import Panel
 from formation_hub.console.panels import countdown
 from formation_hub.console.timefmt import format_local
 from incidents.models import OPEN_STATUSES, Incident
+from incidents.oncall.rotation import on_call_summary
 from incidents.response.clock import clock_view, uses_business_hours
 from incidents.selectors import (
     IncidentRow,
     breach_counts,
     local_today,
-    on_call_summary,
     open_escalations,
     open_incidents,
     overdue_action_items,

@@ -9,13 +9,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from formation_hub.audit import audit_record
 from formation_hub.console.markdown import render_markdown
 from formation_hub.errors import DomainError
 from incidents.models import ActionItem, PostMortem, Runbook
 from incidents.postmortems.action_items import action_item_set_status
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown
-from incidents.postmortems.runbooks import runbook_mark_reviewed
+from incidents.postmortems.runbooks import runbook_mark_reviewed, runbook_save
 from incidents.selectors import local_today
 
 
@@ -250,5 +249,4 @@ class RunbookAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit_record(action="runbook.saved", target=obj, actor=request.user, changes={"sections": form.changed_data})
+        runbook_save(runbook=obj, user=request.user, sections=form.changed_data)

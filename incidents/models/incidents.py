@@ -2,7 +2,7 @@
 recurrence escalations. Writes go through `incidents.services` and its sibling modules.
 
 Every due time (page escalation, update reminder, response breach, recap, GDPR reminder) is a
-column on its row; the one-minute sweep (`incidents.oncall.sweeps`) claims due rows with a conditional
+column on its row; the one-minute sweep (`incidents.sweeps`) claims due rows with a conditional
 update, so a restart or a late run neither loses nor repeats a reminder.
 """
 

@@ -8,6 +8,7 @@ pages with a conditional update, so a late or repeated sweep escalates each page
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from formation_hub.notifications import notify, notify_pager
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
 from incidents.oncall.rotation import on_call_at
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 PAGER_KIND = "incident.page.pager"
 ACTIVE_STATES = (Page.State.PAGED, Page.State.ESCALATED, Page.State.ESCALATED_ADMINS)
@@ -185,3 +186,18 @@ def _escalate_past_backup(now) -> int:
                              text="The backup did not acknowledge either: paged the admins.")
             escalated += 1
     return escalated
+
+
+def active_pages_for(user) -> list[Page]:
+    """Pages that reached this person: as primary, or as backup once escalated to them (not before).
+    Each carries `you_as` and `you_paged_at`, the time this person was paged."""
+    pages = list(
+        Page.objects.filter(
+            Q(primary=user, state__in=ACTIVE_STATES) | Q(backup=user, state=Page.State.ESCALATED)
+        ).select_related("incident")[:20]
+    )
+    for page in pages:
+        as_backup = page.backup_id == user.pk and page.state == Page.State.ESCALATED and page.primary_id != user.pk
+        page.you_as = "backup" if as_backup else "primary"
+        page.you_paged_at = page.escalated_at if as_backup else page.paged_at
+    return pages

@@ -207,3 +207,17 @@ def shifts(start: datetime, end: datetime, user=None) -> list[tuple[datetime, da
         for role, person in (("primary", who.primary), ("backup", who.backup))
         if person is not None and (user is None or person == user)
     ]
+
+
+@dataclass(frozen=True)
+class OnCallSummary:
+    now: OnCall
+    next_handoff_at: datetime | None
+    after_handoff: OnCall | None
+
+
+def on_call_summary(now: datetime) -> OnCallSummary:
+    rotation = active_rotation()
+    current = on_call_at(now, rotation)
+    handoff = next_handoff(now, rotation) if rotation else None
+    return OnCallSummary(current, handoff, on_call_at(handoff, rotation) if handoff else None)

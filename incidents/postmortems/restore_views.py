@@ -7,8 +7,8 @@ from django.views.decorators.http import require_POST
 
 from formation_hub.errors import DomainError
 from incidents.models import Incident
+from incidents.permissions import responder_required
 from incidents.postmortems.restores import restore_start
-from incidents.web.views import responder_required
 
 
 @require_POST

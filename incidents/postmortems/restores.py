@@ -20,7 +20,7 @@ from formation_hub.notifications import notify
 from incidents.models import BackupRestore, Incident, Runbook, TimelineEntry
 from incidents.permissions import actor as _actor
 from incidents.permissions import require_responder
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 RESTORE_RUNBOOK = "restore-from-backup"
 

@@ -23,7 +23,7 @@ from incidents import conf
 from incidents.models import Incident, PostMortem, Severity, Status, StatusUpdate, TimelineEntry
 from incidents.permissions import RESPOND, actor, require_responder
 from incidents.postmortems.action_items import emails_of, next_local_morning
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 # The playbook's "Mention blameless", in English.
 BLAMELESS_STATEMENT = (

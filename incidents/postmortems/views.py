@@ -10,9 +10,16 @@ from django.views.decorators.http import require_GET, require_POST
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import can_decide, pending_gate
 from incidents.models import ActionItem, Incident, PostMortem, Runbook
-from incidents.permissions import can_respond
+from incidents.permissions import can_respond, responder_required
 from incidents.postmortems.action_items import action_item_add, action_item_reschedule, action_item_set_status
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown
+from incidents.postmortems.forms import (
+    ActionItemForm,
+    ActionItemStatusForm,
+    PostMortemForm,
+    RescheduleForm,
+    ReturnToDraftForm,
+)
 from incidents.postmortems.services import (
     BLAMELESS_STATEMENT,
     EDITABLE_FIELDS,
@@ -25,16 +32,6 @@ from incidents.postmortems.services import (
     publication_notice,
 )
 from incidents.selectors import action_items_of, local_today, overdue_action_items, overdue_postmortems
-from incidents.services import incident_set_runbook
-from incidents.web.forms import (
-    ActionItemForm,
-    ActionItemStatusForm,
-    PostMortemForm,
-    RescheduleForm,
-    ReturnToDraftForm,
-    RunbookChoiceForm,
-)
-from incidents.web.views import responder_required
 
 
 def _form_errors(request, form) -> None:
@@ -215,23 +212,6 @@ def action_item_reschedule_view(request, item_id):
         else:
             messages.success(request, f"Action item now due {form.cleaned_data['due_date']:%Y-%m-%d}.")
     return redirect("incidents:postmortem", post_mortem_id=item.post_mortem_id)
-
-
-@require_POST
-@responder_required
-def incident_runbook(request, incident_id):
-    form = RunbookChoiceForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("incidents:detail", incident_id=incident_id)
-    incident = get_object_or_404(Incident, pk=incident_id)
-    try:
-        incident_set_runbook(incident=incident, user=request.user, runbook=form.cleaned_data["runbook"])
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Runbook saved.")
-    return redirect("incidents:detail", incident_id=incident_id)
 
 
 @login_required

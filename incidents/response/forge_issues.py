@@ -10,7 +10,7 @@ from formation_hub.console.timefmt import format_local
 from formation_hub.forge import ForgeError, forge_client, forge_connection
 from formation_hub.models import AuditEntry
 from incidents.models import Incident, Severity, TimelineEntry
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 
 def forge_issue_open_later(incident: Incident) -> None:

@@ -13,7 +13,7 @@ from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify
 from incidents.models import GDPR_NOTIFICATION_WINDOW, BreachAssessment, Incident, TimelineEntry
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 REMINDER_OFFSETS = (timedelta(hours=24), timedelta(hours=48), timedelta(hours=66), GDPR_NOTIFICATION_WINDOW)
 

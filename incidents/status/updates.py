@@ -18,8 +18,8 @@ from incidents.models import Incident, PostMortem, StatusUpdate, TimelineEntry
 from incidents.oncall.rotation import on_call_at
 from incidents.postmortems.services import postmortem_slug
 from incidents.response.clock import uses_business_hours
-from incidents.response.timeline import timeline_add
 from incidents.services import UPDATED_SEVERITIES, next_update_due, require_responder, schedule_updates
+from incidents.timeline import timeline_add
 
 IN_PROGRESS_TEMPLATE = """Symptom: {symptom}
 Started: {started}

@@ -12,9 +12,9 @@ from rest_framework.views import APIView
 from formation_hub import inbound
 from formation_hub.api.errors import error_responses
 from incidents import conf
+from incidents.alerts import alert_receive
 from incidents.models import OPEN_STATUSES, TEXT_LIMIT, Alert, Incident, Severity, Source, Status
 from incidents.oncall.rotation import on_call_at
-from incidents.response.alerts import alert_receive
 from incidents.response.clock import clock_view, uses_business_hours
 from incidents.services import can_respond, incident_acknowledge, incident_open
 

@@ -1,6 +1,5 @@
 """On-call pages for logged-in people, outside the admin. Thin: validate, call one service, render."""
 
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,16 +14,16 @@ from formation_hub.console.timefmt import format_local, organisation_zone
 from formation_hub.errors import DomainError
 from incidents.models import BreachAssessment, Incident, Page, PostMortem, Severity, Source, Status, StatusUpdate
 from incidents.oncall import ical
-from incidents.oncall.paging import page_acknowledge
-from incidents.oncall.rotation import active_rotation, preview
+from incidents.oncall.paging import active_pages_for, page_acknowledge
+from incidents.oncall.rotation import active_rotation, on_call_summary, preview
+from incidents.permissions import responder_required
+from incidents.postmortems.forms import RunbookChoiceForm
 from incidents.postmortems.services import postmortem_required
 from incidents.response.gdpr import breach_assessment_decide
 from incidents.selectors import (
     action_items_of,
-    active_pages_for,
     incident_row,
     local_today,
-    on_call_summary,
     open_incidents,
     runbook_to_review,
 )
@@ -36,6 +35,7 @@ from incidents.services import (
     incident_change_severity,
     incident_open,
     incident_set_flags,
+    incident_set_runbook,
     incident_transition,
 )
 from incidents.status.updates import status_update_draft, status_update_post
@@ -45,24 +45,10 @@ from incidents.web.forms import (
     IncidentForm,
     NoteForm,
     ReportForm,
-    RunbookChoiceForm,
     SeverityForm,
     StatusUpdateForm,
     TransitionForm,
 )
-
-
-def responder_required(view):
-    """On-call people and admins only; everyone else gets a 403 that says where to go."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not can_respond(request.user):
-            raise PermissionDenied("Only on-call people and admins can do this; use 'report a problem'.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _in_local_zone(form_class, data, **kwargs):
@@ -226,6 +212,20 @@ def incident_note(request, incident_id):
         request, incident_id,
         lambda incident: incident_add_note(incident=incident, user=request.user, text=form.cleaned_data["text"])
         and "Note added.",
+    )
+
+
+@require_POST
+@responder_required
+def incident_runbook(request, incident_id):
+    form = RunbookChoiceForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, form, incident_id)
+    runbook = form.cleaned_data["runbook"]
+    return _act(
+        request, incident_id,
+        lambda incident: incident_set_runbook(incident=incident, user=request.user, runbook=runbook)
+        and "Runbook saved.",
     )
 
 

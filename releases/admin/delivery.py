@@ -13,14 +13,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
-from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import can_decide, get_gate_type
 from formation_hub.models import Gate
 from releases.admin.actions import ObjectActionsMixin
 from releases.delivery import bump_services, stories, story_json
-from releases.delivery.bumps import Ecosystem, Severity
 from releases.models import BumpWebhookDelivery, DependencyBump, Story
+from releases.rules.bumps import Ecosystem, Severity
 from releases.selectors import blocked_stories, bump_review_queue, story_board, with_pending_gate
 
 
@@ -132,9 +131,11 @@ class StoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
-            audit_record(action="story.planning_edited", target=obj, actor=request.user,
-                         changes={name: form.cleaned_data[name] for name in form.changed_data})
+            try:
+                stories.story_plan_edit(story=obj, user=request.user,
+                                        changes={name: form.cleaned_data[name] for name in form.changed_data})
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
             return
         # The form already refused what story_create refuses (a blank title, an unknown change type).
         created = stories.story_create(

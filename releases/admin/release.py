@@ -25,7 +25,7 @@ from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import can_decide, get_gate_type
 from formation_hub.models import Gate
-from releases import conf
+from releases import clock, conf
 from releases.admin.actions import ObjectActionsMixin
 from releases.models import (
     Change,
@@ -37,7 +37,6 @@ from releases.models import (
     Release,
     SmokeCheck,
 )
-from releases.pipeline import clock
 from releases.pipeline.notes import changelog_import, changelog_render
 from releases.pipeline.prepare import (
     change_add,

@@ -5,6 +5,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import GateType, gate_request, get_gate_type
 from formation_hub.models import Gate
+from releases import clock
 from releases.delivery.bump_checks import backup_problem, bump_categories
 from releases.delivery.bump_queue import bump_lock, bump_waiting, group_follow
 from releases.delivery.bump_services import (
@@ -18,9 +19,8 @@ from releases.delivery.bump_services import (
     bump_close_locked,
     merge_if_ready,
 )
-from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category, Path
 from releases.models import DependencyBump
-from releases.pipeline import clock
+from releases.rules.bumps import NEEDS_MIGRATION_NOTE, Category, Path
 
 
 def _on_friday_decided(gate: Gate, bump: DependencyBump) -> None:

@@ -7,8 +7,8 @@ from django.db import connection
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from releases.delivery.bumps import Path, categorise
 from releases.models import DependencyBump
+from releases.rules.bumps import Path, categorise
 
 
 def advisories_clean(advisories) -> list[str]:

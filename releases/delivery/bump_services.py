@@ -1,6 +1,6 @@
 """Dependency bump services: intake (console, API, webhook), the path of each category, merge, queue.
 
-The category (releases.delivery.bumps.categorise) decides the path: security merges by itself once CI is green;
+The category (releases.rules.bumps.categorise) decides the path: security merges by itself once CI is green;
 patch and minor wait for a review gate (merge / hold / close); major, runtime LTS and database major for a
 go/no-go gate with a migration note; upstream images for a staging test gate (ok / back). A merge also
 needs CI green, and for a production bump not Friday (the release calendar, prerequisites.evaluate) and,
@@ -20,7 +20,7 @@ from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import gate_request, gate_void, get_gate_type, pending_gate
 from formation_hub.models import Gate
-from releases import conf
+from releases import clock, conf
 from releases.delivery.bump_checks import backup_problem, bump_categories, production_calendar_problem
 from releases.delivery.bump_queue import (
     advisories_clean,
@@ -33,11 +33,10 @@ from releases.delivery.bump_queue import (
     group_path_set,
     open_count,
 )
-from releases.delivery.bumps import Category, Path, Severity, categorise
 from releases.delivery.forge import ForgeMerge, merge_pull_request
 from releases.models import Change, DependencyBump
-from releases.pipeline import clock
 from releases.pipeline.prepare import change_add
+from releases.rules.bumps import Category, Path, Severity, categorise
 
 DECIDE_DELIVERY_GATE = "releases.decide_delivery_gate"
 

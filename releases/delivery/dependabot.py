@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from formation_hub.errors import DomainError
 from formation_hub.inbound import signature_matches
 from releases import conf
-from releases.delivery.bumps import Ecosystem, Severity
+from releases.rules.bumps import Ecosystem, Severity
 
 SIGNATURE_HEADERS = (
     ("X-Hub-Signature-256", "github"),

@@ -137,6 +137,31 @@ def story_create(
     raise DomainError("Could not allocate a story id after several attempts: try again.")
 
 
+PLANNING_FIELDS = ("title", "user_story", "acceptance_criteria", "change_type")
+
+
+@transaction.atomic
+def story_plan_edit(*, story: Story, user, changes: dict) -> Story:
+    """Edit a story's planning text; its step, state and CI move only through the actions and gates."""
+    require(user, CHANGE_STORY, doing="edit a story")
+    if set(changes) - set(PLANNING_FIELDS):
+        raise DomainError(f"Only the planning text is edited here: {', '.join(PLANNING_FIELDS)}.")
+    if not changes:
+        return story
+    story = _lock(story)
+    if story.state == Story.State.COMPLETED:
+        raise DomainError(f"{story.key} is completed: its planning text is part of its record.")
+    if "title" in changes and not changes["title"].strip():
+        raise DomainError("A story needs a title.")
+    if changes.get("change_type", story.change_type) not in Change.Type.values:
+        raise DomainError(f"Unknown change type: use one of {', '.join(Change.Type.values)}.")
+    for name, value in changes.items():
+        setattr(story, name, value)
+    story.save(update_fields=list(changes))
+    audit_record(action="story.planning_edited", target=story, actor=user, changes=changes)
+    return story
+
+
 @transaction.atomic
 def story_advance(*, story: Story, user, note: str = "", coverage=None, pull_request_url: str = "",
                   head_sha: str = "") -> Story:

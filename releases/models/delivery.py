@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import Q
 
 from formation_hub.models import InboundDelivery
-from releases.delivery.bumps import Category, Ecosystem, Path, Severity
 from releases.models.release import Change, sha_validator
+from releases.rules.bumps import Category, Ecosystem, Path, Severity
 
 
 class Story(models.Model):

@@ -11,8 +11,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from releases.pipeline.http_checks import smoke_url_problem
 from releases.rules.semver import InvalidVersion, parse_version
+from releases.smoke_urls import smoke_url_problem
 
 # The full SHA, never a prefix: 7 characters can name another commit, whose CI run would then count (issue 17).
 SHA_PATTERN = r"^[0-9a-f]{40}$"

@@ -14,9 +14,8 @@ from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates.decisions import gate_request
 from formation_hub.models import Gate
 from formation_hub.notifications import notify
-from releases import conf
+from releases import clock, conf
 from releases.models import Release
-from releases.pipeline import clock
 from releases.pipeline.prepare import release_abort_locked
 from releases.pipeline.state import (
     APPROVAL_GATE,

@@ -6,9 +6,8 @@ from django.utils import timezone
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
-from releases import conf
+from releases import clock, conf
 from releases.models import Deployment, Release
-from releases.pipeline import clock
 from releases.pipeline.approvals import approval_problem
 from releases.pipeline.http_checks import call_deploy_hook
 from releases.pipeline.state import release_lock, release_require, release_save

@@ -6,13 +6,12 @@ from django.utils.html import format_html
 
 from formation_hub.console.timefmt import format_local
 from sync.clients.connections import connection_save
-from sync.clients.errors import ServiceError
+from sync.clients.errors import PermanentFailure, ServiceError
 from sync.models import (
     BaserowConnection,
     DocmostConnection,
     TableMapping,
 )
-from sync.processing.routing import PermanentFailure
 from sync.selectors import (
     mapping_is_silent,
     mappings_with_last_delivery,

@@ -1,23 +1,21 @@
 """Console pages for the health of the sync: service circuits, loop alerts, reconciliation runs."""
 
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
-from formation_hub.audit import audit_record
 from sync.admin.display import local_time
-from sync.clients.circuits import circuits_probe_due
+from sync.clients.circuits import circuits_probe_now
 from sync.models import (
     LoopAlert,
     Reconciliation,
     ServiceCircuit,
 )
+from sync.upkeep.loop_alerts import loop_alerts_resolve
 
 
 @admin.action(description="Probe the selected services now", permissions=["replay"])
 def probe_now(modeladmin, request, queryset):
-    queryset.filter(state=ServiceCircuit.State.OPEN).update(next_probe_at=timezone.now())
-    back = circuits_probe_due()
+    back = circuits_probe_now(circuits=queryset, user=request.user)
     modeladmin.message_user(request, f"Back: {', '.join(back)}." if back else "Still down (or already closed).",
                             messages.SUCCESS if back else messages.WARNING)
 
@@ -35,10 +33,7 @@ class ServiceCircuitAdmin(ReadOnlyEvidenceAdmin):
 
 @admin.action(description="Mark the selected loop alerts resolved", permissions=["replay"])
 def resolve_loop_alerts(modeladmin, request, queryset):
-    for alert in queryset.filter(resolved_at__isnull=True):
-        alert.resolved_at = timezone.now()
-        alert.save(update_fields=["resolved_at"])
-        audit_record(action="sync.loop.resolved", target=alert, actor=request.user, message=str(alert))
+    loop_alerts_resolve(alerts=queryset, user=request.user)
     modeladmin.message_user(request, "Resolved.", messages.SUCCESS)
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.models import AuditEntry
 from formation_hub.observability.health import OK
@@ -19,6 +20,7 @@ from sync import conf
 from sync.clients import health
 from sync.models import EventItem, ServiceCircuit
 
+PROBE = "sync.replay_event"
 SERVICE_NAMES = {"docmost": "Docmost", "baserow": "Baserow"}
 ACTOR = "sync-circuit"
 
@@ -76,6 +78,18 @@ def circuits_probe_due() -> list[str]:
                 state=EventItem.State.WAITING, reason__startswith=waiting_reason(circuit.service)
             ).update(next_attempt_at=next_probe)
     return closed
+
+
+def circuits_probe_now(*, circuits, user) -> list[str]:
+    """Someone asks for a probe of the open circuits among `circuits` without waiting for their turn;
+    returns the services found back."""
+    require(user, PROBE, doing="probe a service now")
+    asked = list(circuits.filter(state=ServiceCircuit.State.OPEN))
+    ServiceCircuit.objects.filter(pk__in=[circuit.pk for circuit in asked]).update(next_probe_at=timezone.now())
+    for circuit in asked:
+        audit_record(action="sync.circuit.probe_asked", target=circuit, actor=user,
+                     message=f"probe of {SERVICE_NAMES.get(circuit.service, circuit.service)} asked now")
+    return circuits_probe_due()
 
 
 @transaction.atomic

@@ -78,3 +78,8 @@ class AuthenticationFailed(PermanentError):
 
 class InvalidRequest(PermanentError):
     """Our own request is wrong (an unknown or missing field): refused before anything is sent."""
+
+
+class PermanentFailure(Exception):  # noqa: N818 - named after the outcome the console shows
+    """Retrying cannot help (a 4xx other than 429, a rule that cannot apply, no connection configured):
+    the item goes dead. Raised by the rules and the client factory, not by an HTTP call."""

@@ -11,10 +11,10 @@ import threading
 from sync import conf
 from sync.clients.baserow import BaserowClient
 from sync.clients.docmost import DocmostClient
+from sync.clients.errors import PermanentFailure
 from sync.clients.http import RetryPolicy
 from sync.config_cache import baserow_connection_cached, docmost_connection_cached
 from sync.models import BaserowConnection, DocmostConnection
-from sync.processing.routing import PermanentFailure
 
 
 def retry_policy() -> RetryPolicy:

@@ -20,7 +20,7 @@ from formation_hub.notifications import notify
 from formation_hub.observability.correlation import correlation
 from sync import conf
 from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
-from sync.clients.errors import PermanentError, RetryableError
+from sync.clients.errors import PermanentError, PermanentFailure, RetryableError
 from sync.clients.http import CallRecord, recording
 from sync.config_cache import mapping_for_table
 from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
@@ -29,7 +29,6 @@ from sync.processing.routing import (
     DOCMOST_TABLE,
     KNOWN_EVENT_TYPES,
     IgnoreItem,
-    PermanentFailure,
     bridge_owned_fields,
     handler_for,
 )

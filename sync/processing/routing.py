@@ -3,9 +3,10 @@
 The rules (sync/rules/) register one handler per pair from AppConfig.ready with `@rule(table, event,
 services=...)`. A handler takes the item and the table mapping, does its work, and returns a short note
 for the audit trail. It raises `IgnoreItem` when the item needs nothing, `PermanentFailure` (or a client's
-PermanentError) when retrying cannot help (the item goes dead at once); a client's RetryableError makes
-the item wait for the service; any other exception is a failure that will be retried. `services` names
-the services the handler calls: while one of their circuits is open the item waits without a call.
+PermanentError; both in sync/clients/errors.py) when retrying cannot help (the item goes dead at once); a
+client's RetryableError makes the item wait for the service; any other exception is a failure that will
+be retried. `services` names the services the handler calls: while one of their circuits is open the
+item waits without a call.
 """
 
 from collections.abc import Callable
@@ -26,10 +27,6 @@ class IgnoreItem(Exception):  # noqa: N818 - an outcome, not an error
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-class PermanentFailure(Exception):  # noqa: N818 - named after the outcome the console shows
-    """Retrying cannot help (a 4xx other than 429, a rule that cannot apply): the item goes dead."""
 
 
 # Fields only the bridge writes (logical names): a change touching only these is the bridge's own echo.

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from sync import conf
 from sync.clients.baserow import BaserowClient
-from sync.clients.errors import NotFound
+from sync.clients.errors import NotFound, PermanentFailure
 from sync.models import EventItem, TableMapping
-from sync.processing.routing import IgnoreItem, PermanentFailure
+from sync.processing.routing import IgnoreItem
 
 ROW_MISSING = "skipped: row missing"
 

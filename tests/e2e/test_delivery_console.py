@@ -2,10 +2,10 @@
 
 import pytest
 
+from releases import clock
 from releases.delivery.bump_services import bump_ci_report, bump_create
 from releases.delivery.stories import story_advance, story_create
 from releases.models import DependencyBump, Story
-from releases.pipeline import clock
 from tests.releases.conftest import last_wednesday_morning
 
 pytestmark = pytest.mark.django_db(transaction=True)

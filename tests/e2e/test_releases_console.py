@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from formation_hub.gates.decisions import gate_decide, pending_gate
+from releases import clock
 from releases.models import Change, Deployment, Release, SmokeCheck
-from releases.pipeline import clock
 from releases.pipeline.prepare import release_create
 from releases.pipeline.prerequisite_reports import release_check_prerequisites
 from releases.pipeline.rollout import release_deploy

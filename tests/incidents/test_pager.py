@@ -11,8 +11,8 @@ from formation_hub.models import Notification
 from formation_hub.notifications import notification_send
 from incidents.models import Page
 from incidents.oncall.paging import page_acknowledge
-from incidents.oncall.sweeps import incidents_sweep
 from incidents.services import incident_open
+from incidents.sweeps import incidents_sweep
 
 pytestmark = pytest.mark.django_db
 

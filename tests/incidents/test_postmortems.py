@@ -10,7 +10,6 @@ from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.models import Notification
 from incidents.models import ActionItem, PostMortem, Status
 from incidents.oncall.recap import recap_body
-from incidents.oncall.sweeps import incidents_sweep
 from incidents.postmortems.action_items import (
     action_item_add,
     action_item_reschedule,
@@ -34,6 +33,7 @@ from incidents.services import (
     incident_transition,
 )
 from incidents.status.updates import post_mortem_path, status_update_post
+from incidents.sweeps import incidents_sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from formation_hub.audit import audit_entries_for
 from formation_hub.errors import DomainError
 from formation_hub.models import Notification
 from incidents.models import PostMortem, RecurrenceEscalation
+from incidents.postmortems.recurrence import escalation_acknowledge
 from incidents.postmortems.services import postmortem_required
-from incidents.response.recurrence import escalation_acknowledge
 from incidents.services import incident_open, incident_transition
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from incidents.models import HandoffRecap, Incident, Page
 from incidents.oncall import recap as recap_module
 from incidents.oncall.paging import page_acknowledge
 from incidents.oncall.recap import recap_body
-from incidents.oncall.sweeps import incidents_sweep
 from incidents.response.gdpr import breach_assessment_decide
 from incidents.services import incident_acknowledge, incident_open, oncall_page
 from incidents.status.updates import status_update_post
+from incidents.sweeps import incidents_sweep
 from incidents.tasks import sweep_due
 from tests.incidents.factories import IncidentFactory
 

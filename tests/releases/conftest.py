@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from releases.pipeline import clock
+from releases import clock
 from tests.releases.factories import SHA, ChangeFactory, SmokeCheckFactory, green_reports
 
 

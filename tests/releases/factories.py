@@ -3,8 +3,8 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from releases import clock
 from releases.models import Change, CheckRun, FreezeWindow, PrerequisiteReport, Release, SmokeCheck
-from releases.pipeline import clock
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 NEW_SHA = "89abcdef0123456789abcdef0123456789abcdef"

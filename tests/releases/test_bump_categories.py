@@ -2,7 +2,7 @@
 
 import pytest
 
-from releases.delivery.bumps import Category, Path, UnclearVersion, categorise, parse_bump_version
+from releases.rules.bumps import Category, Path, UnclearVersion, categorise, parse_bump_version
 
 CATEGORY_VECTORS = [
     # package, ecosystem, from, to, severity, category

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates.decisions import gate_decide, pending_gate
+from releases import clock
 from releases.delivery.bump_services import (
     FRIDAY_GATE,
     GO_GATE,
@@ -24,9 +25,8 @@ from releases.delivery.bump_services import (
     bump_set_severity,
     merge_blockers,
 )
-from releases.delivery.bumps import UnclearVersion
 from releases.models import Change, DependencyBump
-from releases.pipeline import clock
+from releases.rules.bumps import UnclearVersion
 from tests.releases.factories import ReportFactory
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
+from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates.decisions import pending_gate
 from formation_hub.models import AuditEntry
+from releases import clock
 from releases.delivery.bump_services import FRIDAY_GATE, bump_ci_report, bump_create
 from releases.delivery.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE
-from releases.delivery.stories import REVIEW_GATE, story_advance, story_create
+from releases.delivery.stories import REVIEW_GATE, story_advance, story_create, story_plan_edit
 from releases.models import DependencyBump, Story
-from releases.pipeline import clock
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -202,6 +203,26 @@ def test_editing_a_story_s_planning_text_is_audited_and_leaves_its_step_alone(ap
     assert (story.title, story.change_type, story.step) == ("Story three, renamed", "fix", Story.Step.REVIEW)
     entry = AuditEntry.objects.get(action="story.planning_edited")
     assert set(entry.changes) == {"title", "acceptance_criteria", "change_type"}
+
+
+def test_a_story_s_planning_edit_names_its_author_and_a_viewer_may_not_make_it(approver_client, board, people):
+    story = board[3]
+    approver_client.post(reverse("admin:releases_story_change", args=[story.pk]), {
+        "title": "Story three, renamed", "user_story": "", "acceptance_criteria": "Scenario: y", "change_type": "fix",
+    })
+    assert AuditEntry.objects.get(action="story.planning_edited").actor == people["approver"]
+    with pytest.raises(NotAllowed):
+        story_plan_edit(story=story, user=people["viewer"], changes={"title": "Mine"})
+    story.refresh_from_db()
+    assert story.title == "Story three, renamed"
+
+
+def test_a_completed_story_s_planning_text_stays_as_it_was(board, people):
+    story = board[3]
+    Story.objects.filter(pk=story.pk).update(state=Story.State.COMPLETED)
+    with pytest.raises(DomainError, match="completed"):
+        story_plan_edit(story=story, user=people["approver"], changes={"title": "Rewritten"})
+    assert not AuditEntry.objects.filter(action="story.planning_edited").exists()
 
 
 def test_a_critical_cve_on_friday_offers_the_override_from_the_bump_page(approver_client, people, monkeypatch):

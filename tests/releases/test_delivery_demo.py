@@ -1,9 +1,9 @@
 """The delivery demo data: stories at different steps, a bump of each category, loaded twice without change."""
 
 from formation_hub.dev.demo import load_demo_users
-from releases.delivery.bumps import Category
 from releases.demo import load_demo_delivery
 from releases.models import Change, DependencyBump, Story
+from releases.rules.bumps import Category
 
 
 def test_the_demo_has_stories_at_different_steps_and_every_bump_category(db):

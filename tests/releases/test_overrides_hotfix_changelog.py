@@ -87,7 +87,7 @@ def test_a_hotfix_may_pass_a_freeze_with_a_reason_and_a_second_approval(people, 
     ReportFactory(kind="ci", observed_at=saturday - timedelta(minutes=5))
     ReportFactory(kind="e2e", observed_at=saturday - timedelta(minutes=5))
     ReportFactory(kind="backup", sha="", observed_at=saturday - timedelta(hours=1))
-    monkeypatch.setattr("releases.pipeline.clock.now", lambda: saturday)
+    monkeypatch.setattr("releases.clock.now", lambda: saturday)
     hotfix = release_create(user=people["author"], sha=SHA, kind=Release.Kind.HOTFIX)
     with pytest.raises(DomainError, match="Friday 16:00 to Monday 00:00"):
         release_check_prerequisites(release=hotfix, user=people["author"])

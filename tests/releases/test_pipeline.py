@@ -189,7 +189,7 @@ def test_a_backup_lapsing_after_the_approval_voids_it_at_deploy(people, some_cha
     ReportFactory(kind="e2e")
     ReportFactory(kind="backup", sha="", observed_at=wednesday - timedelta(hours=23, minutes=50))
     release = to_approved(people)
-    monkeypatch.setattr("releases.pipeline.clock.now", lambda: wednesday + timedelta(minutes=15))
+    monkeypatch.setattr("releases.clock.now", lambda: wednesday + timedelta(minutes=15))
     with pytest.raises(DomainError, match="prerequisite lapsed"):
         release_deploy(release=release, user=people["author"])
     assert AuditEntry.objects.filter(action="release.deploy_refused", result="refused").exists()

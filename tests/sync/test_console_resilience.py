@@ -8,9 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.audit import audit_entries_for
-from sync.clients.circuits import circuits_probe_due
+from formation_hub.errors import NotAllowed
+from sync.clients.circuits import circuits_probe_due, circuits_probe_now
 from sync.models import DocmostConnection, HttpCall, LoopAlert, PageLink, Reconciliation, ServiceCircuit
 from sync.processing.enqueue import events_due_for_sweep
+from sync.upkeep.loop_alerts import loop_alerts_resolve
 from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +67,35 @@ def test_probing_a_service_that_is_still_down_keeps_its_circuit_open(admin_clien
     assert "Still down" in response.content.decode()
     circuit.refresh_from_db()
     assert circuit.state == "open" and circuit.probes == 1 and circuit.next_probe_at > timezone.now()
+
+
+def test_a_viewer_may_not_resolve_a_loop_alert(make_user):
+    make_rows()
+    with pytest.raises(NotAllowed):
+        loop_alerts_resolve(alerts=LoopAlert.objects.all(), user=make_user("vic", "viewer"))
+    assert not LoopAlert.objects.filter(resolved_at__isnull=False).exists()
+    assert not audit_entries_for(LoopAlert.objects.first())
+
+
+def test_asking_for_a_probe_is_audited_with_who_asked(admin_client, demo_mappings, monkeypatch):
+    monkeypatch.setenv("SYNC_HEALTH_TIMEOUT_SECONDS", "0.5")
+    DocmostConnection.objects.update(url="http://127.0.0.1:9")  # nothing listens there
+    circuit = ServiceCircuit.objects.create(service="docmost", state="open", opened_at=timezone.now(),
+                                            next_probe_at=timezone.now() + timedelta(minutes=5))
+    admin_client.post(reverse("admin:sync_servicecircuit_changelist"),
+                      {"action": "probe_now", "_selected_action": [circuit.pk]})
+    asked = [entry for entry in audit_entries_for(circuit) if entry.action == "sync.circuit.probe_asked"]
+    assert [entry.actor.username for entry in asked] == ["admin"]
+
+
+def test_a_viewer_may_not_ask_for_a_probe(make_user):
+    later = timezone.now() + timedelta(minutes=5)
+    circuit = ServiceCircuit.objects.create(service="docmost", state="open", opened_at=timezone.now(),
+                                            next_probe_at=later)
+    with pytest.raises(NotAllowed):
+        circuits_probe_now(circuits=ServiceCircuit.objects.all(), user=make_user("vic", "viewer"))
+    circuit.refresh_from_db()
+    assert circuit.next_probe_at == later and circuit.probes == 0
 
 
 def test_the_event_page_links_to_its_trace_and_the_trace_lists_the_calls(admin_client):

@@ -11,11 +11,12 @@ from django_q.models import OrmQ, Schedule
 from formation_hub.audit import audit_entries_for
 from formation_hub.errors import DomainError
 from formation_hub.schedules import ensure_schedules
+from sync.clients.errors import PermanentFailure
 from sync.demo import load_demo_sync
 from sync.models import Event, EventItem
 from sync.processing.enqueue import events_sweep
 from sync.processing.pipeline import event_process, event_replay
-from sync.processing.routing import IgnoreItem, PermanentFailure, register_handler
+from sync.processing.routing import IgnoreItem, register_handler
 from sync.tasks import process_event, sweep_events
 from tests.sync.factories import EventFactory, EventItemFactory
 

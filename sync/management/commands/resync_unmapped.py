@@ -2,8 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.clients.errors import ServiceError
-from sync.processing.routing import PermanentFailure
+from sync.clients.errors import PermanentFailure, ServiceError
 from sync.upkeep.reconciliation import reconciliation_run
 
 

@@ -19,8 +19,8 @@ from incidents.oncall.recap import recaps_schedule, recaps_send_due
 from incidents.postmortems.action_items import action_items_remind_overdue
 from incidents.postmortems.services import postmortems_remind_overdue
 from incidents.response.gdpr import breach_reminders_send_due
-from incidents.response.timeline import timeline_add
 from incidents.status.updates import update_reminders_send_due
+from incidents.timeline import timeline_add
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from incidents import conf
 from incidents.models import Incident, RecurrenceEscalation, Severity, TimelineEntry
 from incidents.permissions import ACKNOWLEDGE_ESCALATION, actor
 from incidents.postmortems.services import postmortem_open_if_required
-from incidents.response.timeline import timeline_add
+from incidents.timeline import timeline_add
 
 
 def pattern_incidents(incident: Incident) -> list[Incident]:

@@ -12,8 +12,8 @@ from formation_hub import inbound
 from formation_hub.audit import audit_record
 from incidents import conf
 from incidents.models import OPEN_STATUSES, Alert, Incident, MonitorSetting, Source, TimelineEntry
-from incidents.response.timeline import timeline_add
 from incidents.services import incident_create
+from incidents.timeline import timeline_add
 
 UPTIMEROBOT_STATES = {"1": Alert.State.DOWN, "down": Alert.State.DOWN, "2": Alert.State.UP, "up": Alert.State.UP}
 
