@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from formation_hub.access import api_tokens, people
 from formation_hub.access.permissions import permission_label
+from formation_hub.console.edits import setting_delete, setting_save
 from formation_hub.errors import DomainError
 from formation_hub.forge import token_from_env
 from formation_hub.gates.context import gate_context, gate_target_url
@@ -37,9 +38,25 @@ class ReadOnlyEvidenceAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditedSettingsAdmin(admin.ModelAdmin):
+    """A settings row edited in the console: each add, change and delete is an audit entry."""
+
+    def save_model(self, request, obj, form, change):
+        setting_save(row=obj, actor=request.user, created=not change,
+                     changes={name: form.cleaned_data.get(name) for name in form.changed_data})
+
+    def delete_model(self, request, obj):
+        setting_delete(row=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            setting_delete(row=row, actor=request.user)
+
+
 AREA_LABELS = {
     "gate": "gates", "incident": "incidents", "oncall": "on call", "postmortem": "post-mortems",
     "release": "releases", "delivery": "stories and bumps", "sync": "sync", "notification": "notifications",
+    "setting": "console settings",
 }
 
 
@@ -263,7 +280,7 @@ class WorkerHeartbeatAdmin(ReadOnlyEvidenceAdmin):
 
 
 @admin.register(ForgeConnection)
-class ForgeConnectionAdmin(admin.ModelAdmin):
+class ForgeConnectionAdmin(AuditedSettingsAdmin):
     list_display = ("kind", "url", "repository", "status_context", "token_status", "updated_at")
     readonly_fields = ("token_status", "updated_at")
 

@@ -2,12 +2,12 @@
 
 from django.contrib import admin
 
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
 from incidents.models import Alert, MonitorSetting
 
 
 @admin.register(MonitorSetting)
-class MonitorSettingAdmin(admin.ModelAdmin):
+class MonitorSettingAdmin(AuditedSettingsAdmin):
     list_display = ("monitor", "severity", "service", "category")
     search_fields = ("monitor", "service")
     list_filter = ("severity",)

@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from formation_hub.access.permissions import may
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
 from formation_hub.audit import audit_entries_for
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
@@ -350,7 +350,7 @@ class ChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(FreezeWindow)
-class FreezeWindowAdmin(admin.ModelAdmin):
+class FreezeWindowAdmin(AuditedSettingsAdmin):
     list_display = ("name", "kind", "start_date", "start_time", "end_date", "end_time", "time_zone")
     list_filter = ("kind", "time_zone")
     search_fields = ("name",)
@@ -358,7 +358,7 @@ class FreezeWindowAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmokeCheck)
-class SmokeCheckAdmin(admin.ModelAdmin):
+class SmokeCheckAdmin(AuditedSettingsAdmin):
     list_display = ("name", "url", "expected_status", "expected_text", "active", "in_watch")
     list_filter = ("active", "in_watch")
     search_fields = ("name", "url")

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
+from formation_hub.admin import AuditedSettingsAdmin
 from formation_hub.console.timefmt import format_local
 from sync.clients.connections import connection_save
 from sync.clients.errors import PermanentFailure, ServiceError
@@ -92,7 +93,7 @@ def reconcile_for_real(modeladmin, request, queryset):
 
 
 @admin.register(TableMapping)
-class TableMappingAdmin(admin.ModelAdmin):
+class TableMappingAdmin(AuditedSettingsAdmin):
     list_display = ("logical_table", "baserow_table_id", "enabled", "last_delivery", "silence")
     list_filter = ("enabled",)
     search_fields = ("=baserow_table_id", "logical_table")
