@@ -195,7 +195,7 @@ class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
             "before_deploy": before_deploy,
             "approval_results": _approval_results(release),
             "approval_at": parse_datetime((release.approval_evidence or {}).get("at", "")),
-            "history": list(audit_entries_for(release).order_by("time", "id")[:200]),
+            "history": list(audit_entries_for(release).select_related("actor").order_by("time", "id")[:200]),
             "next_step": next_step(release),
             "evaluation": release_evaluation(release) if before_deploy else None,
             "evaluated_now": clock.now(),
