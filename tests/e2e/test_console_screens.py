@@ -1,6 +1,6 @@
 """The console as a newcomer meets it, in a browser at desktop width and at 390 px: the landing page of a
-fresh install (demo data loaded, as `make run` does), the incidents list and a released release. Screenshots for docs/console.md
-(UPDATE_SCREENSHOTS=1)."""
+fresh install (demo data loaded, as `make run` does), the incidents list and a released release.
+Screenshots for docs/console.md (UPDATE_SCREENSHOTS=1)."""
 
 from datetime import timedelta
 
