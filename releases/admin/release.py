@@ -138,7 +138,7 @@ class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, f"{release} prepared as a draft.", messages.SUCCESS)
+                self.message_user(request, f"Release {release} prepared as a draft.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release.pk]))
         proposal = None
         try:
