@@ -8,7 +8,9 @@ import pytest
 from django.urls import reverse
 
 from formation_hub.audit import audit_record
+from formation_hub.models import AuditEntry, WorkerHeartbeat
 from incidents.models import TimelineEntry
+from sync.models import Reconciliation
 from tests.incidents.factories import IncidentFactory, OverrideFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +50,12 @@ def test_an_override_is_named_in_the_organisation_zone(admin_client):
     body = admin_client.get(reverse("admin:incidents_override_change", args=[override.pk])).content.decode()
     assert "Sun 06 Dec 2026 01:32 to Sun 06 Dec 2026 09:32 (Europe/Paris)" in body
     assert "UTC" not in body
+
+
+def test_audit_entries_heartbeats_and_reconciliations_are_named_in_the_organisation_zone(db):
+    entry = AuditEntry.objects.create(time=NIGHT, actor_label="test", action="thing.done", object_repr="thing")
+    assert str(entry) == "Sun 06 Dec 2026 01:32:00 (Europe/Paris) test thing.done thing"
+    beat = WorkerHeartbeat.objects.create(name="worker", beat_at=NIGHT)
+    assert str(beat) == "worker at Sun 06 Dec 2026 01:32:00 (Europe/Paris)"
+    run = Reconciliation.objects.create(started_at=NIGHT, dry_run=True, trigger="console", actor_label="ada")
+    assert "of Sun 06 Dec 2026 01:32 (Europe/Paris): 0 row(s)" in str(run)
