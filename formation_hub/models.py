@@ -8,8 +8,8 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
-from formation_hub.timefmt import format_local
 
 
 class AppendOnlyQuerySet(models.QuerySet):

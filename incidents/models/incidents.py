@@ -14,7 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 
-from formation_hub.timefmt import format_local, to_local
+from formation_hub.console.timefmt import format_local, to_local
 
 # The longest description or timeline note a person may type (a page of text; the pages, exports and
 # notifications built from it stay readable and a request cannot store megabytes).

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from formation_hub.timefmt import format_local, to_local
+from formation_hub.console.timefmt import format_local, to_local
 from incidents.models.incidents import Incident
 
 

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_request
+from formation_hub.gates.decisions import gate_request
 from formation_hub.models import AuditEntry, Gate
 from releases import conf
 from releases.models import PrerequisiteOverride, PrerequisiteReport, Release

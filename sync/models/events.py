@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
+from formation_hub.console.timefmt import format_local
 from formation_hub.models import RefusedCallCount
-from formation_hub.timefmt import format_local
 from sync.models.configuration import LogicalTable, TableMapping
 
 

@@ -1,9 +1,10 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from formation_hub import gates
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import (
+from formation_hub.gates import decisions as gates
+from formation_hub.gates.decisions import (
     GateType,
     gate_decide,
     gate_request,
@@ -12,7 +13,6 @@ from formation_hub.gates import (
     register_gate_type,
 )
 from formation_hub.models import AuditEntry, Gate
-from formation_hub.timefmt import format_local
 
 # The object under review is a Group whose name plays the SHA: renaming it "moves" the subject.
 decided = []

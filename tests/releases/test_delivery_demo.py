@@ -1,9 +1,9 @@
 """The delivery demo data: stories at different steps, a bump of each category, loaded twice without change."""
 
-from formation_hub.demo import load_demo_users
+from formation_hub.dev.demo import load_demo_users
 from formation_hub.forge import load_demo_forge
-from formation_hub.gate_status import publish_gate_status_of
-from formation_hub.gates import gate_types
+from formation_hub.gates.decisions import gate_types
+from formation_hub.gates.forge_status import publish_gate_status_of
 from formation_hub.models import AuditEntry, Gate
 from releases.delivery.bumps import Category
 from releases.demo import load_demo_delivery

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 from sync import conf
 from sync.models import BaserowConnection, Event, EventItem, LogicalTable, TableMapping
 
