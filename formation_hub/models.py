@@ -8,6 +8,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 
 
@@ -74,7 +75,7 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_repr}"
+        return f"{format_local(self.time, '%a %d %b %Y %H:%M:%S')} {self.actor_label} {self.action} {self.object_repr}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -209,7 +210,7 @@ class WorkerHeartbeat(models.Model):
     beat_at = models.DateTimeField()
 
     def __str__(self):
-        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} at {format_local(self.beat_at, '%a %d %b %Y %H:%M:%S')}"
 
 
 class InboundDelivery(models.Model):

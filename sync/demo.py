@@ -1,6 +1,11 @@
 """Demo configuration for `make run`: the connections and table mappings point at the local
 stand-ins (python -m sandbox.baserow / sandbox.docmost), with fixed table ids."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+from django_q.models import Schedule
+
 from sync import conf
 from sync.models import BaserowConnection, DocmostConnection, TableMapping
 
@@ -29,6 +34,9 @@ DEMO_STATUS_ICONS = {
 DEMO_BASEROW_ADMIN = "admin@formation-hub.local"
 DEMO_DOCMOST_BOT = "bot@formation-hub.local"
 DEMO_SPACE_SLUG = "agence"
+# The Baserow stand-in starts with projet and formation rows that no webhook ever announced: one reconciliation,
+# a minute after `make run` (its stand-ins are listening by then), gives them their Docmost pages.
+DEMO_RECONCILIATION = "sync: demo rows get their Docmost pages"
 
 
 def load_demo_sync() -> str:
@@ -58,4 +66,9 @@ def load_demo_sync() -> str:
         TableMapping.objects.get_or_create(
             logical_table=logical_table, defaults={"baserow_table_id": table_id, "fields": fields}
         )
-    return f"Baserow and Docmost stand-ins configured, {len(DEMO_TABLES)} table mappings (ids 601-608)"
+    Schedule.objects.update_or_create(name=DEMO_RECONCILIATION, defaults={
+        "func": "sync.tasks.reconcile_unmapped", "schedule_type": Schedule.ONCE, "repeats": -1,
+        "next_run": timezone.now() + timedelta(minutes=1),
+    })
+    return (f"Baserow and Docmost stand-ins configured, {len(DEMO_TABLES)} table mappings (ids 601-608); the seeded "
+            "rows get their Docmost pages from a reconciliation a minute after the worker starts")

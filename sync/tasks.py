@@ -5,6 +5,7 @@ from sync.ingest.docmost_poll import docmost_poll
 from sync.processing.enqueue import events_sweep
 from sync.processing.pipeline import event_process
 from sync.upkeep.failure_alerts import dead_items_alert
+from sync.upkeep.reconciliation import reconciliation_run
 from sync.upkeep.watchdog import baserow_webhooks_watch
 
 
@@ -30,3 +31,9 @@ def watch_baserow_webhooks() -> str:
 
 def alert_dead_items() -> int:
     return dead_items_alert()
+
+
+def reconcile_unmapped() -> str:
+    """Queue every projet and formation row without a Docmost page (the demo's seeded rows at start-up)."""
+    run = reconciliation_run(dry_run=False, trigger="schedule")
+    return f"reconciliation #{run.pk}: {len(run.rows_found)} row(s) queued"

@@ -17,6 +17,7 @@ from django_q.tasks import async_task
 
 from formation_hub.access.permissions import holder_groups, holds, permission_label
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.models import AuditEntry, Gate
 
@@ -192,7 +193,7 @@ def _gate_decide(*, gate: Gate, kind: GateType, user, decision: str, subject: st
     if gate.state == Gate.State.DECIDED:
         raise GateError(
             f"This '{kind.label}' gate was already decided ({gate.decision}) by "
-            f"{gate.decided_by} at {gate.decided_at:%Y-%m-%d %H:%M} UTC."
+            f"{gate.decided_by} at {format_local(gate.decided_at)}."
         )
     if gate.state == Gate.State.VOID:
         raise GateError(f"This '{kind.label}' gate is void ({gate.void_reason}); request a new one.")

@@ -14,6 +14,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 
+from formation_hub.console.timefmt import format_local, to_local
+
 # The longest description or timeline note a person may type (a page of text; the pages, exports and
 # notifications built from it stay readable and a request cannot store megabytes).
 TEXT_LIMIT = 10_000
@@ -166,7 +168,7 @@ class TimelineEntry(models.Model):
         verbose_name_plural = "timeline entries"
 
     def __str__(self):
-        return f"{self.time:%Y-%m-%d %H:%M} {self.kind}: {self.text[:60]}"
+        return f"{format_local(self.time)} {self.kind}: {self.text[:60]}"
 
 
 class StatusUpdate(models.Model):
@@ -263,4 +265,4 @@ class RecurrenceEscalation(models.Model):
         ]
 
     def __str__(self):
-        return f"Recurring {self.service} / {self.category} (raised {self.raised_at:%Y-%m-%d})"
+        return f"Recurring {self.service} / {self.category} (raised {to_local(self.raised_at):%Y-%m-%d})"

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from formation_hub.console.timefmt import format_local, to_local
 from incidents.models.incidents import Incident
 
 
@@ -106,7 +107,7 @@ class Override(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} {self.role} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.user} {self.role} {to_local(self.starts_at):%a %d %b %Y %H:%M} to {format_local(self.ends_at)}"
 
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
@@ -129,7 +130,7 @@ class HandoffRecap(models.Model):
         constraints = [models.UniqueConstraint(fields=["rotation", "handoff_at"], name="one_recap_per_handoff")]
 
     def __str__(self):
-        return f"{self.rotation} handoff {self.handoff_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.rotation} handoff {format_local(self.handoff_at)}"
 
 
 class CalendarFeed(models.Model):

@@ -105,7 +105,8 @@ def _acknowledge(page: Page, user, now) -> None:
     page.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "escalate_at"])
     audit_record(action="oncall.page_acknowledged", target=page, actor=user)
     notify_pager(kind=f"{PAGER_KIND}.ack", subject=f"[ACK] {page.subject} - acknowledged by {user or 'someone'}",
-                 body=f"Acknowledged at {now:%H:%M} UTC.", dedupe_key=f"page:{page.dedupe_key}:pager:ack", target=page)
+                 body=f"Acknowledged at {format_local(now, '%H:%M')}.", dedupe_key=f"page:{page.dedupe_key}:pager:ack",
+                 target=page)
 
 
 @transaction.atomic
@@ -180,7 +181,7 @@ def _escalate_past_backup(now) -> int:
             notify_pager(kind=PAGER_KIND, subject=subject, body=body,
                          dedupe_key=f"page:{page.dedupe_key}:pager:admins", target=page)
             audit_record(action="oncall.escalated_to_admins", target=page,
-                         message=f"Backup paged at {page.escalated_at:%H:%M} UTC did not acknowledge.")
+                         message=f"Backup paged at {format_local(page.escalated_at, '%H:%M')} did not acknowledge.")
             if page.incident is not None:
                 timeline_add(incident=page.incident, kind=TimelineEntry.Kind.PAGE,
                              text="The backup did not acknowledge either: paged the admins.")

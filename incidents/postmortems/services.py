@@ -28,7 +28,7 @@ from incidents.timeline import timeline_add
 # The playbook's "Mention blameless", in English.
 BLAMELESS_STATEMENT = (
     "This incident is not the fault of a person. It is a lack of system safeguards. "
-    "The action items above aim to add these safeguards."
+    "The action items of this post-mortem aim to add these safeguards."
 )
 REQUIRED_SEVERITIES = (Severity.SEV1, Severity.SEV2)
 EDITABLE_FIELDS = (

@@ -137,7 +137,7 @@ class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, f"{release} prepared as a draft.", messages.SUCCESS)
+                self.message_user(request, f"Release {release} prepared as a draft.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:releases_release_change", args=[release.pk]))
         proposal = None
         try:
@@ -194,7 +194,7 @@ class ReleaseAdmin(ObjectActionsMixin, admin.ModelAdmin):
             "before_deploy": before_deploy,
             "approval_results": _approval_results(release),
             "approval_at": parse_datetime((release.approval_evidence or {}).get("at", "")),
-            "history": list(audit_entries_for(release).order_by("time", "id")[:200]),
+            "history": list(audit_entries_for(release).select_related("actor").order_by("time", "id")[:200]),
             "next_step": next_step(release),
             "evaluation": release_evaluation(release) if before_deploy else None,
             "evaluated_now": clock.now(),

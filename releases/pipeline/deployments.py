@@ -29,7 +29,7 @@ def deployment_start(*, release: Release, user) -> tuple[Deployment | None, str]
                 sha=release.sha, started_by=user, started_at=now, hook_url=conf.deploy_hook_url(),
             )
     except IntegrityError:
-        raise DomainError(f"v{release.version} is already being deployed.") from None
+        raise DomainError(f"Release v{release.version} is already being deployed.") from None
     release.status, release.deployed_at = Release.Status.DEPLOYING, now
     release_save(release, user, "release.deploy_started", "status", "deployed_at", deployment_id=deployment.pk,
                  sha=release.sha)

@@ -86,12 +86,12 @@ def release_create(
             status__in=Release.FINAL
         ).first()
         if in_flight is not None:
-            raise DomainError(f"v{in_flight.version} is still in flight: release or abort it first.")
+            raise DomainError(f"Release v{in_flight.version} is still in flight: release or abort it first.")
         chosen, base = _normal_version(changes, version, version_reason), ""
     taken = next((other for other in existing_versions() if chosen.compare(other) == 0), None)
     if taken is not None:
         raise DomainError(
-            f"v{chosen} is already taken (v{taken}, perhaps a hotfix in flight): finish it, or choose the next "
+            f"Version v{chosen} is already taken (v{taken}, perhaps a hotfix in flight): finish it, or choose the next "
             "version by hand."
         )
     release = Release.objects.create(
@@ -149,7 +149,9 @@ def _hotfix_version(changes, level: Level):
         )
     version = base.semver.bump_patch()
     if any(version.compare(other) == 0 for other in existing_versions()):
-        raise DomainError(f"v{version} already exists: finish or abort it before another hotfix of v{base.version}.")
+        raise DomainError(
+            f"Release v{version} already exists: finish or abort it before another hotfix of v{base.version}."
+        )
     return version, base.version
 
 

@@ -226,7 +226,7 @@ def _rollback(*, release: Release, user, reason: str) -> Release:
                 hook_url=conf.deploy_hook_url(),
             )
     except IntegrityError:
-        raise DomainError(f"v{release.version} is already being rolled back.") from None
+        raise DomainError(f"Release v{release.version} is already being rolled back.") from None
     release.status, release.ended_at, release.end_reason = Release.Status.ROLLED_BACK, timezone.now(), reason
     release_save(release, user, "release.rolled_back", "status", "ended_at", "end_reason", message=reason,
                  to_version=previous.version, deployment_id=deployment.pk)

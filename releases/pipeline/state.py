@@ -47,7 +47,7 @@ def release_require(release: Release, *statuses, doing: str) -> None:
     if release.status not in statuses:
         allowed = " or ".join(Release.Status(status).label for status in statuses)
         raise DomainError(
-            f"v{release.version} is {release.get_status_display()}: you can {doing} only when it is {allowed}."
+            f"Release v{release.version} is {release.get_status_display()}: you can {doing} only when it is {allowed}."
         )
 
 

@@ -16,6 +16,10 @@ from sandbox.httpbase import Request, Response, StandIn
 
 DEMO_TOKEN = "demo-forge-token"
 DEMO_REPOSITORY = "formation-hub/app"
+# The pull requests `make run`'s demo data names (releases/demo.py, DEMO_PR): stories S-01 to S-06 and the
+# Dependabot bumps 41 to 44, so publishing their gate status finds them.
+DEMO_PULLS_REPOSITORY = "ops/formation-hub"
+DEMO_PULL_NUMBERS = (1, 2, 3, 4, 5, 6, 41, 42, 43, 44)
 STATUS_STATES = {"pending", "success", "failure", "error", "warning"}
 GITHUB_REVIEW_EVENTS = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
 FORGEJO_REVIEW_EVENTS = {"APPROVED": "APPROVED", "REQUEST_CHANGES": "REQUEST_CHANGES", "COMMENT": "COMMENT"}
@@ -74,13 +78,19 @@ class ForgeStandIn(StandIn):
 
     def seed_demo(self) -> None:
         self.repository(DEMO_REPOSITORY)["required_contexts"] = ["formation-hub/gates"]
+        demo_pulls = self.repository(DEMO_PULLS_REPOSITORY)
+        demo_pulls["required_contexts"] = ["formation-hub/gates"]
+        for number in DEMO_PULL_NUMBERS:
+            if number not in demo_pulls["pulls"]:
+                self.open_pull_request(DEMO_PULLS_REPOSITORY, number=number, title=f"Demo pull request {number}")
 
     def open_pull_request(self, repository: str, *, head_sha: str = "", title: str = "", head_ref: str = "",
-                          user: str = "dependabot[bot]") -> dict:
+                          user: str = "dependabot[bot]", number: int | None = None) -> dict:
+        """Open the repository's next pull request, or the one numbered `number` (the demo's)."""
         with self.lock:
             repo = self.repository(repository)
-            number = repo["next_number"]
-            repo["next_number"] += 1
+            number = number or repo["next_number"]
+            repo["next_number"] = max(repo["next_number"], number + 1)
             pull = {
                 "number": number, "title": title or f"Pull request {number}", "state": "open", "merged": False,
                 "merge_commit_sha": None, "merged_at": None, "user": {"login": user},
@@ -352,7 +362,7 @@ class ForgeStandIn(StandIn):
         return Response(204)
 
     def _control_demo(self, request: Request) -> Response:
-        """Create the demo repository with `formation-hub/gates` required on main."""
+        """Create the demo repositories with `formation-hub/gates` required on main, and the demo's pull requests."""
         self.seed_demo()
         return Response(201, {"repository": DEMO_REPOSITORY})
 

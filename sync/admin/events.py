@@ -16,9 +16,11 @@ from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from sync.admin.display import EstimatedCountPaginator, local_time
+from sync.config_cache import docmost_connection_cached
 from sync.models import (
     Event,
     EventItem,
+    LogicalTable,
     PageLink,
     RejectedCall,
     TableMapping,
@@ -40,6 +42,11 @@ def _without_tracebacks(request, fields, *tracebacks):
     if request.user.has_perm(READ_TRACEBACKS):
         return fields
     return tuple(field for field in fields if field not in tracebacks)
+
+
+def _has_something_to_replay(event_id) -> bool:
+    """Replay runs again the items that did not succeed: none left, no button (event_replay would refuse)."""
+    return EventItem.objects.filter(event_id=event_id).exclude(state=EventItem.State.PROCESSED).exists()
 
 
 @admin.register(RejectedCall)
@@ -187,7 +194,7 @@ class EventAdmin(ReadOnlyEvidenceAdmin):
         extra_context = {**(extra_context or {})}
         if str(object_id).isdigit():
             extra_context["trace_url"] = reverse("admin:sync_event_trace", args=[object_id])
-        if self.has_replay_permission(request) and str(object_id).isdigit():
+        if self.has_replay_permission(request) and str(object_id).isdigit() and _has_something_to_replay(object_id):
             extra_context["replay_url"] = reverse("admin:sync_event_replay", args=[object_id])
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -282,10 +289,19 @@ class EventItemAdmin(ReadOnlyEvidenceAdmin):
 
 @admin.register(PageLink)
 class PageLinkAdmin(ReadOnlyEvidenceAdmin):
-    list_display = ("logical_table", "row_id", "page_id", "page_slug_id", "archived", "updated")
+    list_display = ("logical_table", "row_id", "page_in_docmost", "page_slug_id", "archived", "updated")
+    readonly_fields = ("page_in_docmost",)
     list_filter = ("logical_table", ("archived_at", admin.EmptyFieldListFilter))
     search_fields = ("=row_id", "=page_id", "=page_slug_id")
     list_select_related = ("parent",)
     raw_id_fields = ("parent",)
     updated = local_time("updated_at", "updated")
     archived = local_time("archived_at", "archived (row deleted)")
+
+    @admin.display(description="page (opens Docmost)", ordering="page_id")
+    def page_in_docmost(self, link):
+        connection = docmost_connection_cached()
+        if connection is None or not link.page_slug_id:
+            return link.page_id
+        url = connection.page_web_url(link.page_slug_id, formation=link.logical_table == LogicalTable.FORMATION)
+        return format_html('<a href="{}" rel="noopener" target="_blank">{}</a>', url, link.page_id)

@@ -121,6 +121,11 @@ class DocmostConnection(models.Model):
     def __str__(self):
         return f"Docmost at {self.url} (space {self.space_slug})"
 
+    def page_web_url(self, slug_id: str, *, formation: bool = False) -> str:
+        """The page in Docmost's web app (`/s/<space>/p/<slugId>`: Docmost reads the slugId after the last dash)."""
+        space = (self.formation_space_slug if formation else "") or self.space_slug
+        return f"{self.url.rstrip('/')}/s/{space}/p/{slug_id}"
+
     @property
     def api_url(self) -> str:
         return self.url.rstrip("/")

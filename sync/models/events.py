@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
+from formation_hub.console.timefmt import format_local
 from formation_hub.models import RefusedCallCount
 from sync.models.configuration import LogicalTable, TableMapping
 
@@ -298,4 +299,4 @@ class Reconciliation(models.Model):
 
     def __str__(self):
         kind = "dry run" if self.dry_run else "run"
-        return f"reconciliation {kind} of {self.started_at:%Y-%m-%d %H:%M}: {len(self.rows_found)} row(s)"
+        return f"reconciliation {kind} of {format_local(self.started_at)}: {len(self.rows_found)} row(s)"

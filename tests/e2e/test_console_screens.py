@@ -1,6 +1,6 @@
 """The console as a newcomer meets it, in a browser at desktop width and at 390 px: the landing page of a
-fresh install (demo data loaded, as `make run` does) and the incidents list. Screenshots for docs/console.md
-(UPDATE_SCREENSHOTS=1)."""
+fresh install (demo data loaded, as `make run` does), the incidents list and a released release.
+Screenshots for docs/console.md (UPDATE_SCREENSHOTS=1)."""
 
 from datetime import timedelta
 
@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from formation_hub.access.roles import ensure_roles
 from formation_hub.dev.demo import load_demo_data
+from releases.models import Change, SmokeCheck
+from releases.pipeline import clock
+from releases.pipeline.rollout import release_deploy
+from releases.pipeline.state import WATCH_GATE
 from tests.incidents.factories import IncidentFactory
+from tests.releases.conftest import last_wednesday_morning
+from tests.releases.factories import SHA, ReportFactory, watched_for
+from tests.releases.test_pipeline import decide, to_approved
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,3 +65,47 @@ def test_the_incidents_list_fits_and_says_breached_in_words(page, login, fresh_i
     title = breached_row.locator("td.field-title a").bounding_box()
     assert title["height"] < 4 * line, "the title does not wrap on four lines"
     shoot("incidents-list")
+
+
+@pytest.fixture
+def shipped_release(monkeypatch, make_user, http_receiver):
+    """A release walked through the real services up to its watch: green reports, two approvers, a smoke
+    check on a live local server, prerequisites judged on a Wednesday morning."""
+    wednesday = last_wednesday_morning()
+    monkeypatch.setattr(clock, "now", lambda: wednesday)
+    for kind in ("ci", "e2e"):
+        ReportFactory(kind=kind, sha=SHA, observed_at=wednesday - timedelta(minutes=10))
+    ReportFactory(kind="backup", sha="", observed_at=wednesday - timedelta(hours=2))
+    SmokeCheck.objects.create(name="home page", url=http_receiver.url, expected_status=200, expected_text="ok")
+    people = {"author": make_user("ana", "release-approver"), "approver": make_user("ben", "release-approver"),
+              "coder": make_user("carl", "release-approver")}
+    Change.objects.create(type="feature", text="Timesheet export", author=people["author"])
+    release = release_deploy(release=to_approved(people), user=people["author"])
+    return release, people
+
+
+BEFORE_DEPLOY_ONLY = ("Prerequisites now", "No gate yet", "No deployment yet", "What if I release at",
+                      "Release allowed at", "Check prerequisites", "Abort the release")
+
+
+def test_a_deployed_and_a_released_release_show_their_state_and_history(page, login, shipped_release, shoot):
+    release, people = shipped_release
+    login(people["approver"], next_path=f"/admin/releases/release/{release.pk}/change/")
+    assert page.locator("#release-status").inner_text() == "watching"
+    pipeline = page.locator("#release-pipeline").inner_text()
+    for text in BEFORE_DEPLOY_ONLY:
+        assert text not in pipeline, f"a deployed release shows {text!r}"
+    assert page.locator("#release-approved-prerequisites td.fail").count() == 0
+
+    watched_for(release, 31)
+    decide(release, WATCH_GATE, people["approver"], "all_ok")
+    page.reload()
+    assert page.locator("#release-status").inner_text() == "released"
+    pipeline = page.locator("#release-pipeline").inner_text()
+    for text in BEFORE_DEPLOY_ONLY:
+        assert text not in pipeline, f"a released release shows {text!r}"
+    assert page.locator("#release-pipeline td.fail").count() == 0, "no red row on a released release"
+    history = page.locator("#release-history tbody tr")
+    assert history.count() >= 6, "the history lists each step"
+    assert "released" in page.locator("#release-history").inner_text()
+    shoot("released-release")

@@ -40,6 +40,8 @@ def test_a_story_sent_back_for_rework_from_the_board_keeps_the_feedback(page, lo
     login(lead, next_path="/admin/releases/story/board/")
     column = page.locator("section[data-step='4']")
     assert "S-01" in column.inner_text()
+    card = column.locator("li[data-story='S-01']")
+    assert card.evaluate("card => getComputedStyle(card).listStyleType") == "none", "a card has no bullet"
     with page.expect_navigation():
         column.locator("a.gate-decide").click()
     page.select_option("#id_decision", "NEEDS_REWORK")

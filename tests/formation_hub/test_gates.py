@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.gates import decisions as gates
 from formation_hub.gates.decisions import (
@@ -77,9 +78,12 @@ def test_deciding_twice_is_refused(reviewed, people, make_user):
     second = make_user("second", "release-approver")
     gate = gate_request(target=reviewed, gate_type="test.review", subject="abc123", requested_by=people["author"])
     gate_decide(gate=gate, user=people["approver"], decision="approve", subject="abc123")
-    with pytest.raises(DomainError, match="already decided"):
+    with pytest.raises(DomainError, match="already decided") as refusal:
         gate_decide(gate=gate, user=second, decision="deny", subject="abc123", reason="changed my mind")
     assert decided == ["approve"]
+    gate.refresh_from_db()
+    assert f"by approver at {format_local(gate.decided_at)}." in refusal.value.message, "in the organisation's zone"
+    assert "UTC" not in refusal.value.message
 
 
 def test_a_decision_on_what_was_not_reviewed_is_refused(reviewed, people):

@@ -28,3 +28,11 @@ def test_another_username_from_the_same_address_is_not_locked(client, make_user,
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post("/admin/login/", {"username": "mallory", "password": "guess"})
     assert client.post("/admin/login/", {"username": "chloe", "password": "pw-for-tests"}).status_code == 302
+
+
+@pytest.mark.parametrize(("login_url", "tab_title"), [
+    ("/admin/login/", "Log in | formation-hub ops console"), ("/accounts/login/", "Log in | formation-hub"),
+])
+def test_the_sign_in_pages_have_a_tab_title_of_their_own(client, db, login_url, tab_title):
+    body = client.get(login_url).content.decode()
+    assert f"<title>{tab_title}</title>" in body and "Django site admin" not in body

@@ -66,6 +66,8 @@ def test_pagerduty_gets_a_trigger_then_an_acknowledge_on_the_same_alert(rotation
     assert (trigger["event_action"], ack["event_action"]) == ("trigger", "acknowledge")
     assert trigger["routing_key"] == "R0UTINGKEY" and trigger["dedup_key"] == ack["dedup_key"]
     assert trigger["payload"]["severity"] == "critical" and "Docmost down" in trigger["payload"]["summary"]
+    acknowledged = Notification.objects.get(kind="incident.page.pager.ack")
+    assert acknowledged.body.endswith("(Europe/Paris).") and "UTC" not in acknowledged.body
 
 
 def test_a_pager_that_fails_is_retried_like_any_notification(rotation, pager):

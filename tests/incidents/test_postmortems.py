@@ -226,6 +226,8 @@ def test_the_resolved_update_names_the_exported_file(resolved):
 
 def test_blameless_statement_is_the_playbooks():
     assert BLAMELESS_STATEMENT.startswith("This incident is not the fault of a person.")
+    # It is shown before the action items on some pages and after them in the export: it names no place.
+    assert "above" not in BLAMELESS_STATEMENT and "below" not in BLAMELESS_STATEMENT
 
 
 # Action items ---------------------------------------------------------------------------------

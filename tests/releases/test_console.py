@@ -36,6 +36,22 @@ def test_adding_a_release_from_the_console_calls_release_create(approver_client,
     assert (release.version, release.author, release.changes.count()) == ("0.1.0", people["author"], 2)
 
 
+def test_the_release_prepared_message_keeps_the_version_lower_case(approver_client, some_changes):
+    response = approver_client.post(
+        reverse("admin:releases_release_add"), {"kind": "normal", "sha": SHA, "title": "Console"}, follow=True,
+    )
+    messages = [str(message) for message in response.context["messages"]]
+    assert messages == ["Release v0.1.0 prepared as a draft."]
+    assert "V0.1.0" not in response.content.decode()  # the console capitalises the first letter of a message
+
+
+def test_a_refused_hotfix_is_said_once(approver_client, some_changes):
+    response = approver_client.post(reverse("admin:releases_release_add"), {"kind": "hotfix", "sha": SHA})
+    body = response.content.decode()
+    assert body.count("A hotfix patches the last stable release, and there is none yet.") == 1
+    assert not Release.objects.exists()
+
+
 def test_an_invalid_hand_chosen_version_is_shown_as_an_error(approver_client, some_changes):
     response = approver_client.post(
         reverse("admin:releases_release_add"),

@@ -1,5 +1,6 @@
 """The Baserow stand-in really delivers its webhooks to a live server of the app."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -45,6 +46,12 @@ def test_send_test_webhook_creates_a_row_and_waits_for_its_event(connected_stand
     event = Event.objects.get(event_type="rows.created")
     assert event.items.get().data["nom"] == "Projet démo"
     assert connected_standin.rows(601)[-1]["nom"] == "Projet démo"
+
+
+def test_send_test_webhook_names_its_row_in_the_organisation_zone(connected_standin):
+    call_command("send_test_webhook", "--wait", "10", stdout=StringIO())
+    name = connected_standin.rows(601)[-1]["nom"]
+    assert re.fullmatch(r"Démo \d\d:\d\d:\d\d \(Europe/Paris\)", name), name
 
 
 def test_a_standin_webhook_with_a_wrong_secret_is_refused_and_counted(baserow_standin, live_server, demo_mappings):

@@ -6,8 +6,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_q.models import Schedule
 
 from formation_hub.models import Notification
+from sync.demo import DEMO_RECONCILIATION
 from sync.models import BaserowConnection, Event, EventItem, HttpCall, PageLink, Reconciliation
 from sync.upkeep.watchdog import baserow_webhooks_watch
 
@@ -142,3 +145,13 @@ def test_reconciliation_recovers_updates_and_deletes_made_while_the_webhook_was_
     out = StringIO()
     call_command("resync_unmapped", "--dry-run", stdout=out)
     assert "updated:" not in out.getvalue() and "deleted:" not in out.getvalue()
+
+
+def test_the_demo_gives_the_seeded_rows_their_pages_once_the_worker_runs(bridge):
+    """The stand-in's seeded projet rows predate every webhook: the demo queues one reconciliation for them."""
+    schedule = Schedule.objects.get(name=DEMO_RECONCILIATION)
+    assert schedule.schedule_type == Schedule.ONCE and schedule.next_run > timezone.now()
+    assert "queued" in import_string(schedule.func)()
+    bridge.sync()
+    seeded = bridge.baserow.rows(601)
+    assert seeded and all(row["docmost_page_id"] for row in seeded), seeded

@@ -31,6 +31,13 @@ def test_projet_created_makes_the_page_from_the_template_and_writes_its_id_back(
     assert item.state == "processed" and "page created" in item.reason and "written back" in item.reason
 
 
+def test_a_projet_without_client_is_titled_without_a_dangling_dash(bridge):
+    bridge.create_row(601, {"nom": "Sans client", "client": []})
+    bridge.sync()
+    [page] = bridge.pages("Projet Sans client")
+    assert page["title"] == "Projet Sans client"
+
+
 def test_the_full_loop_ignores_baserows_echo_as_own_write_and_still_takes_a_real_change(bridge):
     BaserowConnection.objects.update(send_webhook_events_on_write=True)
     row = bridge.create_row(601, {"nom": "Boucle", "client": [ACME]})

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from formation_hub.console.timefmt import format_local
 from sync import conf
 from sync.models import BaserowConnection, Event, EventItem, LogicalTable, TableMapping
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         token = connection.token()
         if not token:
             raise CommandError(f"No Baserow database token: set the environment variable {connection.token_env_var}.")
-        name = nom or f"Démo {timezone.now():%H:%M:%S}"
+        name = nom or f"Démo {format_local(timezone.now(), '%H:%M:%S')}"
         url = f"{connection.api_url}/api/database/rows/table/{mapping.baserow_table_id}/?user_field_names=true"
         started = timezone.now()
         try:
