@@ -178,6 +178,13 @@ def _invalid(request, form, incident_id):
     return redirect("incidents:detail", incident_id=incident_id)
 
 
+def _act_on_form(request, incident_id, form, action):
+    """Validate the POSTed form, then run one service with its data (`action(incident, data)`)."""
+    if not form.is_valid():
+        return _invalid(request, form, incident_id)
+    return _act(request, incident_id, lambda incident: action(incident, form.cleaned_data))
+
+
 @require_POST
 @responder_required
 def incident_ack(request, incident_id):
@@ -190,13 +197,9 @@ def incident_ack(request, incident_id):
 @require_POST
 @responder_required
 def incident_move(request, incident_id):
-    form = TransitionForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, form, incident_id)
-    data = form.cleaned_data
-    return _act(
-        request, incident_id,
-        lambda incident: incident_transition(
+    return _act_on_form(
+        request, incident_id, TransitionForm(request.POST),
+        lambda incident, data: incident_transition(
             incident=incident, to_status=data["to_status"], user=request.user, note=data["note"]
         ) and f"Moved to {data['to_status']}.",
     )
@@ -205,12 +208,9 @@ def incident_move(request, incident_id):
 @require_POST
 @responder_required
 def incident_note(request, incident_id):
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, form, incident_id)
-    return _act(
-        request, incident_id,
-        lambda incident: incident_add_note(incident=incident, user=request.user, text=form.cleaned_data["text"])
+    return _act_on_form(
+        request, incident_id, NoteForm(request.POST),
+        lambda incident, data: incident_add_note(incident=incident, user=request.user, text=data["text"])
         and "Note added.",
     )
 
@@ -218,13 +218,9 @@ def incident_note(request, incident_id):
 @require_POST
 @responder_required
 def incident_runbook(request, incident_id):
-    form = RunbookChoiceForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, form, incident_id)
-    runbook = form.cleaned_data["runbook"]
-    return _act(
-        request, incident_id,
-        lambda incident: incident_set_runbook(incident=incident, user=request.user, runbook=runbook)
+    return _act_on_form(
+        request, incident_id, RunbookChoiceForm(request.POST),
+        lambda incident, data: incident_set_runbook(incident=incident, user=request.user, runbook=data["runbook"])
         and "Runbook saved.",
     )
 
@@ -232,13 +228,9 @@ def incident_runbook(request, incident_id):
 @require_POST
 @responder_required
 def incident_severity(request, incident_id):
-    form = SeverityForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, form, incident_id)
-    data = form.cleaned_data
-    return _act(
-        request, incident_id,
-        lambda incident: incident_change_severity(
+    return _act_on_form(
+        request, incident_id, SeverityForm(request.POST),
+        lambda incident, data: incident_change_severity(
             incident=incident, severity=data["severity"], user=request.user, reason=data["reason"]
         ) and f"Severity is now {data['severity']}.",
     )
@@ -247,13 +239,9 @@ def incident_severity(request, incident_id):
 @require_POST
 @responder_required
 def incident_flags(request, incident_id):
-    form = FlagsForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, form, incident_id)
-    data = form.cleaned_data
-    return _act(
-        request, incident_id,
-        lambda incident: incident_set_flags(
+    return _act_on_form(
+        request, incident_id, FlagsForm(request.POST),
+        lambda incident, data: incident_set_flags(
             incident=incident, user=request.user, user_facing=data["user_facing"], data_loss=data["data_loss"],
             commander=data["commander"], clear_commander=data["commander"] is None,
         ) and "Saved.",
@@ -291,13 +279,9 @@ def incident_status_update(request, incident_id):
 @responder_required
 def incident_gdpr(request, incident_id):
     assessment = get_object_or_404(BreachAssessment, incident_id=incident_id)
-    form = _in_local_zone(BreachAssessmentForm, request.POST)
-    if not form.is_valid():
-        return _invalid(request, form, incident_id)
-    data = form.cleaned_data
-    return _act(
-        request, incident_id,
-        lambda incident: breach_assessment_decide(assessment=assessment, user=request.user, **data)
+    return _act_on_form(
+        request, incident_id, _in_local_zone(BreachAssessmentForm, request.POST),
+        lambda incident, data: breach_assessment_decide(assessment=assessment, user=request.user, **data)
         and "Assessment recorded.",
     )
 
