@@ -1,18 +1,21 @@
-"""What the fast path must not break: a lost broker push, cached configuration, the calls a row costs."""
+"""What the fast path must not break: a lost broker push, cached configuration, the calls a row costs,
+the webhook's answers."""
 
 from datetime import timedelta
 
 import pytest
+from django.test import RequestFactory
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from sync.config_cache import mapping_for_table
+from sync.ingest.views import BaserowWebhookView
 from sync.models import Event, HttpCall, LoopAlert, TableMapping
 from sync.processing import enqueue as processing
 from sync.processing.enqueue import events_sweep
 from tests.conftest import free_port
-from tests.sync.conftest import process_all
+from tests.sync.conftest import SECRET, URL, fixture_body, process_all
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +100,37 @@ def test_a_projet_row_costs_at_most_three_calls_and_its_client_row_update_no_job
     assert all(event.state == Event.State.IGNORED and event.enqueued_at is None for event in client_updates)
     assert not LoopAlert.objects.exists()
     assert process_all() == []
+
+
+
+@pytest.mark.parametrize("case", ["accepted", "duplicate", "wrong secret", "not json", "too large"])
+def test_the_webhook_answers_byte_for_byte_as_the_drf_view_does(client, demo_mappings, monkeypatch, case):
+    """The plain view on the webhook's URL sends what DRF's view sends: status, body, headers."""
+    monkeypatch.setenv("SYNC_WEBHOOK_MAX_BYTES", "3000")
+    body = {"not json": b"{", "too large": b" " * 3001}.get(case, fixture_body("rows.created__projet"))
+    secret = "wrong" if case == "wrong secret" else SECRET
+    drf_view = BaserowWebhookView.as_view()
+
+    def drf_answer():
+        request = RequestFactory().post(URL, body, content_type="application/json", HTTP_X_FORMATION_HUB_SECRET=secret)
+        response = drf_view(request)
+        response.render()
+        return response
+
+    expected = drf_answer()
+    if case == "duplicate":
+        expected = drf_answer()  # the delivery is stored: both views answer the duplicate
+    else:
+        Event.objects.all().delete()  # the plain view stores it anew
+    answer = client.post(URL, body, content_type="application/json", HTTP_X_FORMATION_HUB_SECRET=secret)
+    assert answer.status_code == expected.status_code
+    assert answer.content == (b'{"id":%d}' % Event.objects.get().pk if case == "accepted" else expected.content)
+    for header in ("Content-Type", "Allow", "Retry-After"):
+        assert answer.headers.get(header) == expected.headers.get(header)
+
+
+def test_other_methods_on_the_webhook_are_drf_json_refusals(client):
+    answer = client.get(URL)
+    assert answer.status_code == 405
+    assert answer.json()["error"] == 'Method "GET" not allowed.'
+    assert answer.headers["Allow"] == "POST, OPTIONS"
