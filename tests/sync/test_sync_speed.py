@@ -4,16 +4,20 @@ the webhook's answers."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from formation_hub.models import AuditEntry
 from sync.config_cache import mapping_for_table
 from sync.ingest.views import BaserowWebhookView
 from sync.models import Event, HttpCall, LoopAlert, TableMapping
 from sync.processing import enqueue as processing
 from sync.processing.enqueue import events_sweep
+from sync.tasks import process_event
 from tests.conftest import free_port
 from tests.sync.conftest import SECRET, URL, fixture_body, process_all
 
@@ -134,3 +138,24 @@ def test_other_methods_on_the_webhook_are_drf_json_refusals(client):
     assert answer.status_code == 405
     assert answer.json()["error"] == 'Method "GET" not allowed.'
     assert answer.headers["Allow"] == "POST, OPTIONS"
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+def test_a_projet_row_costs_at_most_fifteen_sql_statements_in_the_worker(bridge):
+    """Claim, entity checks, the page and its link, then the item's and the event's outcome with one audit
+    INSERT; PostgreSQL adds the audit chain's lock. Transaction control (BEGIN, COMMIT) is not counted."""
+    bridge.create_row(601, {"nom": "Compte 1", "client": [ACME]})  # the first also logs in and reads the template
+    bridge.sync()
+    bridge.create_row(601, {"nom": "Compte 2", "client": [ACME]})
+    bridge.baserow.wait_for_deliveries()
+    event = Event.objects.get(table_id=601, event_type="rows.created", state=Event.State.RECEIVED)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert process_event(event.pk) == Event.State.PROCESSED
+    statements = [query["sql"] for query in queries.captured_queries
+                  if not query["sql"].upper().startswith(TRANSACTION_CONTROL)]
+    assert len(statements) <= (15 if connection.vendor == "postgresql" else 14), "\n".join(statements)
+    assert len(bridge.pages("Projet Compte 2")) == 1
+    assert AuditEntry.objects.filter(object_id=str(event.pk), action="sync.event.processed").exists()
