@@ -71,12 +71,13 @@ def item_due() -> Q:
     )
 
 
-def item_claim_next(event: Event) -> tuple[EventItem | None, bool]:
-    """(The event's next item by position due now and run by no other worker, claimed, or None when none
-    is left; whether it is the last item due). The condition is checked again on the row the UPDATE takes,
-    so two workers never take one item."""
+def item_claim_next(event: Event, after_position: int) -> tuple[EventItem | None, bool]:
+    """(The event's next item after `after_position` due now and run by no other worker, claimed, or None
+    when none is left; whether it is the last such item). The condition is checked again on the row the
+    UPDATE takes, so two workers never take one item. Positions only go forward: an item run in this pass
+    and due again at once (waiting for a circuit whose probe is overdue) waits for the next pass."""
     now = timezone.now()
-    due = EventItem.objects.filter(item_due(), event=event)
+    due = EventItem.objects.filter(item_due(), event=event, position__gt=after_position)
     claimable = due.filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=_stale(now)))
     following = claimable.order_by("position").values("pk")[:1]
     claimed = _update_returning(

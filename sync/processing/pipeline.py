@@ -340,7 +340,7 @@ def _process(event: Event) -> Event:
     logical_table = mapping.logical_table if mapping else DOCMOST_TABLE
     ran = []
     while True:
-        item, is_last = item_claim_next(event)
+        item, is_last = item_claim_next(event, after_position=ran[-1].position if ran else -1)
         if item is None:
             break
         ran.append(item)

@@ -14,12 +14,14 @@ from django_q.models import OrmQ
 from formation_hub.models import AuditEntry
 from sync.config_cache import mapping_for_table
 from sync.ingest.views import BaserowWebhookView
-from sync.models import Event, HttpCall, LoopAlert, TableMapping
+from sync.models import Event, EventItem, HttpCall, LoopAlert, ServiceCircuit, TableMapping
 from sync.processing import enqueue as processing
 from sync.processing.enqueue import events_sweep
+from sync.processing.routing import register_handler
 from sync.tasks import process_event
 from tests.conftest import free_port
 from tests.sync.conftest import SECRET, URL, fixture_body, process_all
+from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +161,24 @@ def test_a_projet_row_costs_at_most_fifteen_sql_statements_in_the_worker(bridge)
     assert len(statements) <= (15 if connection.vendor == "postgresql" else 14), "\n".join(statements)
     assert len(bridge.pages("Projet Compte 2")) == 1
     assert AuditEntry.objects.filter(object_id=str(event.pk), action="sync.event.processed").exists()
+
+
+def test_items_waiting_for_a_circuit_whose_probe_is_overdue_are_each_looked_at_once(demo_mappings, without_rules):
+    """Such an item is due again at once: the worker moves on to the next item and ends the pass."""
+    calls = []
+
+    def handler(item, mapping):
+        calls.append(item.row_id)
+        return "ok"
+
+    handler.services = ("docmost",)
+    register_handler("projet", "rows.created", handler)
+    ServiceCircuit.objects.create(service="docmost", state=ServiceCircuit.State.OPEN, opened_at=timezone.now(),
+                                  next_probe_at=timezone.now() - timedelta(minutes=1))
+    event = EventFactory(row_count=2)
+    for position in range(2):
+        EventItemFactory(event=event, position=position, row_id=100 + position, data={"id": 100 + position})
+
+    assert process_event(event.pk) == Event.State.FAILED
+    assert calls == []
+    assert set(event.items.values_list("state", flat=True)) == {EventItem.State.WAITING}
