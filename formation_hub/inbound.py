@@ -29,7 +29,7 @@ from typing import TypeVar
 import environ
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils import timezone
 from rest_framework.response import Response
@@ -103,7 +103,8 @@ def body_read(request, *, limit: int, setting: str) -> bytes:
         declared = 0
     if declared > limit:
         raise too_large
-    stream = request.stream
+    # A plain Django request is its own stream; without a declared length it has no body, as under DRF.
+    stream = (request if declared else None) if isinstance(request, HttpRequest) else request.stream
     if stream is None:
         return b""
     body = stream.read(limit + 1)

@@ -80,14 +80,16 @@ class AuditEntry(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise DomainError("Audit entries are append-only: they cannot be changed.")
-        with transaction.atomic():
+        # The chain needs a transaction (its lock is held to the end), inside a caller's own no savepoint:
+        # an entry that cannot be written fails the caller's transaction, as its writes must not stay unaudited.
+        with transaction.atomic(savepoint=False):
             self._chain([self])
             super().save(*args, **kwargs)
 
     @classmethod
     def append_many(cls, entries: list["AuditEntry"]) -> None:
         """Write new entries in one INSERT, each chained to the one before it."""
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             cls._chain(entries)
             models.QuerySet.bulk_create(cls.objects.all(), entries)
 

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from sync.ingest.views import BaserowWebhookView
+from sync.ingest.views import baserow_webhook
 
 app_name = "sync"
 urlpatterns = [
-    path("api/webhooks/baserow/", BaserowWebhookView.as_view(), name="baserow-webhook"),
+    path("api/webhooks/baserow/", baserow_webhook, name="baserow-webhook"),
 ]

@@ -1,7 +1,8 @@
 """Processing a stored event: claim, route each item to its handler, record the outcome.
 
-A task takes the event id and calls `event_process`. Claiming is a conditional UPDATE, so two
-workers given the same event (a re-enqueue by the sweeper, a replay) never both run it.
+A task takes the event id and calls `event_process`. Claiming is a conditional UPDATE (`claims.py`), so
+two workers given the same event (a re-enqueue by the sweeper, a replay) never both run it. The last
+item's record and the event's outcome are written in one transaction, with one audit INSERT.
 """
 
 import logging
@@ -9,7 +10,7 @@ import traceback
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from formation_hub.audit import audit_batch, audit_record
@@ -24,6 +25,7 @@ from sync.clients.errors import PermanentError, PermanentFailure, RetryableError
 from sync.clients.http import CallRecord, recording
 from sync.config_cache import mapping_for_table
 from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
+from sync.processing.claims import claim_renew, event_claim, item_claim_next, still_claimed
 from sync.processing.enqueue import WORKER, event_enqueue, event_id_enqueue
 from sync.processing.routing import (
     DOCMOST_TABLE,
@@ -58,19 +60,6 @@ def ingest_ignore_reason(*, event_type: str, table_id: int, is_test_call: bool, 
     if handler_for(mapping.logical_table, event_type) is None:
         return f"no rule for {mapping.logical_table} {event_type}"
     return ""
-
-
-def _claim(event_id: int) -> bool:
-    now = timezone.now()
-    stale = now - timedelta(seconds=conf.stuck_after_seconds())
-    claimable = Q(state__in=[Event.State.RECEIVED, Event.State.FAILED]) | Q(
-        state=Event.State.PROCESSING, claimed_at__lt=stale
-    )
-    return bool(
-        Event.objects.filter(claimable, pk=event_id).update(
-            state=Event.State.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
-        )
-    )
 
 
 def _event_ignore_reason(event: Event, mapping: TableMapping | None) -> str:
@@ -112,15 +101,29 @@ class _CallRecorder:
         )
 
 
-def _older_blocker(item: EventItem) -> EventItem | None:
-    """An older item of the same entity not done yet: per entity, one at a time, oldest first."""
+def _older(item: EventItem) -> Q:
+    return Q(created_at__lt=item.created_at) | Q(created_at=item.created_at, pk__lt=item.pk)
+
+
+def _entity_look(item: EventItem) -> tuple[EventItem | None, list[int]]:
+    """One query for (the older item of the same entity not done yet, which the item waits for: per entity,
+    one at a time, oldest first; the entity's items the minute before and the minute after the item, for
+    the loop check). The blocker itself is read only when there is one."""
     if not item.entity_key:
-        return None
-    older = Q(created_at__lt=item.created_at) | Q(created_at=item.created_at, pk__lt=item.pk)
-    return (
-        EventItem.objects.filter(older, entity_key=item.entity_key, state__in=NOT_DONE)
-        .exclude(pk=item.pk).order_by("created_at", "pk").first()
+        return None, [0, 0]
+    minute, at = timedelta(minutes=1), item.created_at
+    counted = EventItem.objects.filter(entity_key=item.entity_key).aggregate(
+        blockers=Count("pk", filter=_older(item) & Q(state__in=NOT_DONE)),
+        before=Count("pk", filter=Q(created_at__gte=at - minute, created_at__lte=at)),
+        after=Count("pk", filter=Q(created_at__gte=at, created_at__lte=at + minute)),
     )
+    blocker = None
+    if counted["blockers"]:
+        blocker = (
+            EventItem.objects.filter(_older(item), entity_key=item.entity_key, state__in=NOT_DONE)
+            .order_by("created_at", "pk").first()
+        )
+    return blocker, [counted["before"], counted["after"]]
 
 
 def _wake_successor(item: EventItem) -> None:
@@ -136,31 +139,21 @@ def _wake_successor(item: EventItem) -> None:
         event_id_enqueue(successor.event_id)
 
 
-def _check_loop(item: EventItem) -> None:
-    """More than the threshold of events on one entity within a minute: store an alert, notify once.
-
-    One query counts both windows; the open alert is looked for only when the threshold is passed."""
-    if not item.entity_key:
-        return
-    minute = timedelta(minutes=1)
-    same_entity = EventItem.objects.filter(entity_key=item.entity_key)
-    # The minute before and the minute after the item (later items are already stored when processing lags).
-    windows = [
-        same_entity.filter(created_at__gte=item.created_at - minute, created_at__lte=item.created_at),
-        same_entity.filter(created_at__gte=item.created_at, created_at__lte=item.created_at + minute),
-    ]
-    counted = same_entity.filter(
-        created_at__gte=item.created_at - minute, created_at__lte=item.created_at + minute
-    ).aggregate(
-        before=Count("pk", filter=Q(created_at__lte=item.created_at)),
-        after=Count("pk", filter=Q(created_at__gte=item.created_at)),
-    )
-    counts = [counted["before"], counted["after"]]
+def _check_loop(item: EventItem, counts: list[int]) -> None:
+    """More than the threshold of events on one entity within a minute (`counts`: the minute before and
+    the minute after the item, as later items are already stored when processing lags): store an alert,
+    notify once. The open alert is looked for only when the threshold is passed."""
     count = max(counts)
     if count <= conf.loop_alert_threshold():
         return
     if LoopAlert.objects.filter(entity_key=item.entity_key, resolved_at__isnull=True).exists():
         return
+    minute, at = timedelta(minutes=1), item.created_at
+    same_entity = EventItem.objects.filter(entity_key=item.entity_key)
+    windows = [
+        same_entity.filter(created_at__gte=at - minute, created_at__lte=at),
+        same_entity.filter(created_at__gte=at, created_at__lte=at + minute),
+    ]
     recent = windows[counts.index(count)]
     try:
         with transaction.atomic():
@@ -206,26 +199,45 @@ def _wait(item: EventItem, reason: str, until) -> None:
     item.state, item.reason, item.next_attempt_at = EventItem.State.WAITING, reason[:300], until
 
 
-def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logical_table: str) -> None:
+def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logical_table: str,
+              finish_with: list[EventItem] | None = None) -> None:
     """Run the item's handler, then record its outcome, its HTTP calls and its audit entries (the
-    handler's own included) in one transaction."""
+    handler's own included) in one transaction; with `finish_with` (the event's last due item and every
+    item run), the event's outcome too, all audit entries in one INSERT."""
     with audit_batch() as audit:
-        _run_item_audited(event, item, mapping, logical_table, audit)
+        recorder, result = _item_outcome(event, item, mapping, logical_table)
+        with transaction.atomic():
+            item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at",
+                                     "claimed_at"])
+            recorder.save(event, item)
+            audit_record(
+                action=f"sync.item.{item.state}", target=event, actor_label=WORKER, result=result,
+                changes={"item": item.pk, "row_id": item.row_id, "attempt": item.attempts, "state": item.state},
+                message=item.reason,
+            )
+            if item.state in EventItem.TERMINAL:
+                _wake_successor(item)
+            if finish_with is not None:
+                _finish(event, ran=finish_with)
+            # Last: the audit chain's lock is held until the commit.
+            audit.write()
 
 
-def _run_item_audited(event: Event, item: EventItem, mapping: TableMapping | None, logical_table: str,
-                      audit) -> None:
+def _item_outcome(event: Event, item: EventItem, mapping: TableMapping | None,
+                  logical_table: str) -> tuple[_CallRecorder, str]:
+    """Run the item's handler (unless it must wait or is ignored): its outcome set on the item, with the
+    HTTP calls it made and the audit result."""
     now = timezone.now()
     handler = handler_for(logical_table, event.event_type)
     item.next_attempt_at = None
     result = AuditEntry.Result.OK
     recorder = _CallRecorder()
-    blocker = _older_blocker(item)
+    blocker, loop_counts = _entity_look(item)
     circuit = circuit_open_for(getattr(handler, "services", ())) if handler else None
     try:
         if item.created_at < now - timedelta(hours=conf.item_max_age_hours()):
             raise PermanentFailure(f"gave up: not done {conf.item_max_age_hours():g} h after it arrived")
-        _check_loop(item)
+        _check_loop(item, loop_counts)
         if blocker is not None:
             _wait(item, f"{BEHIND} #{blocker.pk} (event #{blocker.event_id})", now + timedelta(seconds=30))
         elif circuit is not None:
@@ -260,22 +272,12 @@ def _run_item_audited(event: Event, item: EventItem, mapping: TableMapping | Non
         item.state, item.reason = EventItem.State.FAILED, f"{type(error).__name__}: {error}"[:300]
         item.next_attempt_at = now + _retry_delay(item.attempts)
     item.processed_at, item.claimed_at = timezone.now(), None
-    with transaction.atomic():
-        item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at",
-                                 "claimed_at"])
-        recorder.save(event, item)
-        audit_record(
-            action=f"sync.item.{item.state}", target=event, actor_label=WORKER, result=result,
-            changes={"item": item.pk, "row_id": item.row_id, "attempt": item.attempts, "state": item.state},
-            message=item.reason,
-        )
-        audit.write()
-        if item.state in EventItem.TERMINAL:
-            _wake_successor(item)
+    return recorder, result
 
 
 def _finish(event: Event, reason: str = "", ran: list[EventItem] | None = None) -> Event:
-    """The event's state from its items': `ran`, when it holds every item of the event, saves reading them."""
+    """The event's state from its items': `ran`, when it holds every item of the event, saves reading them.
+    Written only while this worker's claim holds (another worker that took the event over writes its own)."""
     if ran and len(ran) == (event.row_count or 1):
         counts: dict[str, int] = {}
         for item in ran:
@@ -302,12 +304,17 @@ def _finish(event: Event, reason: str = "", ran: list[EventItem] | None = None) 
     failing = None
     if counts.get(states.FAILED) or counts.get(states.DEAD):
         failing = event.items.filter(state__in=[states.FAILED, states.DEAD]).exclude(last_error="").first()
-    event.state, event.reason, event.processed_at = state, reason[:300], timezone.now()
-    event.last_error = failing.reason if failing else ""
-    event.last_traceback = failing.last_error if failing else ""
+    outcome = {
+        "state": state, "reason": reason[:300], "processed_at": timezone.now(),
+        "last_error": failing.reason if failing else "", "last_traceback": failing.last_error if failing else "",
+    }
     result = AuditEntry.Result.FAILED if state in (Event.State.FAILED, Event.State.DEAD) else AuditEntry.Result.OK
-    with transaction.atomic():
-        event.save(update_fields=["state", "reason", "processed_at", "last_error", "last_traceback"])
+    with transaction.atomic(savepoint=False):
+        if not still_claimed(event).update(**outcome):
+            logger.warning("Event #%s was taken over by another worker; its outcome is left to that one", event.pk)
+            return event
+        for name, value in outcome.items():
+            setattr(event, name, value)
         audit_record(
             action="sync.event.processed", target=event, actor_label=WORKER,
             changes={"state": state, "items": counts}, message=event.reason, result=result,
@@ -331,52 +338,27 @@ def _process(event: Event) -> Event:
         return _finish(event, reason)
     logical_table = mapping.logical_table if mapping else DOCMOST_TABLE
     ran = []
-    for item in event.items.filter(_item_due()).order_by("position"):
-        if not _claim_item(item):
-            continue
-        _run_item(event, item, mapping, logical_table)
+    while True:
+        item, is_last = item_claim_next(event, after_position=ran[-1].position if ran else -1)
+        if item is None:
+            break
         ran.append(item)
-        if not _renew_claim(event):
+        if is_last:
+            # No item follows: the event's outcome goes in the item's transaction.
+            _run_item(event, item, mapping, logical_table, finish_with=ran)
+            return event
+        _run_item(event, item, mapping, logical_table)
+        if not claim_renew(event):
             logger.warning("Event #%s was taken over by another worker; this one stops", event.pk)
             return event
     return _finish(event, ran=ran)
 
 
-def _item_due() -> Q:
-    return Q(state=EventItem.State.PENDING) | Q(
-        state__in=[EventItem.State.FAILED, EventItem.State.WAITING], next_attempt_at__lte=timezone.now()
-    )
-
-
-def _claim_item(item: EventItem) -> bool:
-    """Take the item if it is still due and no other worker runs it (a conditional UPDATE). The row
-    was read just before in the same state (the UPDATE's condition), so it is not read again."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=conf.stuck_after_seconds())
-    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
-    if not EventItem.objects.filter(_item_due(), free, pk=item.pk).update(claimed_at=now):
-        return False
-    item.claimed_at = now
-    return True
-
-
-def _renew_claim(event: Event) -> bool:
-    """Keep the event's claim fresh while it runs, so the sweeper does not hand it to a second worker;
-    False when another worker took it over (this one must stop)."""
-    now = timezone.now()
-    renewed = Event.objects.filter(pk=event.pk, state=Event.State.PROCESSING, claimed_at=event.claimed_at).update(
-        claimed_at=now
-    )
-    if renewed:
-        event.claimed_at = now
-    return bool(renewed)
-
-
 def event_process(*, event_id: int) -> Event | None:
     """Run what is due in one event; None when another worker holds it or it has nothing to do."""
-    if not _claim(event_id):
+    event = event_claim(event_id)
+    if event is None:
         return None
-    event = Event.objects.get(pk=event_id)
     with correlation(event.correlation_id or None):
         try:
             return _process(event)

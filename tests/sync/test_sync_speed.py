@@ -1,18 +1,27 @@
-"""What the fast path must not break: a lost broker push, cached configuration, the calls a row costs."""
+"""What the fast path must not break: a lost broker push, cached configuration, the calls a row costs,
+the webhook's answers."""
 
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from formation_hub.models import AuditEntry
 from sync.config_cache import mapping_for_table
-from sync.models import Event, HttpCall, LoopAlert, TableMapping
+from sync.ingest.views import BaserowWebhookView
+from sync.models import Event, EventItem, HttpCall, LoopAlert, ServiceCircuit, TableMapping
 from sync.processing import enqueue as processing
 from sync.processing.enqueue import events_sweep
+from sync.processing.routing import register_handler
+from sync.tasks import process_event
 from tests.conftest import free_port
-from tests.sync.conftest import process_all
+from tests.sync.conftest import SECRET, URL, fixture_body, process_all
+from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +106,79 @@ def test_a_projet_row_costs_at_most_three_calls_and_its_client_row_update_no_job
     assert all(event.state == Event.State.IGNORED and event.enqueued_at is None for event in client_updates)
     assert not LoopAlert.objects.exists()
     assert process_all() == []
+
+
+
+@pytest.mark.parametrize("case", ["accepted", "duplicate", "wrong secret", "not json", "too large"])
+def test_the_webhook_answers_byte_for_byte_as_the_drf_view_does(client, demo_mappings, monkeypatch, case):
+    """The plain view on the webhook's URL sends what DRF's view sends: status, body, headers."""
+    monkeypatch.setenv("SYNC_WEBHOOK_MAX_BYTES", "3000")
+    body = {"not json": b"{", "too large": b" " * 3001}.get(case, fixture_body("rows.created__projet"))
+    secret = "wrong" if case == "wrong secret" else SECRET
+    drf_view = BaserowWebhookView.as_view()
+
+    def drf_answer():
+        request = RequestFactory().post(URL, body, content_type="application/json", HTTP_X_FORMATION_HUB_SECRET=secret)
+        response = drf_view(request)
+        response.render()
+        return response
+
+    expected = drf_answer()
+    if case == "duplicate":
+        expected = drf_answer()  # the delivery is stored: both views answer the duplicate
+    else:
+        Event.objects.all().delete()  # the plain view stores it anew
+    answer = client.post(URL, body, content_type="application/json", HTTP_X_FORMATION_HUB_SECRET=secret)
+    assert answer.status_code == expected.status_code
+    assert answer.content == (b'{"id":%d}' % Event.objects.get().pk if case == "accepted" else expected.content)
+    for header in ("Content-Type", "Allow", "Retry-After"):
+        assert answer.headers.get(header) == expected.headers.get(header)
+
+
+def test_other_methods_on_the_webhook_are_drf_json_refusals(client):
+    answer = client.get(URL)
+    assert answer.status_code == 405
+    assert answer.json()["error"] == 'Method "GET" not allowed.'
+    assert answer.headers["Allow"] == "POST, OPTIONS"
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+def test_a_projet_row_costs_at_most_fifteen_sql_statements_in_the_worker(bridge):
+    """Claim, entity checks, the page and its link, then the item's and the event's outcome with one audit
+    INSERT; PostgreSQL adds the audit chain's lock. Transaction control (BEGIN, COMMIT) is not counted."""
+    bridge.create_row(601, {"nom": "Compte 1", "client": [ACME]})  # the first also logs in and reads the template
+    bridge.sync()
+    bridge.create_row(601, {"nom": "Compte 2", "client": [ACME]})
+    bridge.baserow.wait_for_deliveries()
+    event = Event.objects.get(table_id=601, event_type="rows.created", state=Event.State.RECEIVED)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert process_event(event.pk) == Event.State.PROCESSED
+    statements = [query["sql"] for query in queries.captured_queries
+                  if not query["sql"].upper().startswith(TRANSACTION_CONTROL)]
+    assert len(statements) <= (15 if connection.vendor == "postgresql" else 14), "\n".join(statements)
+    assert len(bridge.pages("Projet Compte 2")) == 1
+    assert AuditEntry.objects.filter(object_id=str(event.pk), action="sync.event.processed").exists()
+
+
+def test_items_waiting_for_a_circuit_whose_probe_is_overdue_are_each_looked_at_once(demo_mappings, without_rules):
+    """Such an item is due again at once: the worker moves on to the next item and ends the pass."""
+    calls = []
+
+    def handler(item, mapping):
+        calls.append(item.row_id)
+        return "ok"
+
+    handler.services = ("docmost",)
+    register_handler("projet", "rows.created", handler)
+    ServiceCircuit.objects.create(service="docmost", state=ServiceCircuit.State.OPEN, opened_at=timezone.now(),
+                                  next_probe_at=timezone.now() - timedelta(minutes=1))
+    event = EventFactory(row_count=2)
+    for position in range(2):
+        EventItemFactory(event=event, position=position, row_id=100 + position, data={"id": 100 + position})
+
+    assert process_event(event.pk) == Event.State.FAILED
+    assert calls == []
+    assert set(event.items.values_list("state", flat=True)) == {EventItem.State.WAITING}
