@@ -9,6 +9,7 @@ from django_q.brokers import get_broker
 
 from formation_hub.audit import audit_entries_for
 from sync.models import Event, EventItem, LoopAlert, RejectedCall, ServiceCircuit, TableMapping
+from sync.processing.routing import handled_event_types
 
 
 def event_state_counts(queryset=None) -> dict[str, int]:
@@ -29,9 +30,11 @@ def mappings_with_last_delivery():
 
 
 def mapping_is_silent(mapping) -> bool:
-    """Deliveries stopped: a table that never received one is not silent (a fresh install, a quiet table)."""
+    """Deliveries stopped: a table that never received one is not silent (a fresh install, a quiet table),
+    nor one no rule listens to (its webhook is not needed, and may well be gone)."""
     last = getattr(mapping, "last_delivery_at", None)
-    return mapping.enabled and last is not None and last < timezone.now() - mapping.silence_alert_after
+    return (mapping.enabled and last is not None and last < timezone.now() - mapping.silence_alert_after
+            and bool(handled_event_types(mapping.logical_table)))
 
 
 def rejected_call_counts() -> dict[str, int]:

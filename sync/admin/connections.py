@@ -13,6 +13,7 @@ from sync.models import (
     DocmostConnection,
     TableMapping,
 )
+from sync.processing.routing import handled_event_types
 from sync.selectors import (
     mapping_is_silent,
     mappings_with_last_delivery,
@@ -94,7 +95,7 @@ def reconcile_for_real(modeladmin, request, queryset):
 
 @admin.register(TableMapping)
 class TableMappingAdmin(AuditedSettingsAdmin):
-    list_display = ("logical_table", "baserow_table_id", "enabled", "last_delivery", "silence")
+    list_display = ("logical_table", "baserow_table_id", "enabled", "webhook_events", "last_delivery", "silence")
     list_filter = ("enabled",)
     search_fields = ("=baserow_table_id", "logical_table")
     actions = [reconcile_dry_run, reconcile_for_real]
@@ -104,6 +105,10 @@ class TableMappingAdmin(AuditedSettingsAdmin):
 
     def get_queryset(self, request):
         return mappings_with_last_delivery()
+
+    @admin.display(description="webhook events to subscribe")
+    def webhook_events(self, mapping):
+        return ", ".join(handled_event_types(mapping.logical_table)) or "none: no webhook needed"
 
     @admin.display(description="last delivery received", ordering="last_delivery_at")
     def last_delivery(self, mapping):

@@ -59,3 +59,9 @@ def unregister_handler(logical_table: str, event_type: str) -> None:
 
 def handler_for(logical_table: str, event_type: str) -> Handler | None:
     return _handlers.get((logical_table, event_type))
+
+
+def handled_event_types(logical_table: str) -> list[str]:
+    """The Baserow events a rule handles for the table: what its webhook should subscribe to (any other
+    delivery is stored as ignored, a request and a row for nothing)."""
+    return sorted(event for table, event in _handlers if table == logical_table and event in ROW_EVENT_TYPES)

@@ -15,6 +15,7 @@ from formation_hub.console.dashboard import panels
 from sync.admin.display import EstimatedCountPaginator
 from sync.models import Event, EventItem, LoopAlert, TableMapping
 from sync.processing.pipeline import event_process, event_replay
+from sync.processing.routing import register_handler
 from tests.sync.factories import EventFactory, EventItemFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_rules")]
@@ -147,6 +148,7 @@ def test_replay_action_is_offered_only_to_admins(client, make_user, demo_mapping
 
 def test_table_mappings_show_the_last_delivery_and_flag_silent_tables(admin_client, demo_mappings,
                                                                       django_assert_max_num_queries):
+    register_handler("formation", "rows.created", lambda item, mapping: "ok")  # a rule listens to 602
     EventFactory(table_id=601, received_at=timezone.now() - timedelta(minutes=5))
     EventFactory(table_id=602, received_at=timezone.now() - timedelta(days=3))
     with django_assert_max_num_queries(8):
