@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
-from formation_hub.audit import audit_record
+from formation_hub.errors import DomainError
 from sync.admin.display import local_time
 from sync.clients.circuits import circuits_probe_due
 from sync.models import (
@@ -12,6 +12,7 @@ from sync.models import (
     Reconciliation,
     ServiceCircuit,
 )
+from sync.upkeep.loop_alerts import loop_alerts_resolve
 
 
 @admin.action(description="Probe the selected services now", permissions=["replay"])
@@ -35,11 +36,12 @@ class ServiceCircuitAdmin(ReadOnlyEvidenceAdmin):
 
 @admin.action(description="Mark the selected loop alerts resolved", permissions=["replay"])
 def resolve_loop_alerts(modeladmin, request, queryset):
-    for alert in queryset.filter(resolved_at__isnull=True):
-        alert.resolved_at = timezone.now()
-        alert.save(update_fields=["resolved_at"])
-        audit_record(action="sync.loop.resolved", target=alert, actor=request.user, message=str(alert))
-    modeladmin.message_user(request, "Resolved.", messages.SUCCESS)
+    try:
+        resolved = loop_alerts_resolve(alerts=list(queryset), user=request.user)
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+    else:
+        modeladmin.message_user(request, f"{resolved} loop alert(s) resolved.", messages.SUCCESS)
 
 
 @admin.register(LoopAlert)

@@ -17,6 +17,7 @@ from formation_hub.context import correlation
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
+from formation_hub.permissions import require
 from formation_hub.timefmt import format_local
 from sync import conf
 from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
@@ -397,6 +398,7 @@ def event_process(*, event_id: int) -> Event | None:
 @transaction.atomic
 def event_replay(*, event: Event, user) -> int:
     """Run again every item that did not succeed (ignored, failed, dead); returns how many."""
+    require(user, "sync.replay_event", doing="replay a sync event")
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.state == Event.State.PROCESSING:
         raise DomainError(f"Event #{event.pk} is being processed right now; replay it once it has finished.")

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from formation_hub.audit import audit_record
 from formation_hub.context import current_correlation_id
+from formation_hub.permissions import require
 from sync.clients.baserow import BaserowClient
 from sync.clients.factory import baserow_client, docmost_connection
 from sync.models import Event, EventItem, LogicalTable, PageLink, Reconciliation, TableMapping
@@ -98,6 +99,7 @@ def reconciliation_run(
     """List the rows without a page and the rows whose page drifted; unless `dry_run`, store one event per
     table and change (source "reconcile", rows.created / rows.updated / rows.deleted) whose items go through
     the usual rules, and enqueue them."""
+    require(actor, "sync.replay_event", doing="run a reconciliation")
     baserow = baserow or baserow_client()
     rows = rows_without_page(baserow=baserow) + rows_drifted(baserow=baserow)
     now = timezone.now()

@@ -1,0 +1,22 @@
+"""A person closes a loop alert once the loop is understood; the pipeline holds the entity until then."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from formation_hub.audit import audit_record
+from formation_hub.permissions import require
+from sync.models import LoopAlert
+
+
+@transaction.atomic
+def loop_alerts_resolve(*, alerts, user) -> int:
+    """Mark the open ones among `alerts` resolved, each with its audit entry; returns how many."""
+    require(user, "sync.replay_event", doing="resolve a loop alert")
+    resolved = 0
+    for alert in LoopAlert.objects.select_for_update().filter(pk__in=[alert.pk for alert in alerts],
+                                                                 resolved_at__isnull=True):
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at"])
+        audit_record(action="sync.loop.resolved", target=alert, actor=user, message=str(alert))
+        resolved += 1
+    return resolved
