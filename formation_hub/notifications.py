@@ -18,6 +18,7 @@ from django_q.tasks import async_task
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry, Notification
+from formation_hub.permissions import require
 
 TEAM_CHANNEL_TIMEOUT = (3.05, 10)
 BACKOFF_BASE_SECONDS = 30
@@ -235,6 +236,7 @@ def notifications_retry_due() -> int:
 @transaction.atomic
 def notification_resend(*, notification: Notification, user) -> Notification:
     """Send again a notification that failed or was given up on (the console's 'resend')."""
+    require(user, "formation_hub.change_notification", doing="resend a notification")
     notification = Notification.objects.select_for_update().get(pk=notification.pk)
     resendable = (Notification.State.FAILED, Notification.State.DEAD, Notification.State.SKIPPED)
     if notification.state not in resendable:
