@@ -1,12 +1,11 @@
 """Console pages for the health of the sync: service circuits, loop alerts, reconciliation runs."""
 
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.errors import DomainError
 from sync.admin.display import local_time
-from sync.clients.circuits import circuits_probe_due
+from sync.clients.circuits import circuits_probe_now
 from sync.models import (
     LoopAlert,
     Reconciliation,
@@ -17,8 +16,11 @@ from sync.upkeep.loop_alerts import loop_alerts_resolve
 
 @admin.action(description="Probe the selected services now", permissions=["replay"])
 def probe_now(modeladmin, request, queryset):
-    queryset.filter(state=ServiceCircuit.State.OPEN).update(next_probe_at=timezone.now())
-    back = circuits_probe_due()
+    try:
+        back = circuits_probe_now(circuits=list(queryset), user=request.user)
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+        return
     modeladmin.message_user(request, f"Back: {', '.join(back)}." if back else "Still down (or already closed).",
                             messages.SUCCESS if back else messages.WARNING)
 

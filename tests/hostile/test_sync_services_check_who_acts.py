@@ -1,12 +1,16 @@
-"""The sync's console services refuse whoever lacks "replay sync events", whatever path calls them
-(issue 17: every service checks who acts, not only the console action in front of it)."""
+"""The sync's console services (replay, loop alerts, reconciliation, probe now) refuse whoever lacks
+"replay sync events", whatever path calls them (issue 17: every service checks who acts, not only the
+console action in front of it)."""
+
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from formation_hub.errors import NotAllowed
 from formation_hub.models import AuditEntry
-from sync.models import Event, EventItem, LoopAlert
+from sync.clients.circuits import circuits_probe_now
+from sync.models import Event, EventItem, LoopAlert, ServiceCircuit
 from sync.processing.pipeline import event_replay
 from sync.upkeep.loop_alerts import loop_alerts_resolve
 from sync.upkeep.reconciliation import reconciliation_run
@@ -38,6 +42,12 @@ def test_a_person_without_the_permission_replays_resolves_and_reconciles_nothing
         loop_alerts_resolve(alerts=[loop_alert], user=person)
     with pytest.raises(NotAllowed):
         reconciliation_run(dry_run=False, trigger="console", actor=person)
+    later = timezone.now() + timedelta(hours=1)
+    circuit = ServiceCircuit.objects.create(service="docmost", state=ServiceCircuit.State.OPEN, next_probe_at=later)
+    with pytest.raises(NotAllowed):
+        circuits_probe_now(circuits=[circuit], user=person)
+    circuit.refresh_from_db()
+    assert circuit.next_probe_at == later
     dead_event.refresh_from_db()
     loop_alert.refresh_from_db()
     assert dead_event.state == Event.State.DEAD and loop_alert.resolved_at is None
