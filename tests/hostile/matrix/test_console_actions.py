@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from tests.hostile.matrix.conftest import ROLES
 from tests.hostile.matrix.roles_table import ACTIONS, EDITORS, READ_ONLY_ACTIONS, action_roles
-from tests.hostile.matrix.snapshots import WITNESSES, changed_models, database_state
+from tests.hostile.matrix.snapshots import changed_models, database_state, witness_marks
 
 
 def registered_actions() -> dict[tuple[str, str], tuple]:
@@ -69,9 +69,9 @@ def test_a_role_without_the_action_cannot_run_it_by_posting_it(in_world, client,
         selected = [str(pk) for pk in model._default_manager.values_list("pk", flat=True)[:5]] or ["0"]
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         concrete = model._meta.concrete_model._meta.label
-        before = database_state(concrete, *WITNESSES)
+        before = {**database_state(concrete), **witness_marks()}
         response = client.post(url, {"action": name, "index": "0", "_selected_action": selected, "post": "yes"})
-        changed = changed_models(before, database_state(concrete, *WITNESSES))
+        changed = changed_models(before, {**database_state(concrete), **witness_marks()})
         said = [str(message) for message in get_messages(response.wsgi_request)]
         if response.status_code >= 500 or changed:
             failures.append((label, name, response.status_code, changed))

@@ -10,7 +10,7 @@ from django.db import transaction
 from formation_hub.gates import get_gate_type
 from tests.hostile.matrix.conftest import ROLES
 from tests.hostile.matrix.endpoints_table import ENDPOINTS, READ_ONLY
-from tests.hostile.matrix.snapshots import WITNESSES, changed_models, database_state
+from tests.hostile.matrix.snapshots import changed_models, database_state, witness_marks
 from tests.hostile.matrix.urls_walk import addresses, pending_review_gate, served_url_names
 
 BROKEN_JSON = b'{"decision": '
@@ -47,18 +47,18 @@ def test_each_url_answers_each_role_as_the_table_says(in_world, client, role):
     in_world.client_for(role, client)
     wrong = []
     served = addresses()
-    before_reading = database_state(*WITNESSES)
+    before_reading = witness_marks()
     for name, address in served.items():
         response = client.get(address)
         if response.status_code not in _expected(ENDPOINTS[name][0], role):
             wrong.append((name, "GET", response.status_code))
-    wrong += [("GET", "changed", label) for label in changed_models(before_reading, database_state(*WITNESSES))]
+    wrong += [("GET", "changed", label) for label in changed_models(before_reading, witness_marks())]
     for name, address in served.items():
         _get_answers, post_answers, writers = ENDPOINTS[name]
         with transaction.atomic():
-            before = database_state(*WITNESSES)
+            before = witness_marks()
             response = client.generic("POST", address, BROKEN_JSON, content_type="application/json")
-            changed = changed_models(before, database_state(*WITNESSES))
+            changed = changed_models(before, witness_marks())
             transaction.set_rollback(True)
         if response.status_code not in _expected(post_answers, role):
             wrong.append((name, "POST", response.status_code))
