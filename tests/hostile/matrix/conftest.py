@@ -21,12 +21,9 @@ from formation_hub.demo import load_demo_data
 from formation_hub.roles import ADMIN
 from sync.models import Event, EventItem, LoopAlert, ServiceCircuit
 
-# The demo people, plus a member of the admin group who is no superuser (the issue-17 attacker).
+# Nobody signed in, then the demo people (victor: viewer, alice: oncall, chloe: release-approver, bruno:
+# both, admin: superuser in the admin group) and ops, a member of the admin group who is no superuser.
 ROLES = ("anonymous", "victor", "alice", "chloe", "bruno", "ops", "admin")
-ROLE_NAMES = {
-    "anonymous": "nobody signed in", "victor": "viewer", "alice": "oncall", "chloe": "release-approver",
-    "bruno": "oncall + release-approver", "ops": "admin group, no superuser", "admin": "superuser",
-}
 FAST_HASHING = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
