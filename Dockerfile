@@ -17,4 +17,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
 CMD ["gunicorn", "formation_hub.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
-     "--logger-class", "formation_hub.log_masking.MaskingGunicornLogger"]
+     "--logger-class", "formation_hub.observability.log_masking.MaskingGunicornLogger"]

@@ -16,14 +16,14 @@ from django_q import admin as django_q_admin
 from django_q.models import Failure, Success
 from rest_framework.authtoken.models import TokenProxy
 
-from formation_hub import people
+from formation_hub.access import people
+from formation_hub.access.permissions import permission_label
 from formation_hub.errors import DomainError
 from formation_hub.forge import token_from_env
-from formation_hub.gate_context import gate_context, gate_target_url
-from formation_hub.gates import can_decide, gate_decide, gate_types, gates_waiting_for, get_gate_type
+from formation_hub.gates.context import gate_context, gate_target_url
+from formation_hub.gates.decisions import can_decide, gate_decide, gate_types, gates_waiting_for, get_gate_type
 from formation_hub.models import AuditEntry, ForgeConnection, Gate, Notification, RefusedCall, WorkerHeartbeat
 from formation_hub.notifications import notification_resend
-from formation_hub.permissions import permission_label
 
 User = get_user_model()
 
@@ -69,7 +69,8 @@ class AuditEntryAdmin(ReadOnlyEvidenceAdmin):
     list_display = ("time", "actor_label", "action", "object_link", "result", "message_short")
     list_filter = ("result", ActionAreaFilter, "content_type", "time")
     search_fields = ("=object_id", "=correlation_id", "action", "actor_label", "object_repr")
-    date_hierarchy = "time"
+    # No date hierarchy: its DISTINCT month scan of the whole trail cost 113 ms at 100,000 entries
+    # (make bench-console); the "time" filter narrows by day, week, month or year without it.
     list_select_related = ("content_type",)
     readonly_fields = [field.name for field in AuditEntry._meta.fields]
     show_full_result_count = False

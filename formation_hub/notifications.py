@@ -15,10 +15,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry, Notification
-from formation_hub.permissions import require
 
 TEAM_CHANNEL_TIMEOUT = (3.05, 10)
 BACKOFF_BASE_SECONDS = 30

@@ -11,7 +11,7 @@ from datetime import datetime, time
 from django.utils import timezone
 from django_q.models import Schedule
 
-from formation_hub.timefmt import organisation_zone
+from formation_hub.console.timefmt import organisation_zone
 
 _schedules: dict[str, "ScheduleSpec"] = {}
 

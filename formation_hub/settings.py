@@ -55,8 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "formation_hub.middleware.CorrelationIdMiddleware",
-    "formation_hub.middleware.OrganisationTimeZoneMiddleware",
+    "formation_hub.observability.middleware.CorrelationIdMiddleware",
+    "formation_hub.observability.middleware.OrganisationTimeZoneMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -73,7 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "formation_hub.context_processors.organisation",
+                "formation_hub.console.context_processors.organisation",
                 "incidents.status.banner.status_banner_context",
             ],
         },
@@ -200,9 +200,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "formation_hub.api.exception_handler",
+    "EXCEPTION_HANDLER": "formation_hub.api.errors.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "formation_hub.api.JSONParser",
+        "formation_hub.api.errors.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -231,8 +231,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {
-        "mask_secrets": {"()": "formation_hub.log_masking.SecretMaskingFilter"},
-        "short_client_errors": {"()": "formation_hub.log_refusals.ShortClientErrors"},
+        "mask_secrets": {"()": "formation_hub.observability.log_masking.SecretMaskingFilter"},
+        "short_client_errors": {"()": "formation_hub.observability.log_refusals.ShortClientErrors"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]},

@@ -4,7 +4,7 @@ import socket
 
 from django.utils import timezone
 
-from formation_hub.gate_status import publish_gate_status_of
+from formation_hub.gates.forge_status import publish_gate_status_of
 from formation_hub.models import WorkerHeartbeat
 from formation_hub.notifications import notification_send, notifications_retry_due
 

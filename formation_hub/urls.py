@@ -4,12 +4,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
-from formation_hub import api_views, views
+from formation_hub.api import views as api_views
+from formation_hub.console import views
 
-handler400 = "formation_hub.api.handler400"
-handler403 = "formation_hub.api.handler403"
-handler404 = "formation_hub.api.handler404"
-handler500 = "formation_hub.api.handler500"
+handler400 = "formation_hub.api.errors.handler400"
+handler403 = "formation_hub.api.errors.handler403"
+handler404 = "formation_hub.api.errors.handler404"
+handler500 = "formation_hub.api.errors.handler500"
 
 urlpatterns = [
     path("", views.home, name="home"),

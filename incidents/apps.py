@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents and on-call"
-    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    # The roles (formation_hub.access.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ("oncall",)
     # The data migration that grants this app's own actions to roles (re-applied after a flush).
     role_grants = "incidents.migrations.0007_role_permissions"
@@ -12,9 +12,9 @@ class IncidentsConfig(AppConfig):
     def ready(self):
         from django_q.models import Schedule
 
-        from formation_hub.dashboard import register_panel
-        from formation_hub.demo import register_demo_loader
-        from formation_hub.gates import register_gate_type
+        from formation_hub.console.dashboard import register_panel
+        from formation_hub.dev.demo import register_demo_loader
+        from formation_hub.gates.decisions import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
         from incidents import demo
         from incidents.admin import panels

@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from formation_hub.timefmt import to_local
+from formation_hub.console.timefmt import to_local
 from incidents.models import ActionItem, Incident, MonitorSetting, PostMortem, Rotation, RotationMember, Runbook
 from incidents.postmortems.action_items import action_item_add, action_item_set_status
 from incidents.postmortems.services import postmortem_save, postmortem_start, postmortem_submit

@@ -2,8 +2,8 @@
 
 from django.contrib.auth.models import AnonymousUser
 
+from formation_hub.access.permissions import holders, may
 from formation_hub.errors import NotAllowed
-from formation_hub.permissions import holders, may
 
 RESPOND = "incidents.respond_incident"
 ACKNOWLEDGE_ESCALATION = "incidents.acknowledge_recurrenceescalation"

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q
 
-from formation_hub.timefmt import to_local
+from formation_hub.console.timefmt import to_local
 from incidents.models import (
     OPEN_STATUSES,
     ActionItem,

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from formation_hub.audit import audit_record
 from formation_hub.business_hours import business_calendar
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify_team
-from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import OPEN_STATUSES, Incident, Runbook, Severity, Source, Status, TimelineEntry
 from incidents.oncall.paging import oncall_page, page_send, pages_acknowledge_for_incident

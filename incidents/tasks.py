@@ -1,6 +1,6 @@
 """django-q2 entry points of the incidents app: thin."""
 
-from formation_hub.context import correlation
+from formation_hub.observability.correlation import correlation
 from incidents.oncall.sweeps import incidents_sweep
 from incidents.postmortems.restores import restore_drill_open
 from incidents.response.forge_issues import incident_forge_issue_open

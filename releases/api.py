@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from formation_hub import inbound
-from formation_hub.api import error_responses
+from formation_hub.api.errors import error_responses
 from formation_hub.errors import NotAllowed
 from releases import conf
 from releases.delivery.bump_services import bump_ci_report, bump_create

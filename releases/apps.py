@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class ReleasesConfig(AppConfig):
     name = "releases"
     verbose_name = "Releases"
-    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    # The roles (formation_hub.access.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ("release-approver",)
     # The data migration that grants this app's own actions to roles (re-applied after a flush).
     role_grants = "releases.migrations.0009_role_permissions"
@@ -12,9 +12,9 @@ class ReleasesConfig(AppConfig):
     def ready(self):
         from django_q.models import Schedule
 
-        from formation_hub.dashboard import register_panel
-        from formation_hub.demo import register_demo_loader
-        from formation_hub.gates import register_gate_type
+        from formation_hub.console.dashboard import register_panel
+        from formation_hub.dev.demo import register_demo_loader
+        from formation_hub.gates.decisions import register_gate_type
         from formation_hub.schedules import first_of_next_month, register_calendar_schedule, register_schedule
         from releases import demo, panels
         from releases.admin import gate_context

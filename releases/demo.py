@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from releases.delivery import bump_services, stories
 from releases.models import Change, DependencyBump, FreezeWindow, PrerequisiteReport, Release, SmokeCheck, Story
 

@@ -1,10 +1,10 @@
 from django.db.models import Count
 from django.urls import reverse
 
-from formation_hub.dashboard import Panel
-from formation_hub.gates import can_decide, get_gate_type
+from formation_hub.access.permissions import holds, may
+from formation_hub.console.dashboard import Panel
+from formation_hub.gates.decisions import can_decide, get_gate_type
 from formation_hub.models import Gate
-from formation_hub.permissions import holds, may
 from releases.delivery.bump_services import BUMP_GATES
 from releases.delivery.stories import DECIDE_DELIVERY_GATE, STORY_GATES
 from releases.models import DependencyBump, Release

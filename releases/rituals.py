@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from formation_hub.access.permissions import holders
+from formation_hub.console.timefmt import format_local, organisation_zone
 from formation_hub.notifications import notify
-from formation_hub.permissions import holders
-from formation_hub.timefmt import format_local, organisation_zone
 from releases.delivery.bumps import NEEDS_MIGRATION_NOTE, Category
 from releases.models import DependencyBump, Release
 from releases.pipeline.state import DECIDE_RELEASE_GATE

@@ -1,7 +1,7 @@
 """django-q2 entry points of the releases app: thin, each loads rows and calls a service."""
 
-from formation_hub.context import correlation
 from formation_hub.models import Gate
+from formation_hub.observability.correlation import correlation
 from releases import rituals
 from releases.delivery.forge import review_write
 from releases.delivery.story_checks import stories_check

@@ -8,7 +8,7 @@ from django.conf import settings
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Sync: Baserow <-> Docmost"
-    # The roles (formation_hub.roles) that add and change this app's rows; the admin changes every app's.
+    # The roles (formation_hub.access.roles) that add and change this app's rows; the admin changes every app's.
     role_areas = ()
     # The data migration that grants this app's own actions to roles (re-applied after a flush).
     role_grants = "sync.migrations.0006_role_permissions"
@@ -16,7 +16,10 @@ class SyncConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from formation_hub import dashboard, demo, devprocesses, health, schedules
+        from formation_hub import schedules
+        from formation_hub.console import dashboard
+        from formation_hub.dev import companions, demo
+        from formation_hub.observability import health
         from sync import conf
         from sync.admin.panels import sync_events_per_hour_panel, sync_health_panel
         from sync.clients import health as sync_health_checks
@@ -47,7 +50,7 @@ class SyncConfig(AppConfig):
             # The stand-ins keep their rows and pages in var/ so a restart of `make run` keeps them in
             # step with the page links stored in the app's database.
             state_dir = settings.BASE_DIR / "var"
-            devprocesses.register_companion_process(
+            companions.register_companion_process(
                 "baserow stand-in",
                 [
                     sys.executable, "-m", "sandbox.baserow", "--port", str(baserow_port), "--demo",
@@ -56,7 +59,7 @@ class SyncConfig(AppConfig):
                     "--webhook-header", f"{conf.webhook_secret_header()}={conf.webhook_secrets()[0]}",
                 ],
             )
-            devprocesses.register_companion_process(
+            companions.register_companion_process(
                 "docmost stand-in",
                 [
                     sys.executable, "-m", "sandbox.docmost", "--port", str(docmost_port), "--demo",

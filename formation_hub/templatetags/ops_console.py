@@ -4,7 +4,7 @@ from django import template
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 
 register = template.Library()
 

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from formation_hub.access.permissions import may
 from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
-from formation_hub.permissions import may
-from formation_hub.timefmt import format_local
 from incidents.admin.metrics import incident_metrics_page
 from incidents.models import (
     OPEN_STATUSES,

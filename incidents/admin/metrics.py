@@ -4,7 +4,7 @@ and to resolve (median, then up to p90), drawn from `incidents.response.metrics`
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
-from formation_hub.charts import Bar, stacked_bar_chart
+from formation_hub.console.charts import Bar, stacked_bar_chart
 from incidents.models import Severity
 from incidents.response.metrics import incident_metrics, last_months
 

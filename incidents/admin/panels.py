@@ -5,9 +5,9 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from formation_hub.dashboard import Panel
-from formation_hub.panels import countdown
-from formation_hub.timefmt import format_local
+from formation_hub.console.dashboard import Panel
+from formation_hub.console.panels import countdown
+from formation_hub.console.timefmt import format_local
 from incidents.models import OPEN_STATUSES, Incident
 from incidents.response.clock import clock_view, uses_business_hours
 from incidents.selectors import (

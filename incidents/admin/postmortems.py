@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from formation_hub.audit import audit_record
+from formation_hub.console.markdown import render_markdown
 from formation_hub.errors import DomainError
-from formation_hub.markdown import render_markdown
 from incidents.models import ActionItem, PostMortem, Runbook
 from incidents.postmortems.action_items import action_item_set_status
 from incidents.postmortems.export import postmortem_filename, postmortem_markdown

@@ -10,7 +10,7 @@ from incidents.models.incidents import Incident
 class Runbook(models.Model):
     """What to do when a known kind of incident happens (playbook incident.md, "Runbooks lies").
 
-    The sections are markdown typed by people: shown as HTML only through formation_hub.markdown.
+    The sections are markdown typed by people: shown as HTML only through formation_hub.console.markdown.
     """
 
     slug = models.SlugField(max_length=80, unique=True)

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify, notify_pager
-from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
 from incidents.oncall.rotation import on_call_at

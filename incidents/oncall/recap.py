@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.notifications import notify
-from formation_hub.timefmt import format_local
 from incidents.models import OPEN_STATUSES, HandoffRecap, Incident, Rotation
 from incidents.oncall.rotation import Schedule, on_call_at
 from incidents.selectors import open_action_items_recap

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 from incidents.models import Override, Rotation
 
 PREVIEW_WEEKS = 8

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.notifications import notify_team
-from formation_hub.timefmt import format_local
 from incidents.models import OPEN_STATUSES, Incident, TimelineEntry
 from incidents.oncall.paging import pages_escalate_due
 from incidents.oncall.recap import recaps_schedule, recaps_send_due

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import organisation_zone, to_local
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify
-from formation_hub.timefmt import organisation_zone, to_local
 from incidents import conf
 from incidents.models import ActionItem, PostMortem
 from incidents.permissions import actor, require_responder

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from formation_hub.timefmt import format_local, to_local
+from formation_hub.console.timefmt import format_local, to_local
 from incidents.models import ActionItem, Incident, PostMortem
 from incidents.postmortems.services import BLAMELESS_STATEMENT
 

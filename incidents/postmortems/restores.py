@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import organisation_zone
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
-from formation_hub.timefmt import organisation_zone
 from incidents.models import BackupRestore, Incident, Runbook, TimelineEntry
 from incidents.permissions import actor as _actor
 from incidents.permissions import require_responder

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local, to_local
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import GateType, gate_decide, gate_request, gate_void, pending_gate
+from formation_hub.gates.decisions import GateType, gate_decide, gate_request, gate_void, pending_gate
 from formation_hub.models import AuditEntry, Gate, Notification
 from formation_hub.notifications import notify, notify_team
-from formation_hub.timefmt import format_local, to_local
 from incidents import conf
 from incidents.models import Incident, PostMortem, Severity, Status, StatusUpdate, TimelineEntry
 from incidents.permissions import RESPOND, actor, require_responder

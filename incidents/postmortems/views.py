@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from formation_hub.errors import DomainError
-from formation_hub.gates import can_decide, pending_gate
+from formation_hub.gates.decisions import can_decide, pending_gate
 from incidents.models import ActionItem, Incident, PostMortem, Runbook
 from incidents.permissions import can_respond
 from incidents.postmortems.action_items import action_item_add, action_item_reschedule, action_item_set_status

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from formation_hub.business_hours import business_calendar, format_duration
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 from incidents import conf
 from incidents.models import Severity
 

@@ -6,9 +6,9 @@ from django.urls import reverse
 from django_q.tasks import async_task
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.forge import ForgeError, forge_client, forge_connection
 from formation_hub.models import AuditEntry
-from formation_hub.timefmt import format_local
 from incidents.models import Incident, Severity, TimelineEntry
 from incidents.response.timeline import timeline_add
 

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify
-from formation_hub.timefmt import format_local
 from incidents.models import GDPR_NOTIFICATION_WINDOW, BreachAssessment, Incident, TimelineEntry
 from incidents.response.timeline import timeline_add
 

@@ -19,7 +19,7 @@ from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWra
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from formation_hub.timefmt import organisation_zone, to_local
+from formation_hub.console.timefmt import organisation_zone, to_local
 from incidents.models import Incident, PostMortem, Severity
 
 

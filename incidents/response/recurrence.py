@@ -10,11 +10,11 @@ of the pattern join it instead of raising (and notifying) another one.
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import may
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify
-from formation_hub.permissions import may
-from formation_hub.timefmt import format_local
 from incidents import conf
 from incidents.models import Incident, RecurrenceEscalation, Severity, TimelineEntry
 from incidents.permissions import ACKNOWLEDGE_ESCALATION, actor

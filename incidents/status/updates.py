@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local, to_local
 from formation_hub.errors import DomainError
 from formation_hub.notifications import notify, notify_team
-from formation_hub.timefmt import format_local, to_local
 from incidents import conf
 from incidents.models import Incident, PostMortem, StatusUpdate, TimelineEntry
 from incidents.oncall.rotation import on_call_at

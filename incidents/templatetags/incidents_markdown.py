@@ -1,6 +1,6 @@
 from django import template
 
-from formation_hub.markdown import render_markdown
+from formation_hub.console.markdown import render_markdown
 
 register = template.Library()
 

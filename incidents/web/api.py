@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from formation_hub import inbound
-from formation_hub.api import error_responses
+from formation_hub.api.errors import error_responses
 from incidents import conf
 from incidents.models import OPEN_STATUSES, TEXT_LIMIT, Alert, Incident, Severity, Source, Status
 from incidents.oncall.rotation import on_call_at

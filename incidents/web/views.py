@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from formation_hub.console.timefmt import format_local, organisation_zone
 from formation_hub.errors import DomainError
-from formation_hub.timefmt import format_local, organisation_zone
 from incidents.models import BreachAssessment, Incident, Page, PostMortem, Severity, Source, Status, StatusUpdate
 from incidents.oncall import ical
 from incidents.oncall.paging import page_acknowledge

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.gates import can_decide, get_gate_type
+from formation_hub.gates.decisions import can_decide, get_gate_type
 from formation_hub.models import Gate
 from releases.admin.actions import ObjectActionsMixin
 from releases.delivery import bump_services, stories, story_json

@@ -1,6 +1,6 @@
 """The context of each release, story and bump gate on its decision page (registered in ReleasesConfig.ready)."""
 
-from formation_hub.gate_context import Evidence, GateContext, admin_change_url, register_gate_context
+from formation_hub.gates.context import Evidence, GateContext, admin_change_url, register_gate_context
 from formation_hub.models import Gate
 from releases.delivery import bump_services, stories
 from releases.models import DependencyBump, PrerequisiteOverride, Release, Story

@@ -18,13 +18,13 @@ from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
+from formation_hub.access.permissions import may
 from formation_hub.admin import ReadOnlyEvidenceAdmin
 from formation_hub.audit import audit_entries_for
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
-from formation_hub.gates import can_decide, get_gate_type
+from formation_hub.gates.decisions import can_decide, get_gate_type
 from formation_hub.models import Gate
-from formation_hub.permissions import may
-from formation_hub.timefmt import format_local
 from releases import conf
 from releases.admin.actions import ObjectActionsMixin
 from releases.models import (

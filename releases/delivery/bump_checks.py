@@ -4,7 +4,7 @@ major, a verified backup."""
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 from releases import conf
 from releases.models import DependencyBump, PrerequisiteReport
 from releases.rules.prerequisites import BACKUP, CALENDAR, ReleaseFacts, ReportFact, evaluate

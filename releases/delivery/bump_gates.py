@@ -3,7 +3,7 @@ staging test and the Friday override."""
 
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.gates import GateType, gate_request, get_gate_type
+from formation_hub.gates.decisions import GateType, gate_request, get_gate_type
 from formation_hub.models import Gate
 from releases.delivery.bump_checks import backup_problem, bump_categories
 from releases.delivery.bump_queue import bump_lock, bump_waiting, group_follow

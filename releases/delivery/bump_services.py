@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_request, gate_void, get_gate_type, pending_gate
+from formation_hub.gates.decisions import gate_request, gate_void, get_gate_type, pending_gate
 from formation_hub.models import Gate
-from formation_hub.permissions import require
 from releases import conf
 from releases.delivery.bump_checks import backup_problem, bump_categories, production_calendar_problem
 from releases.delivery.bump_queue import (

@@ -10,7 +10,7 @@ from django.db import transaction
 from formation_hub import inbound
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_void, pending_gate
+from formation_hub.gates.decisions import gate_void, pending_gate
 from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
 from releases.delivery import dependabot

@@ -13,7 +13,7 @@ from django_q.tasks import async_task
 
 from formation_hub.audit import audit_record
 from formation_hub.forge import ForgeError, forge_client, forge_connection, pull_request_ref
-from formation_hub.gate_status import publish_gate_status
+from formation_hub.gates.forge_status import publish_gate_status
 from formation_hub.models import AuditEntry, Gate
 
 REVIEW_EVENTS = {"APPROVED": "approve", "NEEDS_REWORK": "request_changes", "BLOCKED": "request_changes"}

@@ -1,6 +1,6 @@
 """Stories through the build playbook (build-story.md): ten steps, three gates, a changelog entry at the end.
 
-Steps 4 (review), 7 (merge) and 9 (business validation) are gates of formation_hub.gates, decided by a
+Steps 4 (review), 7 (merge) and 9 (business validation) are gates of formation_hub.gates.decisions, decided by a
 release approver who is neither the story's author nor the person who asked; their decisions land in
 the `_on_*` handlers below. CI results move step 6: green opens the merge gate, red sends the story back
 to the code step. NEEDS_REWORK sends it back to the code step with the feedback in its history (and a
@@ -15,11 +15,11 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import GateType, gate_request
+from formation_hub.gates.decisions import GateType, gate_request
 from formation_hub.models import Gate
-from formation_hub.permissions import require
 from releases import conf
 from releases.delivery.forge import review_into_pull_request_later
 from releases.models import Change, Story, StoryEvent

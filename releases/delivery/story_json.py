@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.permissions import require
 from releases.delivery.stories import ADD_STORY, KEY, Step, branch_for, coverage_clean, story_event
 from releases.models import Change, Story
 

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from formation_hub.roles import grant_role_permissions
+from formation_hub.access.roles import grant_role_permissions
 
 # Which role may do this app's own actions (Meta.permissions); the admin decides no gate: a decision
 # is another person's review of someone's work.

@@ -8,12 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from formation_hub.access.permissions import holders
+from formation_hub.console.timefmt import format_local, to_local
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import gate_request
+from formation_hub.gates.decisions import gate_request
 from formation_hub.models import Gate
 from formation_hub.notifications import notify
-from formation_hub.permissions import holders
-from formation_hub.timefmt import format_local, to_local
 from releases import conf
 from releases.models import Release
 from releases.pipeline import clock

@@ -1,7 +1,7 @@
 """The release gate types (registered from ReleasesConfig.ready): who decides, and which step handles the
 decision."""
 
-from formation_hub.gates import GateType
+from formation_hub.gates.decisions import GateType
 from releases.pipeline.approvals import (
     approver_check,
     on_approval_decided,

@@ -5,11 +5,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_void
+from formation_hub.gates.decisions import gate_void
 from formation_hub.models import Gate
-from formation_hub.permissions import require
 from releases.models import Change, Release
 from releases.pipeline.state import (
     APPROVAL_GATE,

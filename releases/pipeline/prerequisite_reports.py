@@ -8,11 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_request
+from formation_hub.gates.decisions import gate_request
 from formation_hub.models import AuditEntry, Gate
-from formation_hub.permissions import require
 from releases import conf
 from releases.models import PrerequisiteOverride, PrerequisiteReport, Release
 from releases.pipeline.http_checks import fetch_commit_statuses

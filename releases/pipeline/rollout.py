@@ -6,12 +6,12 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_request, gate_void, pending_gate
+from formation_hub.gates.decisions import gate_request, gate_void, pending_gate
 from formation_hub.models import AuditEntry, Gate
-from formation_hub.permissions import require
-from formation_hub.timefmt import format_local
 from incidents.oncall.paging import page_close
 from incidents.services import incident_open, oncall_page
 from releases import conf

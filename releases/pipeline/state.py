@@ -2,8 +2,8 @@
 guards each write goes through (lock the release, require a status, save with its audit entry)."""
 
 from formation_hub.audit import audit_record
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
-from formation_hub.timefmt import format_local
 from releases.models import Release
 from releases.rules.prerequisites import LABELS, Evaluation
 

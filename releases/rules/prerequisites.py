@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 
 CI, E2E, BACKUP, FREEZE, CALENDAR = "ci", "e2e", "backup", "freeze", "calendar"
 LABELS = {

@@ -1,10 +1,11 @@
 """Console pages for the Baserow and Docmost connections and the table mappings (with reconciliation)."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
-from formation_hub.timefmt import format_local
 from sync.clients.connections import connection_save
 from sync.clients.errors import ServiceError
 from sync.models import (
@@ -28,6 +29,9 @@ def _env_status(variable: str, value: str) -> str:
 
 class AuditedConnectionAdmin(admin.ModelAdmin):
     """A connection says where the app sends a secret: every change of it is an audit entry."""
+
+    # A URL typed without a scheme means https (Django 6's default, without its deprecation warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request, obj, form, change):
         connection_save(connection=obj, user=request.user, changed=form.changed_data)

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 
 
 def local_time(field: str, description: str, pattern: str = "%d %b %Y %H:%M:%S"):

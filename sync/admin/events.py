@@ -13,8 +13,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
-from formation_hub.timefmt import format_local
 from sync.admin.display import EstimatedCountPaginator, local_time
 from sync.models import (
     Event,

@@ -1,7 +1,7 @@
 from django.urls import reverse
 
-from formation_hub.dashboard import Panel
-from formation_hub.panels import chart_panel, hourly_counts
+from formation_hub.console.dashboard import Panel
+from formation_hub.console.panels import chart_panel, hourly_counts
 from sync.models import Event
 from sync.selectors import open_loop_alerts, sync_health
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
-from formation_hub.health import OK
 from formation_hub.models import AuditEntry
-from formation_hub.permissions import require
+from formation_hub.observability.health import OK
 from sync import conf
 from sync.clients import health
 from sync.models import EventItem, ServiceCircuit

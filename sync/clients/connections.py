@@ -1,7 +1,7 @@
 """Changing where the bridge connects (and which secret variable it sends there), audited."""
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
-from formation_hub.permissions import require
 
 
 def connection_save(*, connection, user, changed: list[str]) -> None:

@@ -6,7 +6,7 @@ session is missing or stale, and a refused login is not tried again before its w
 
 import requests
 
-from formation_hub.health import FAILING, NOT_CONFIGURED, OK, CheckResult
+from formation_hub.observability.health import FAILING, NOT_CONFIGURED, OK, CheckResult
 from sync import conf
 from sync.clients.docmost import DocmostClient
 from sync.clients.errors import AuthenticationFailed, NotFound, RateLimited, ServiceError

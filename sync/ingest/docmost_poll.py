@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
-from formation_hub.context import current_correlation_id
+from formation_hub.observability.correlation import current_correlation_id
 from sync import conf
 from sync.clients.docmost import DocmostClient
 from sync.clients.factory import docmost_client, docmost_connection, formation_space_id, target_space_id

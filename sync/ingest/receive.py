@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from formation_hub import inbound
-from formation_hub.context import current_correlation_id
+from formation_hub.observability.correlation import current_correlation_id
 from sync import conf
 from sync.config_cache import config_forget, mapping_for_table
 from sync.ingest.event_store import delivery_insert, delivery_stored_id, is_single_statement

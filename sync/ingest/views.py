@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from formation_hub import inbound
-from formation_hub.api import error_responses
+from formation_hub.api.errors import error_responses
 from sync import conf
 from sync.ingest.receive import event_receive, parse_delivery, rejected_call_record, secret_is_valid
 from sync.models import Event

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from formation_hub.roles import grant_role_permissions
+from formation_hub.access.roles import grant_role_permissions
 
 # Who may do this app's own actions (Meta.permissions): replaying events, probing services and
 # reconciling rows are the admin's.

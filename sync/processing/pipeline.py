@@ -12,13 +12,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_batch, audit_record
-from formation_hub.context import correlation
+from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
 from formation_hub.notifications import notify
-from formation_hub.permissions import require
-from formation_hub.timefmt import format_local
+from formation_hub.observability.correlation import correlation
 from sync import conf
 from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
 from sync.clients.errors import PermanentError, RetryableError

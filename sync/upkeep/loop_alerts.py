@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
-from formation_hub.permissions import require
 from sync.models import LoopAlert
 
 

@@ -9,9 +9,9 @@ import json
 from django.db import transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
-from formation_hub.context import current_correlation_id
-from formation_hub.permissions import require
+from formation_hub.observability.correlation import current_correlation_id
 from sync.clients.baserow import BaserowClient
 from sync.clients.factory import baserow_client, docmost_connection
 from sync.models import Event, EventItem, LogicalTable, PageLink, Reconciliation, TableMapping

@@ -206,9 +206,9 @@ def proposed_panels():
     part of the landing page."""
     from django.urls import reverse
 
-    from formation_hub.charts import Bar
-    from formation_hub.dashboard import register_panel
-    from formation_hub.panels import chart_panel, hourly_counts
+    from formation_hub.console.charts import Bar
+    from formation_hub.console.dashboard import register_panel
+    from formation_hub.console.panels import chart_panel, hourly_counts
     from sync.models import Event
 
     register_panel(chart_panel(
@@ -245,7 +245,7 @@ def panel_times(user) -> None:
     """Each landing-page panel's own time (median of 5), to find the slow one."""
     from django.test import RequestFactory
 
-    from formation_hub.dashboard import panels_for
+    from formation_hub.console.dashboard import panels_for
 
     request = RequestFactory().get("/admin/")
     request.user = user

@@ -7,12 +7,13 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from formation_hub import dashboard, gates
-from formation_hub.dashboard import Panel
-from formation_hub.gates import GateType, gate_request, register_gate_type
+from formation_hub.access.roles import ensure_roles
+from formation_hub.console import dashboard
+from formation_hub.console.dashboard import Panel
+from formation_hub.console.panels import countdown
+from formation_hub.gates import decisions as gates
+from formation_hub.gates.decisions import GateType, gate_request, register_gate_type
 from formation_hub.models import Gate
-from formation_hub.panels import countdown
-from formation_hub.roles import ensure_roles
 
 PHONE = {"width": 375, "height": 740}
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from formation_hub.demo import load_demo_data
-from formation_hub.roles import ensure_roles
+from formation_hub.access.roles import ensure_roles
+from formation_hub.dev.demo import load_demo_data
 from tests.incidents.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
+from formation_hub.access.roles import ensure_roles
 from formation_hub.models import AuditEntry
-from formation_hub.roles import ensure_roles
 from sync.models import Event, EventItem
 
 

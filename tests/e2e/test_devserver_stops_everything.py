@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from formation_hub.demo import DEMO_SECRETS
+from formation_hub.dev.demo import DEMO_SECRETS
 from formation_hub.management.commands.devserver import Command
 from tests.conftest import free_port
 

@@ -1,6 +1,6 @@
 """An on-call person files an incident through the on-call form, then finds it in the console."""
 
-from formation_hub.roles import ensure_roles
+from formation_hub.access.roles import ensure_roles
 
 
 def test_oncall_files_an_incident_and_sees_it_in_the_console(make_user, page, login):

@@ -1,7 +1,7 @@
 """An on-call person writes the post-mortem of a resolved SEV2 and adds an action item; another one reviews
 and publishes it, told what became of the team notification; the markdown downloads."""
 
-from formation_hub.roles import ensure_roles
+from formation_hub.access.roles import ensure_roles
 from incidents.models import PostMortem
 from incidents.services import incident_open, incident_transition
 

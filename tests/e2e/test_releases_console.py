@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from releases.models import Change, Deployment, Release, SmokeCheck
 from releases.pipeline import clock
 from releases.pipeline.prepare import release_create

@@ -3,8 +3,8 @@ from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from formation_hub import gates
-from formation_hub.gates import GateType, gate_request, register_gate_type
+from formation_hub.gates import decisions as gates
+from formation_hub.gates.decisions import GateType, gate_request, register_gate_type
 
 
 @pytest.fixture

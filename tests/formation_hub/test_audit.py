@@ -6,9 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from formation_hub.audit import audit_batch, audit_entries_for, audit_record
-from formation_hub.context import correlation
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
+from formation_hub.observability.correlation import correlation
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import re
 
-from formation_hub.charts import Bar, stacked_bar_chart
+from formation_hub.console.charts import Bar, stacked_bar_chart
 
 
 def test_bars_are_stacked_in_proportion_to_their_values():

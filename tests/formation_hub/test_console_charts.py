@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Permission
 
-from formation_hub import dashboard
-from formation_hub.charts import Bar, grouped_bar_chart
+from formation_hub.console import dashboard
+from formation_hub.console.charts import Bar, grouped_bar_chart
+from formation_hub.console.panels import chart_panel, countdown, hourly_counts
 from formation_hub.models import AuditEntry
-from formation_hub.panels import chart_panel, countdown, hourly_counts
 
 NOW = datetime(2026, 11, 27, 10, 40, tzinfo=UTC)  # 11:40 in Paris
 

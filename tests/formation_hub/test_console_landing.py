@@ -7,11 +7,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from formation_hub import dashboard, gates
-from formation_hub.dashboard import Panel, panels_for
-from formation_hub.demo import load_demo_data
-from formation_hub.gates import GateType, gate_request, register_gate_type
-from formation_hub.health import FAILING, CheckResult
+from formation_hub.console import dashboard
+from formation_hub.console.dashboard import Panel, panels_for
+from formation_hub.dev.demo import load_demo_data
+from formation_hub.gates import decisions as gates
+from formation_hub.gates.decisions import GateType, gate_request, register_gate_type
+from formation_hub.observability.health import FAILING, CheckResult
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_the_panel_title_links_to_the_list_behind_it(admin_client, isolated_pane
 
 
 def test_health_panel_needs_attention_when_a_check_fails(admin_client, monkeypatch):
-    from formation_hub import health
+    from formation_hub.observability import health
 
     monkeypatch.setitem(health._checks, "database", lambda: CheckResult(FAILING, "gone"))
     page = admin_client.get("/admin/").content.decode()

@@ -1,9 +1,9 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from formation_hub import gates
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import (
+from formation_hub.gates import decisions as gates
+from formation_hub.gates.decisions import (
     GateType,
     gate_decide,
     gate_request,

@@ -38,7 +38,7 @@ def test_healthz_is_503_when_the_last_heartbeat_is_too_old(admin_client, fresh_h
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(admin_client, fresh_heartbeat, monkeypatch):
-    from formation_hub import health
+    from formation_hub.observability import health
 
     def broken():
         raise ConnectionError("database went away")

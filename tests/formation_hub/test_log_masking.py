@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from formation_hub.log_masking import SecretMaskingFilter, mask_secrets
+from formation_hub.observability.log_masking import SecretMaskingFilter, mask_secrets
 from tests.conftest import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ def test_gunicorn_with_the_dockerfile_logger_class_never_logs_the_token(tmp_path
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "formation_hub.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--access-logfile", str(log),
-         "--logger-class", "formation_hub.log_masking.MaskingGunicornLogger"],
+         "--logger-class", "formation_hub.observability.log_masking.MaskingGunicornLogger"],
         cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from formation_hub.markdown import render_markdown
+from formation_hub.console.markdown import render_markdown
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from formation_hub import roles  # noqa: E402
+from formation_hub.access import roles  # noqa: E402
 from tests.hostile.conftest import SECRET  # noqa: E402
 
 CHECKS = [

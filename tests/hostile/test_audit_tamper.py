@@ -4,8 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from formation_hub.audit import audit_record
-from formation_hub.audit_chain import audit_chain_breaks
+from formation_hub.audit import audit_chain_breaks, audit_record
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry
 

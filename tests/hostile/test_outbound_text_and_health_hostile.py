@@ -6,9 +6,9 @@ import time
 import pytest
 from django.db import connection
 
-from formation_hub import health
-from formation_hub.markdown import render_markdown
+from formation_hub.console.markdown import render_markdown
 from formation_hub.notifications import notification_send, notify_team
+from formation_hub.observability import health
 from formation_hub.tasks import heartbeat
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from formation_hub.errors import NotAllowed
-from formation_hub.gates import gate_decide, gate_request, pending_gate
+from formation_hub.gates.decisions import gate_decide, gate_request, pending_gate
 from incidents.models import Runbook
 from releases.delivery import bump_services, stories
 from releases.models import DependencyBump, Story

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from formation_hub import roles
+from formation_hub.access import roles
 from sync.demo import load_demo_sync
 from sync.models import Event, EventItem, RejectedCall, TableMapping
 from sync.processing.pipeline import event_process, event_replay

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from formation_hub.demo import load_demo_users
+from formation_hub.dev.demo import load_demo_users
 from formation_hub.models import AuditEntry
 from incidents.demo import load_demo_incidents
 from incidents.models import Incident, Override, Rotation

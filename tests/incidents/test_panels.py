@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from formation_hub.panels import countdown
+from formation_hub.console.panels import countdown
 from tests.incidents.factories import ActionItemFactory, IncidentFactory, PostMortemFactory
 
 pytestmark = pytest.mark.django_db

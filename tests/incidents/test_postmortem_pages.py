@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from formation_hub.demo import load_demo_users
+from formation_hub.dev.demo import load_demo_users
 from incidents.demo import load_demo_incidents
 from incidents.models import ActionItem, Incident, PostMortem, RecurrenceEscalation, Runbook, TimelineEntry
 from incidents.postmortems.action_items import action_item_add

@@ -4,7 +4,7 @@ as a commit status, and a merge done on the forge against the rules is flagged."
 import pytest
 
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Notification
 from releases.delivery.bump_services import REVIEW_GATE, bump_ci_report, bump_create, bump_merge
 from releases.delivery.dependabot_webhook import bump_pull_request_closed

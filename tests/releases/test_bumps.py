@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from releases.delivery.bump_services import (
     FRIDAY_GATE,
     GO_GATE,

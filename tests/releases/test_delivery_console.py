@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from formation_hub.gates import pending_gate
+from formation_hub.gates.decisions import pending_gate
 from formation_hub.models import AuditEntry
 from releases.delivery.bump_services import FRIDAY_GATE, bump_ci_report, bump_create
 from releases.delivery.bump_services import REVIEW_GATE as BUMP_REVIEW_GATE

@@ -1,6 +1,6 @@
 """The delivery demo data: stories at different steps, a bump of each category, loaded twice without change."""
 
-from formation_hub.demo import load_demo_users
+from formation_hub.dev.demo import load_demo_users
 from releases.delivery.bumps import Category
 from releases.demo import load_demo_delivery
 from releases.models import Change, DependencyBump, Story

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from formation_hub.errors import DomainError
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from formation_hub.models import Gate
 from releases.delivery.bump_services import bump_ci_report, bump_merge
 from releases.models import Change, DependencyBump

@@ -2,7 +2,7 @@
 
 import pytest
 
-from formation_hub.gates import pending_gate
+from formation_hub.gates.decisions import pending_gate
 from releases.delivery.bump_services import REVIEW_GATE, bump_create
 from releases.models import Change, PrerequisiteOverride
 from releases.pipeline.prepare import release_create

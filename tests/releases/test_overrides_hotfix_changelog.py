@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import gate_decide, gate_types, pending_gate
+from formation_hub.gates.decisions import gate_decide, gate_types, pending_gate
 from formation_hub.models import Gate
 from formation_hub.schedules import _schedules
 from releases.demo import load_demo_releases

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from formation_hub.models import AuditEntry, Gate, Notification
 from incidents.models import Incident, Page
 from releases.models import Change, CheckRun, Deployment, Release

@@ -3,7 +3,7 @@
 import pytest
 
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from formation_hub.models import Gate
 from releases.delivery.stories import (
     MERGE_GATE,

@@ -1,7 +1,7 @@
 """A story's review decision is written into its pull request and its gates are a commit status (the forge
 stand-in, GitHub- and Forgejo-shaped)."""
 
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from releases.delivery.stories import MERGE_GATE, REVIEW_GATE, story_advance, story_ci_report, story_create
 
 

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from formation_hub.errors import DomainError, NotAllowed
-from formation_hub.gates import gate_decide, pending_gate
+from formation_hub.gates.decisions import gate_decide, pending_gate
 from releases.delivery.stories import (
     MERGE_GATE,
     REVIEW_GATE,

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from formation_hub import health
-from formation_hub.health import CheckResult, register_check
+from formation_hub.observability import health
+from formation_hub.observability.health import CheckResult, register_check
 from incidents.models import Page
 from releases.demo import load_demo_releases
 from releases.models import Release, SmokeCheck

@@ -3,7 +3,7 @@
 import signal
 import sys
 
-from formation_hub.devprocesses import companion_processes
+from formation_hub.dev.companions import companion_processes
 from sandbox.httpbase import free_port
 from tests.sandbox.test_cli import start
 from tests.standins import http_json

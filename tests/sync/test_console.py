@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from formation_hub.dashboard import panels
+from formation_hub.console.dashboard import panels
 from sync.admin.display import EstimatedCountPaginator
 from sync.models import Event, EventItem, LoopAlert, TableMapping
 from sync.processing.pipeline import event_process, event_replay

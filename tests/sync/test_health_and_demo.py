@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from formation_hub.devprocesses import companion_processes
-from formation_hub.health import FAILING, NOT_CONFIGURED, OK
+from formation_hub.dev.companions import companion_processes
+from formation_hub.observability.health import FAILING, NOT_CONFIGURED, OK
 from sandbox.docmost import BOT_PASSWORD
 from sync.clients.docmost_login import forget_cached_tokens
 from sync.clients.health import check_baserow, check_docmost

@@ -1,5 +1,5 @@
 """Dates in the console read like every other time it shows: 'Sun 06 Dec 2026 20:16 (Europe/Paris)'
-(formation_hub.timefmt.format_local), not Django's 'Dec. 6, 2026, 8:16 p.m.' without a zone."""
+(formation_hub.console.timefmt.format_local), not Django's 'Dec. 6, 2026, 8:16 p.m.' without a zone."""
 
 from django.conf import settings
 

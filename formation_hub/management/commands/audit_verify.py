@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from formation_hub.audit_chain import audit_chain_breaks
+from formation_hub.audit import audit_chain_breaks
 from formation_hub.models import AuditEntry
 
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from formation_hub.demo import load_demo_data
+from formation_hub.dev.demo import load_demo_data
 
 
 class Command(BaseCommand):

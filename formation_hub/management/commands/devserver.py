@@ -15,8 +15,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from formation_hub.demo import DEMO_PASSWORD, demo_secrets_missing_from
-from formation_hub.devprocesses import companion_processes
+from formation_hub.dev.companions import companion_processes
+from formation_hub.dev.demo import DEMO_PASSWORD, demo_secrets_missing_from
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1

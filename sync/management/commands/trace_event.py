@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from formation_hub.timefmt import format_local
+from formation_hub.console.timefmt import format_local
 from sync.models import Event
 from sync.selectors import event_story
 

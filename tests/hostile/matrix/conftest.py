@@ -17,8 +17,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_q.models import Task
 
-from formation_hub.demo import load_demo_data
-from formation_hub.roles import ADMIN
+from formation_hub.access.roles import ADMIN
+from formation_hub.dev.demo import load_demo_data
 from sync.models import Event, EventItem, LoopAlert, ServiceCircuit
 
 # Nobody signed in, then the demo people (victor: viewer, alice: oncall, chloe: release-approver, bruno:

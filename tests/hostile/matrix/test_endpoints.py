@@ -7,7 +7,7 @@ import pytest
 from django.contrib.messages import constants, get_messages
 from django.db import transaction
 
-from formation_hub.gates import get_gate_type
+from formation_hub.gates.decisions import get_gate_type
 from tests.hostile.matrix.conftest import ROLES
 from tests.hostile.matrix.endpoints_table import ENDPOINTS, READ_ONLY
 from tests.hostile.matrix.snapshots import changed_models, database_state, witness_marks

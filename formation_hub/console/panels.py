@@ -13,13 +13,13 @@ from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
+from formation_hub.access.permissions import holds
 from formation_hub.business_hours import format_duration
-from formation_hub.charts import Bar, grouped_bar_chart, stacked_bar_chart
-from formation_hub.dashboard import Panel
-from formation_hub.gates import gate_types, gates_waiting_for, get_gate_type
-from formation_hub.health import run_checks
-from formation_hub.permissions import holds
-from formation_hub.timefmt import organisation_zone, to_local
+from formation_hub.console.charts import Bar, grouped_bar_chart, stacked_bar_chart
+from formation_hub.console.dashboard import Panel
+from formation_hub.console.timefmt import organisation_zone, to_local
+from formation_hub.gates.decisions import gate_types, gates_waiting_for, get_gate_type
+from formation_hub.observability.health import run_checks
 
 AMBER_UNDER = timedelta(hours=1)
 RED_UNDER = timedelta(minutes=30)

@@ -7,7 +7,7 @@
 
 Actions beyond add/change (respond to an incident, decide a delivery gate, roll back a release...)
 are model permissions each app declares in `Meta.permissions` and grants to roles in a data
-migration it owns (`grant_role_permissions`); checks go through `formation_hub.permissions`.
+migration it owns (`grant_role_permissions`); checks go through `formation_hub.access.permissions`.
 
 Every role views every area of the product and the people (user and group lists, which the
 incidents forms' user pickers need); only a superuser changes people and groups (whoever edits a

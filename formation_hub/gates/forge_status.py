@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from formation_hub.audit import audit_record
 from formation_hub.forge import ForgeError, forge_client, forge_connection, pull_request_ref
-from formation_hub.gates import gate_types
+from formation_hub.gates.decisions import gate_types
 from formation_hub.models import AuditEntry, Gate
 
 

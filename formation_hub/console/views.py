@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from formation_hub.health import OK, run_checks
+from formation_hub.observability.health import OK, run_checks
 
 
 @never_cache

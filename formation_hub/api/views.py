@@ -4,10 +4,10 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from formation_hub.api import error_responses
-from formation_hub.gates import gate_decide, gates_waiting_for
+from formation_hub.api.errors import error_responses
+from formation_hub.api.serializers import GateDecisionSerializer, GateSerializer
+from formation_hub.gates.decisions import gate_decide, gates_waiting_for
 from formation_hub.models import Gate
-from formation_hub.serializers import GateDecisionSerializer, GateSerializer
 
 
 class GateList(generics.ListAPIView):

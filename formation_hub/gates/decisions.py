@@ -15,10 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from formation_hub.access.permissions import holder_groups, holds, permission_label
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError, NotAllowed
 from formation_hub.models import AuditEntry, Gate
-from formation_hub.permissions import holder_groups, holds, permission_label
 
 
 class GateError(DomainError):
@@ -45,7 +45,7 @@ class GateType:
     on_decided: Callable[[Gate, object], None] | None = None
     reason_required_for: tuple[str, ...] = field(default=())
     # The object's pull request URL: its gates are then published as a commit status on the pull
-    # request's head (formation_hub.gate_status), so the forge refuses the merge while one is open.
+    # request's head (formation_hub.gates.forge_status), so the forge refuses the merge while one is open.
     pull_request: Callable[[object], str] | None = None
     # Decisions that let the pull request merge (a green commit status); any other is a red one.
     passing: tuple[str, ...] = field(default=())

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from formation_hub.dashboard import panels_for
+from formation_hub.console.dashboard import panels_for
 
 
 class OpsAdminSite(admin.AdminSite):

@@ -1,7 +1,7 @@
 from django.utils import timezone
 
-from formation_hub.context import correlation
-from formation_hub.timefmt import organisation_zone
+from formation_hub.console.timefmt import organisation_zone
+from formation_hub.observability.correlation import correlation
 
 
 class CorrelationIdMiddleware:

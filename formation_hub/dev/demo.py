@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from formation_hub.roles import ADMIN, ONCALL, RELEASE_APPROVER, VIEWER
+from formation_hub.access.roles import ADMIN, ONCALL, RELEASE_APPROVER, VIEWER
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = (
