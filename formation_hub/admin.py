@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
@@ -10,6 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django_q import admin as django_q_admin
+from django_q.models import Failure, Success
 from rest_framework.authtoken.models import TokenProxy
 
 from formation_hub.access import api_tokens, people
@@ -426,7 +430,32 @@ if admin.site.is_registered(TokenProxy):
     # DRF's token page shows keys in clear; its table is emptied by migration formation_hub 0008.
     admin.site.unregister(TokenProxy)
 
-for model, model_admin in ((User, AuditedUserAdmin), (Group, AuditedGroupAdmin)):
+# --- third-party lists whose actions change state: each action needs the permission it uses -------------
+
+
+@admin.action(description="Resubmit the selected tasks", permissions=["change"])
+def resubmit_task(modeladmin, request, queryset):
+    """Runs the task's function again: only whoever may change django-q2's rows (a superuser)."""
+    return django_q_admin.resubmit_task(modeladmin, request, queryset)
+
+
+class ResubmitBySuperuserTaskAdmin(django_q_admin.TaskAdmin):
+    actions = [resubmit_task]
+
+
+class ResubmitBySuperuserFailAdmin(django_q_admin.FailAdmin):
+    actions = [resubmit_task]
+
+
+class CleanupByDeletersAccessAttemptAdmin(AccessAttemptAdmin):
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+for model, model_admin in ((User, AuditedUserAdmin), (Group, AuditedGroupAdmin),
+                           (Success, ResubmitBySuperuserTaskAdmin), (Failure, ResubmitBySuperuserFailAdmin),
+                           (AccessAttempt, CleanupByDeletersAccessAttemptAdmin)):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
     admin.site.register(model, model_admin)

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.models import AuditEntry, Notification
@@ -235,6 +236,7 @@ def notifications_retry_due() -> int:
 @transaction.atomic
 def notification_resend(*, notification: Notification, user) -> Notification:
     """Send again a notification that failed or was given up on (the console's 'resend')."""
+    require(user, "formation_hub.change_notification", doing="resend a notification")
     notification = Notification.objects.select_for_update().get(pk=notification.pk)
     resendable = (Notification.State.FAILED, Notification.State.DEAD, Notification.State.SKIPPED)
     if notification.state not in resendable:

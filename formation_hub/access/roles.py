@@ -10,13 +10,15 @@ are model permissions each app declares in `Meta.permissions` and grants to role
 migration it owns (`grant_role_permissions`); checks go through `formation_hub.access.permissions`.
 
 Every role views every area of the product and the people (user and group lists, which the
-incidents forms' user pickers need); each person makes, sees and revokes their own API tokens
-(`formation_hub.access.api_tokens`; DRF's clear-key tokens are gone); login-throttling records and
-django-q2's rows are not the roles' to change: schedules are declared in code
-(formation_hub.schedules) and a console edit of one would run arbitrary code with no audit entry.
-Evidence (the audit trail, and every model whose console page is a ReadOnlyEvidenceAdmin) is never
-added or deleted by anyone; the admin keeps "change" on it because console actions on evidence are
-keyed to it (resend a notification, replay a sync event). Nobody gets anything but "view" on the audit trail.
+incidents forms' user pickers need); only a superuser changes people and groups (whoever edits a
+person can reset their password, or make a second account in a deciding role, and so decide alone);
+each person makes, sees and revokes their own API tokens (`formation_hub.access.api_tokens`; DRF's
+clear-key tokens are gone); login-throttling records and django-q2's rows are not the roles' to
+change: schedules are declared in code (formation_hub.schedules) and a console edit of one would run
+arbitrary code with no audit entry. Evidence (the audit trail, and every model whose console page is a
+ReadOnlyEvidenceAdmin) is never added or deleted by anyone; the admin keeps "change" on it because
+console actions on evidence are keyed to it (resend a notification, replay a sync event). Nobody gets
+anything but "view" on the audit trail.
 
 The groups are created by a data migration; their add/change/view permissions are (re)applied after
 every migrate, so a model added later gets the right permissions without a new migration; the
@@ -78,8 +80,11 @@ def permissions_for(role: str):
         action = permission.codename.split("_", 1)[0]
         if permission.codename != f"{action}_{key[1]}" or action not in MODEL_ACTIONS:
             continue  # an app's own action: granted by that app's migration
-        if key[0] in ADMIN_ONLY_APPS:
-            if role == ADMIN or (action == "view" and key in PEOPLE_MODELS):
+        if key in PEOPLE_MODELS:
+            if action == "view":
+                yield permission
+        elif key[0] in ADMIN_ONLY_APPS:
+            if role == ADMIN:
                 yield permission
         elif action == "view":
             yield permission

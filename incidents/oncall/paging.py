@@ -19,6 +19,7 @@ from formation_hub.notifications import notify, notify_pager
 from incidents import conf
 from incidents.models import Incident, Page, TimelineEntry
 from incidents.oncall.rotation import on_call_at
+from incidents.permissions import require_responder
 from incidents.timeline import timeline_add
 
 PAGER_KIND = "incident.page.pager"
@@ -84,6 +85,7 @@ def oncall_page(*, subject: str, body: str, dedupe_key: str) -> None:
 
 @transaction.atomic
 def page_acknowledge(*, page: Page, user) -> Page:
+    require_responder(user)
     page = Page.objects.select_for_update().get(pk=page.pk)
     if page.state == Page.State.ACKNOWLEDGED:
         raise DomainError(

@@ -265,6 +265,7 @@ def friday_override_granted(bump: DependencyBump, *, at: datetime) -> bool:
 @transaction.atomic
 def bump_request_friday_override(*, bump: DependencyBump, user, reason: str) -> Gate:
     """Ask a second release approver to let a critical security bump merge on a Friday or a weekend."""
+    require(user, CHANGE_BUMP, doing="ask for a Friday merge")
     bump = bump_lock(bump)
     if bump.category != Category.SECURITY or bump.severity != Severity.CRITICAL:
         raise DomainError(f"{bump} is not a critical security bump: it waits for Monday like the others.")

@@ -13,6 +13,7 @@ from formation_hub.models import Gate
 from releases.models import Change, Release
 from releases.pipeline.state import (
     APPROVAL_GATE,
+    CHANGE_RELEASE,
     PRE_DEPLOY,
     STAGING_GATE,
     TAG_GATE,
@@ -77,6 +78,7 @@ def release_create(
     kind: str = Release.Kind.NORMAL,
 ) -> Release:
     """Gather every unreleased change into a new draft release, at the proposed or a hand-chosen version."""
+    require(user, "releases.add_release", doing="prepare a release")
     changes = list(unreleased_changes().select_for_update(of=("self",)))
     level = level_of(change.type for change in changes)
     if kind == Release.Kind.HOTFIX:
@@ -158,6 +160,7 @@ def _hotfix_version(changes, level: Level):
 @transaction.atomic
 def release_set_sha(*, release: Release, sha: str, user) -> Release:
     """Point the release at another commit: every gate and approval given on the old SHA is void."""
+    require(user, CHANGE_RELEASE, doing="change a release's SHA")
     release = release_lock(release)
     release_require(release, *PRE_DEPLOY, doing="change the SHA")
     sha = _clean_sha(sha, allow_blank=False)
@@ -190,6 +193,7 @@ def release_abort_locked(release: Release, user, reason: str) -> None:
 
 @transaction.atomic
 def release_abort(*, release: Release, user, reason: str) -> Release:
+    require(user, CHANGE_RELEASE, doing="abort a release")
     release = release_lock(release)
     release_require(release, *PRE_DEPLOY, doing="abort")
     if not reason.strip():

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import gate_request
@@ -17,6 +18,7 @@ from releases import conf
 from releases.models import SHA_PATTERN, SHA_RULE, PrerequisiteOverride, PrerequisiteReport, Release
 from releases.pipeline.http_checks import fetch_commit_statuses
 from releases.pipeline.state import (
+    CHANGE_RELEASE,
     OVERRIDE_GATE,
     STAGING_GATE,
     failing_text,
@@ -33,6 +35,7 @@ def release_check_prerequisites(*, release: Release, user) -> Release:
     """Draft -> prerequisites met when every prerequisite passes now; asks for the staging validation.
 
     A refusal is audited (outside the transaction, so the entry stays) with what failed."""
+    require(user, CHANGE_RELEASE, doing="check a release's prerequisites")
     release.refresh_from_db()
     release_require(release, Release.Status.DRAFT, doing="check the prerequisites")
     if conf.commit_status_url() and release.sha:
@@ -113,6 +116,7 @@ def _status_time(text: str) -> datetime | None:
 def commit_statuses_fetch(*, release: Release, user=None) -> int:
     """Read CI and E2E results for the release's SHA from the configured commit-status API and store the
     new ones as reports. An unreachable API is audited and leaves the prerequisites as they were."""
+    require(user, CHANGE_RELEASE, doing="read a release's CI results")
     template = conf.commit_status_url()
     if not template:
         raise DomainError("No commit-status API configured (RELEASE_COMMIT_STATUS_URL); CI reports through the API.")
@@ -148,6 +152,7 @@ def commit_statuses_fetch(*, release: Release, user=None) -> int:
 @transaction.atomic
 def override_request(*, release: Release, prerequisite: str, reason: str, user) -> PrerequisiteOverride:
     """Ask a second release approver to pass a failing prerequisite for this SHA, with a written reason."""
+    require(user, CHANGE_RELEASE, doing="ask for a prerequisite override")
     release = release_lock(release)
     release_require(release, Release.Status.DRAFT, Release.Status.TAGGED, Release.Status.APPROVED,
                     doing="ask for an override")

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
@@ -20,6 +21,8 @@ from releases.pipeline.deployments import deployment_call_hook, deployment_start
 from releases.pipeline.http_checks import run_http_check
 from releases.pipeline.notes import release_announce
 from releases.pipeline.state import (
+    CHANGE_RELEASE,
+    ROLLBACK_RELEASE,
     ROLLBACKABLE,
     WATCH_GATE,
     release_lock,
@@ -41,6 +44,7 @@ def release_deploy(*, release: Release, user) -> Release:
     The approval is checked again here: bound to the SHA, not expired, every prerequisite still passing.
     A failed check voids it (the release goes back to 'tagged' with a new approval gate) and refuses.
     """
+    require(user, CHANGE_RELEASE, doing="deploy a release")
     deployment, problem = deployment_start(release=release, user=user)
     if problem:
         # Voided in its own transaction so the void and its audit entry stay although the deploy is refused.
@@ -75,6 +79,7 @@ def _run_checks(*, release: Release, phase: str, deployment: Deployment | None) 
 
 def release_run_smoke(*, release: Release, user=None) -> list[CheckRun]:
     """Run the smoke tests against production; all green starts the watch, a failure proposes the rollback."""
+    require(user, CHANGE_RELEASE, doing="run the smoke tests")
     release.refresh_from_db()
     release_require(release, Release.Status.DEPLOYING, doing="run the smoke tests")
     deployment = release.deployments.filter(action=Deployment.Action.DEPLOY).exclude(
@@ -205,6 +210,7 @@ def on_watch_decided(gate: Gate, release: Release) -> None:
 @transaction.atomic
 def release_rollback(*, release: Release, user, reason: str) -> Release:
     """Redeploy the previous stable release and open an incident linked to this one."""
+    require(user, ROLLBACK_RELEASE, doing="roll back a release")
     release = release_lock(release)
     release = _rollback(release=release, user=user, reason=reason)
     page_close(dedupe_key=_rollback_page_key(release), user=user, why="rolled back")

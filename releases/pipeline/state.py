@@ -11,6 +11,8 @@ DECIDE_RELEASE_GATE = "releases.decide_release_gate"
 
 
 ROLLBACK_RELEASE = "releases.rollback_release"
+# Every step a person takes on a release (prepare, check, deploy, smoke, abort, ask for an override).
+CHANGE_RELEASE = "releases.change_release"
 
 
 STAGING_GATE = "releases.staging"

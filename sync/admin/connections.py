@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from formation_hub.admin import AuditedSettingsAdmin
 from formation_hub.console.timefmt import format_local
+from formation_hub.errors import DomainError
 from sync.clients.connections import connection_save
 from sync.clients.errors import PermanentFailure, ServiceError
 from sync.models import (
@@ -64,6 +65,9 @@ def _reconcile(modeladmin, request, *, dry_run: bool) -> None:
         run = reconciliation_run(dry_run=dry_run, trigger="console", actor=request.user)
     except (ServiceError, PermanentFailure) as error:
         modeladmin.message_user(request, f"Baserow could not be read: {error}", messages.ERROR)
+        return
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
         return
     rows = ", ".join(f"{row['logical_table']} {row['row_id']} ({row['title'] or 'no name'})"
                      for row in run.rows_found[:50])

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 
 from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.errors import DomainError
 from sync.admin.display import local_time
 from sync.clients.circuits import circuits_probe_now
 from sync.models import (
@@ -15,7 +16,11 @@ from sync.upkeep.loop_alerts import loop_alerts_resolve
 
 @admin.action(description="Probe the selected services now", permissions=["replay"])
 def probe_now(modeladmin, request, queryset):
-    back = circuits_probe_now(circuits=queryset, user=request.user)
+    try:
+        back = circuits_probe_now(circuits=list(queryset), user=request.user)
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+        return
     modeladmin.message_user(request, f"Back: {', '.join(back)}." if back else "Still down (or already closed).",
                             messages.SUCCESS if back else messages.WARNING)
 
@@ -33,8 +38,12 @@ class ServiceCircuitAdmin(ReadOnlyEvidenceAdmin):
 
 @admin.action(description="Mark the selected loop alerts resolved", permissions=["replay"])
 def resolve_loop_alerts(modeladmin, request, queryset):
-    loop_alerts_resolve(alerts=queryset, user=request.user)
-    modeladmin.message_user(request, "Resolved.", messages.SUCCESS)
+    try:
+        resolved = loop_alerts_resolve(alerts=list(queryset), user=request.user)
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+    else:
+        modeladmin.message_user(request, f"{resolved} loop alert(s) resolved.", messages.SUCCESS)
 
 
 @admin.register(LoopAlert)

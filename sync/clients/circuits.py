@@ -84,7 +84,8 @@ def circuits_probe_now(*, circuits, user) -> list[str]:
     """Someone asks for a probe of the open circuits among `circuits` without waiting for their turn;
     returns the services found back."""
     require(user, PROBE, doing="probe a service now")
-    asked = list(circuits.filter(state=ServiceCircuit.State.OPEN))
+    asked = list(ServiceCircuit.objects.filter(pk__in=[circuit.pk for circuit in circuits],
+                                               state=ServiceCircuit.State.OPEN))
     ServiceCircuit.objects.filter(pk__in=[circuit.pk for circuit in asked]).update(next_probe_at=timezone.now())
     for circuit in asked:
         audit_record(action="sync.circuit.probe_asked", target=circuit, actor=user,

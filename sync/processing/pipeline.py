@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_batch, audit_record
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
@@ -378,6 +379,7 @@ def event_process(*, event_id: int) -> Event | None:
 @transaction.atomic
 def event_replay(*, event: Event, user) -> int:
     """Run again every item that did not succeed (ignored, failed, dead); returns how many."""
+    require(user, "sync.replay_event", doing="replay a sync event")
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.state == Event.State.PROCESSING:
         raise DomainError(f"Event #{event.pk} is being processed right now; replay it once it has finished.")

@@ -11,11 +11,14 @@ RESOLVE = "sync.replay_event"
 
 
 @transaction.atomic
-def loop_alerts_resolve(*, alerts, user) -> None:
-    """Mark the open alerts among `alerts` resolved, one audit entry each."""
+def loop_alerts_resolve(*, alerts, user) -> int:
+    """Mark the open ones among `alerts` resolved, each with its audit entry; returns how many."""
     require(user, RESOLVE, doing="resolve a loop alert")
-    still_open = LoopAlert.objects.select_for_update().filter(pk__in=alerts.values("pk"), resolved_at__isnull=True)
-    for alert in still_open:
+    resolved = 0
+    for alert in LoopAlert.objects.select_for_update().filter(pk__in=[alert.pk for alert in alerts],
+                                                                 resolved_at__isnull=True):
         alert.resolved_at = timezone.now()
         alert.save(update_fields=["resolved_at"])
         audit_record(action="sync.loop.resolved", target=alert, actor=user, message=str(alert))
+        resolved += 1
+    return resolved

@@ -9,6 +9,7 @@ import json
 from django.db import transaction
 from django.utils import timezone
 
+from formation_hub.access.permissions import require
 from formation_hub.audit import audit_record
 from formation_hub.observability.correlation import current_correlation_id
 from sync.clients.baserow import BaserowClient
@@ -98,6 +99,7 @@ def reconciliation_run(
     """List the rows without a page and the rows whose page drifted; unless `dry_run`, store one event per
     table and change (source "reconcile", rows.created / rows.updated / rows.deleted) whose items go through
     the usual rules, and enqueue them."""
+    require(actor, "sync.replay_event", doing="run a reconciliation")
     baserow = baserow or baserow_client()
     rows = rows_without_page(baserow=baserow) + rows_drifted(baserow=baserow)
     now = timezone.now()

@@ -110,6 +110,8 @@ def _expected(role, model_admin, superuser_access) -> dict[str, bool]:
     for action in ("add", "change", "delete"):
         if _is_evidence(model_admin) or role == "viewer" or app in VIEW_ONLY_APPS:
             allowed = False
+        elif label in PEOPLE:
+            allowed = False  # a superuser's: whoever edits people can act as them (issue 17)
         elif role == "admin":
             allowed = True
         else:
