@@ -38,6 +38,15 @@ SECRET_HEADER = "X-Formation-Hub-Secret"
 WEBHOOK_SECRET = "bench-" + secrets.token_hex(24)
 BASEROW_TOKEN = "demo-baserow-token"
 PROJET_TABLE, CLIENT_TABLE = 601, 607
+# The Baserow webhooks of the README's deployment (Console -> Sync -> Table mappings, "webhook events to
+# subscribe"): each demo table with a rule subscribed to the events its rules handle, no webhook on the
+# others (client, personne...). The stand-in's demo seeds one webhook with every row event on every table.
+DOCUMENTED_WEBHOOK_EVENTS = {
+    601: ["rows.created", "rows.deleted", "rows.updated"],  # projet
+    602: ["rows.created", "rows.deleted", "rows.updated"],  # formation
+    604: ["rows.created"],  # intervention
+    605: ["rows.created"],  # attribution
+}
 OWNER_KEY = "formation-hub-bench:owner"
 # Sync workers for 2 cores: 2 per core, so a worker waiting on a PostgreSQL commit or on Redis does not
 # leave a core idle; more only adds context switches and memory on a machine where PostgreSQL, Redis and
@@ -546,6 +555,7 @@ class Stack:
             "--webhook-header", f"{SECRET_HEADER}={WEBHOOK_SECRET}",
         ])
         self._wait_http(f"{self.baserow_url}/_sandbox/state", proc)
+        self.subscribe_as_documented()
         return proc
 
     def start_docmost(self, *, keep_state: bool = False) -> Proc:
@@ -629,6 +639,16 @@ class Stack:
             "webhook_headers": {SECRET_HEADER: WEBHOOK_SECRET},
         })
         self.control("docmost", "POST", "reset", {"demo": True})
+        self.subscribe_as_documented()
+
+    def subscribe_as_documented(self) -> None:
+        for webhook in self.control("baserow", "GET", "webhooks")["webhooks"]:
+            events = DOCUMENTED_WEBHOOK_EVENTS.get(webhook["table_id"])
+            if events is None:
+                self.control("baserow", "DELETE", f"webhooks/{webhook['id']}")
+            else:
+                self.control("baserow", "PATCH", f"webhooks/{webhook['id']}",
+                             {"include_all_events": False, "events": events})
 
     def projet_webhook(self) -> dict:
         return next(w for w in self.control("baserow", "GET", "webhooks")["webhooks"] if w["table_id"] == PROJET_TABLE)
