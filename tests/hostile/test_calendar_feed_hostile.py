@@ -87,3 +87,16 @@ def test_each_shift_keeps_its_uid_from_one_fetch_to_the_next(client, people, now
     now["now"] += timedelta(hours=3, minutes=7, seconds=11)
     second = {str(event["uid"]): event["dtstart"].dt for event in _events(address, "?all=1")}
     assert first and first == second
+
+
+def test_the_first_visit_makes_only_the_visitors_own_link_and_later_visits_write_nothing(client, people, now):
+    """The on-call home page (a GET) makes its visitor's calendar link once, for them alone: the matrix
+    makes every demo person's link before its GETs, which must then change nothing."""
+    entries = AuditEntry.objects.count()
+    _address(client, people["victor"])
+    assert list(CalendarFeed.objects.values_list("user__username", flat=True)) == ["victor"]
+    assert list(AuditEntry.objects.order_by("pk").values_list("action", flat=True)[entries:]) == [
+        "oncall.calendar_link_created"]
+    entries = AuditEntry.objects.count()
+    _address(client, people["victor"])
+    assert AuditEntry.objects.count() == entries and CalendarFeed.objects.count() == 1

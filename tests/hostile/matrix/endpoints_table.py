@@ -62,6 +62,7 @@ ENDPOINTS = {
     "incidents:api_list": ("403 200 200 200 200 200 200", "403 403 400 403 400 400 400", ONCALL),
     "incidents:calendar": ("302 200 200 200 200 200 200", "302 405 405 405 405 405 405", READ_ONLY),
     "incidents:calendar_feed": ("404 404 404 404 404 404 404", "405 405 405 405 405 405 405", READ_ONLY),
+    "incidents:calendar_reset": ("302 405 405 405 405 405 405", "302 302 302 302 302 302 302", SIGNED_IN),  # each resets their own link
     "incidents:detail": ("302 200 200 200 200 200 200", "302 405 405 405 405 405 405", READ_ONLY),
     "incidents:flags": ("405 405 405 405 405 405 405", "302 403 302 403 302 302 302", ONCALL),
     "incidents:gdpr": ("405 405 405 405 405 405 405", "302 403 404 403 404 404 404", ONCALL),

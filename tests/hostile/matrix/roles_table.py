@@ -16,7 +16,6 @@ SIGNED_IN = frozenset({"victor"}) | ONCALL | APPROVERS
 EDITORS = {
     "auth.Group": (SUPERUSER, SUPERUSER, SUPERUSER),
     "auth.User": (SUPERUSER, SUPERUSER, SUPERUSER),
-    "authtoken.TokenProxy": (ADMINS, NOBODY, NOBODY),
     "axes.AccessAttempt": (NOBODY, ADMINS, ADMINS),
     "axes.AccessFailureLog": (NOBODY, ADMINS, ADMINS),
     "axes.AccessLog": (NOBODY, ADMINS, ADMINS),
@@ -24,6 +23,7 @@ EDITORS = {
     "django_q.OrmQ": (NOBODY, SUPERUSER, SUPERUSER),
     "django_q.Schedule": (SUPERUSER, SUPERUSER, SUPERUSER),
     "django_q.Success": (NOBODY, SUPERUSER, SUPERUSER),
+    "formation_hub.ApiToken": (SIGNED_IN, NOBODY, NOBODY),  # each person makes their own; revoked, never edited
     "formation_hub.AuditEntry": (NOBODY, NOBODY, NOBODY),
     "formation_hub.ForgeConnection": (ADMINS, ADMINS, ADMINS),
     "formation_hub.Gate": (NOBODY, NOBODY, NOBODY),
@@ -72,6 +72,7 @@ ACTIONS = {
     ("axes.AccessAttempt", "cleanup_expired_attempts"): ADMINS,
     ("django_q.Failure", "resubmit_task"): SUPERUSER,
     ("django_q.Success", "resubmit_task"): SUPERUSER,
+    ("formation_hub.ApiToken", "revoke_tokens"): SIGNED_IN,  # their own tokens; the admin role revokes anyone's
     ("formation_hub.Notification", "resend_notifications"): ADMINS,
     ("incidents.ActionItem", "drop_items"): ONCALL,
     ("incidents.ActionItem", "mark_items_done"): ONCALL,
