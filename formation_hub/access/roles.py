@@ -50,7 +50,7 @@ def evidence_models() -> set[tuple[str, str]]:
     console shows through a ReadOnlyEvidenceAdmin."""
     # Imported here: formation_hub.admin registers ModelAdmins, which needs the app registry ready,
     # while this module's constants are imported by app modules while it loads.
-    from formation_hub.admin import ReadOnlyEvidenceAdmin
+    from formation_hub.admin.base import ReadOnlyEvidenceAdmin
 
     registered = {
         (model._meta.app_label, model._meta.model_name)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from formation_hub.admin import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
 from incidents.models import Alert, MonitorSetting
 
 

@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from formation_hub.access.permissions import may
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import ReadOnlyEvidenceAdmin
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from incidents.admin.metrics import incident_metrics_page

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import ReadOnlyEvidenceAdmin
 from incidents.models import HandoffRecap, Override, Page, Rotation, RotationMember
 from incidents.oncall.rotation import override_problems, preview
 from incidents.oncall.schedule_edits import override_save, rotation_save, schedule_records_delete

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import ReadOnlyEvidenceAdmin
 from formation_hub.errors import DomainError
 from formation_hub.gates.decisions import can_decide, get_gate_type
 from formation_hub.models import Gate

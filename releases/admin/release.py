@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from formation_hub.access.permissions import may
-from formation_hub.admin import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
 from formation_hub.audit import audit_entries_for
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
-from formation_hub.admin import AuditedSettingsAdmin
+from formation_hub.admin.base import AuditedSettingsAdmin
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from sync.clients.connections import connection_save

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import ReadOnlyEvidenceAdmin
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
 from sync.admin.display import EstimatedCountPaginator, local_time

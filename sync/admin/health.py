@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import ReadOnlyEvidenceAdmin
 from formation_hub.errors import DomainError
 from sync.admin.display import local_time
 from sync.clients.circuits import circuits_probe_now

@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin import ModelAdmin
 
-from formation_hub.admin import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import AuditedSettingsAdmin, ReadOnlyEvidenceAdmin
 from formation_hub.models import AuditEntry
 from incidents.models import MonitorSetting
 from releases.models import FreezeWindow, SmokeCheck

@@ -5,7 +5,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from formation_hub.access.permissions import holds
-from formation_hub.admin import ReadOnlyEvidenceAdmin
+from formation_hub.admin.base import ReadOnlyEvidenceAdmin
 from formation_hub.gates.decisions import can_decide, gate_types, get_gate_type
 from formation_hub.models import AuditEntry, Gate
 from formation_hub.notifications import notify
