@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from formation_hub.access.roles import ensure_roles
 from formation_hub.dev.demo import load_demo_data
-from releases.models import Change, SmokeCheck
 from releases import clock
+from releases.models import Change, SmokeCheck
 from releases.pipeline.rollout import release_deploy
 from releases.pipeline.state import WATCH_GATE
 from tests.incidents.factories import IncidentFactory
