@@ -37,10 +37,6 @@ def register_check(name: str, check: Callable[[], CheckResult], *, peer: bool = 
         _peers.add(name)
 
 
-def peer_checks() -> set[str]:
-    return set(_peers)
-
-
 def run_checks(*, include_peers: bool = True) -> dict[str, CheckResult]:
     results = {}
     for name, check in _checks.items():
