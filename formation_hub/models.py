@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
+from formation_hub.hot_sql import insert_instances
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -91,7 +92,7 @@ class AuditEntry(models.Model):
         """Write new entries in one INSERT, each chained to the one before it."""
         with transaction.atomic(savepoint=False):
             cls._chain(entries)
-            models.QuerySet.bulk_create(cls.objects.all(), entries)
+            insert_instances(entries)
 
     @classmethod
     def _chain(cls, entries: list["AuditEntry"]) -> None:
@@ -99,7 +100,10 @@ class AuditEntry(models.Model):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
-        previous = cls.objects.order_by("-id").values_list("entry_hash", flat=True).first() or ""
+        with connection.cursor() as cursor:
+            cursor.execute(_LAST_HASH_SQL)
+            last = cursor.fetchone()
+        previous = last[0] if last else ""
         for entry in entries:
             entry.previous_hash = previous
             entry.entry_hash = previous = entry.content_hash(previous)
@@ -118,6 +122,10 @@ class AuditEntry(models.Model):
         }
         encoded = json.dumps(content, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
         return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+# The end of the chain, written out: every audited step of the sync worker reads it.
+_LAST_HASH_SQL = f"SELECT entry_hash FROM {AuditEntry._meta.db_table} ORDER BY id DESC LIMIT 1"  # noqa: S608
 
 
 class Gate(models.Model):

@@ -14,10 +14,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from formation_hub.audit import audit_record
+from formation_hub.hot_sql import delete_where, first_where, insert_instances, insert_rows
 from sync import conf
 from sync.clients.baserow import BaserowClient
 from sync.clients.docmost import DocmostClient
@@ -97,7 +98,7 @@ def page_ensure(
     parent: PageLink | None = None,
 ) -> tuple[PageLink, str]:
     """The row's page, created when it has none, restored when it was archived: (link, what was done)."""
-    link = PageLink.objects.filter(baserow_table_id=mapping.baserow_table_id, row_id=row_id).first()
+    link = first_where(PageLink, baserow_table_id=mapping.baserow_table_id, row_id=row_id)
     if link is not None and link.archived_at is None:
         return link, "page already exists"
     if link is not None:
@@ -112,12 +113,13 @@ def page_ensure(
         icon=spec.icon or None, parent_page_id=spec.parent_page_id, content=spec.content, format="html",
         since=since, never_sent=since is None,
     )
+    link = PageLink(
+        baserow_table_id=mapping.baserow_table_id, row_id=row_id, logical_table=mapping.logical_table,
+        page_id=page["id"], page_slug_id=page.get("slugId") or "", parent=parent, synced_state=spec.state,
+    )
     with transaction.atomic():
-        link = PageLink.objects.create(
-            baserow_table_id=mapping.baserow_table_id, row_id=row_id, logical_table=mapping.logical_table,
-            page_id=page["id"], page_slug_id=page.get("slugId") or "", parent=parent, synced_state=spec.state,
-        )
-        PageCreation.objects.filter(baserow_table_id=mapping.baserow_table_id, row_id=row_id).delete()
+        insert_instances([link])
+        delete_where(PageCreation, baserow_table_id=mapping.baserow_table_id, row_id=row_id)
     what = "page created" if created else "page found by its marker (an earlier create got no answer)"
     _audit(event, "sync.page.created" if created else "sync.page.found", link, f"{what}: {spec.title}")
     return link, what
@@ -130,13 +132,11 @@ def _creation_started(table_id: int, row_id: int):
     answer may be lost, and the next attempt then looks for the page among every page changed since.
     A first attempt costs one INSERT; the unique row key tells a later attempt that one was sent.
     """
-    try:
-        with transaction.atomic():
-            PageCreation.objects.create(baserow_table_id=table_id, row_id=row_id, started_at=timezone.now())
-    except IntegrityError:
-        earlier = PageCreation.objects.filter(baserow_table_id=table_id, row_id=row_id).first()
-        return earlier.started_at if earlier is not None else timezone.now()
-    return None
+    started = {"baserow_table_id": table_id, "row_id": row_id, "started_at": timezone.now()}
+    if insert_rows(PageCreation, [started], on_conflict_nothing=True):
+        return None
+    earlier = PageCreation.objects.filter(baserow_table_id=table_id, row_id=row_id).first()
+    return earlier.started_at if earlier is not None else timezone.now()
 
 
 def page_update_title(*, docmost: DocmostClient, event: Event, link: PageLink, spec: PageSpec) -> bool:

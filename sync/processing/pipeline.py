@@ -9,25 +9,26 @@ import logging
 import traceback
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from formation_hub.access.permissions import require
 from formation_hub.audit import audit_batch, audit_record
 from formation_hub.console.timefmt import format_local
 from formation_hub.errors import DomainError
+from formation_hub.hot_sql import insert_rows
 from formation_hub.models import AuditEntry
-from formation_hub.notifications import notify
 from formation_hub.observability.correlation import correlation
 from sync import conf
-from sync.clients.circuits import circuit_open_for, circuit_trip, waiting_reason
+from sync.clients.circuits import circuit_trip, waiting_reason
 from sync.clients.errors import PermanentError, PermanentFailure, RetryableError
 from sync.clients.http import CallRecord, recording
 from sync.config_cache import mapping_for_table
-from sync.models import Event, EventItem, HttpCall, LoopAlert, TableMapping
-from sync.processing.claims import claim_renew, event_claim, item_claim_next, still_claimed
-from sync.processing.enqueue import WORKER, event_enqueue, event_id_enqueue
+from sync.models import Event, EventItem, HttpCall, TableMapping
+from sync.processing.claims import claim_renew, claimed_event_update, event_claim, item_claim_next
+from sync.processing.enqueue import WORKER, event_enqueue
+from sync.processing.ordering import BEHIND, entity_look, item_outcome_save, loop_check
 from sync.processing.routing import (
     DOCMOST_TABLE,
     KNOWN_EVENT_TYPES,
@@ -39,7 +40,6 @@ from sync.processing.routing import (
 logger = logging.getLogger(__name__)
 
 NOT_DONE = EventItem.NOT_DONE
-BEHIND = "waiting behind older item"
 # Keys of every Baserow row that are not fields.
 ROW_META_KEYS = frozenset({"id", "order"})
 
@@ -92,92 +92,14 @@ class _CallRecorder:
         self.calls.append((timezone.now() - timedelta(milliseconds=record.duration_ms), record))
 
     def save(self, event: Event, item: EventItem) -> None:
-        HttpCall.objects.bulk_create(
-            HttpCall(
-                event=event, item=item, at=at, service=record.service, method=record.method,
-                path=record.path[:500], status=record.status, duration_ms=record.duration_ms,
-                attempt=record.attempt, outcome=record.outcome[:40],
-            )
+        insert_rows(HttpCall, [
+            {
+                "event_id": event.pk, "item_id": item.pk, "at": at, "service": record.service,
+                "method": record.method, "path": record.path[:500], "status": record.status,
+                "duration_ms": record.duration_ms, "attempt": record.attempt, "outcome": record.outcome[:40],
+            }
             for at, record in self.calls
-        )
-
-
-def _older(item: EventItem) -> Q:
-    return Q(created_at__lt=item.created_at) | Q(created_at=item.created_at, pk__lt=item.pk)
-
-
-def _entity_look(item: EventItem) -> tuple[EventItem | None, list[int]]:
-    """One query for (the older item of the same entity not done yet, which the item waits for: per entity,
-    one at a time, oldest first; the entity's items the minute before and the minute after the item, for
-    the loop check). The blocker itself is read only when there is one."""
-    if not item.entity_key:
-        return None, [0, 0]
-    minute, at = timedelta(minutes=1), item.created_at
-    counted = EventItem.objects.filter(entity_key=item.entity_key).aggregate(
-        blockers=Count("pk", filter=_older(item) & Q(state__in=NOT_DONE)),
-        before=Count("pk", filter=Q(created_at__gte=at - minute, created_at__lte=at)),
-        after=Count("pk", filter=Q(created_at__gte=at, created_at__lte=at + minute)),
-    )
-    blocker = None
-    if counted["blockers"]:
-        blocker = (
-            EventItem.objects.filter(_older(item), entity_key=item.entity_key, state__in=NOT_DONE)
-            .order_by("created_at", "pk").first()
-        )
-    return blocker, [counted["before"], counted["after"]]
-
-
-def _wake_successor(item: EventItem) -> None:
-    """Once an item is done, the next item of its entity waiting behind it runs now, not at the next sweep."""
-    if not item.entity_key:
-        return
-    successor = (
-        EventItem.objects.filter(entity_key=item.entity_key, state=EventItem.State.WAITING, reason__startswith=BEHIND)
-        .order_by("created_at", "pk").first()
-    )
-    if successor is not None:
-        EventItem.objects.filter(pk=successor.pk).update(next_attempt_at=timezone.now())
-        event_id_enqueue(successor.event_id)
-
-
-def _check_loop(item: EventItem, counts: list[int]) -> None:
-    """More than the threshold of events on one entity within a minute (`counts`: the minute before and
-    the minute after the item, as later items are already stored when processing lags): store an alert,
-    notify once. The open alert is looked for only when the threshold is passed."""
-    count = max(counts)
-    if count <= conf.loop_alert_threshold():
-        return
-    if LoopAlert.objects.filter(entity_key=item.entity_key, resolved_at__isnull=True).exists():
-        return
-    minute, at = timedelta(minutes=1), item.created_at
-    same_entity = EventItem.objects.filter(entity_key=item.entity_key)
-    windows = [
-        same_entity.filter(created_at__gte=at - minute, created_at__lte=at),
-        same_entity.filter(created_at__gte=at, created_at__lte=at + minute),
-    ]
-    recent = windows[counts.index(count)]
-    try:
-        with transaction.atomic():
-            alert = LoopAlert.objects.create(
-                entity_key=item.entity_key, event_count=count, detected_at=timezone.now(),
-                first_event_at=recent.order_by("created_at").values_list("created_at", flat=True).first(),
-            )
-    except IntegrityError:
-        return
-    audit_record(
-        action="sync.loop.detected", target=alert, actor_label=WORKER, result=AuditEntry.Result.FAILED,
-        changes={"entity": item.entity_key, "events": count}, message=str(alert),
-    )
-    notify(
-        kind="sync.loop", target=alert, dedupe_key=f"sync.loop:{alert.pk}",
-        subject=f"[sync] possible loop on {item.entity_key}: {count} events in one minute",
-        body=(
-            f"{count} events arrived for {item.entity_key} within a minute (threshold "
-            f"{conf.loop_alert_threshold()}). A sync loop or a runaway integration is likely: check the "
-            "events of this row in the console (Sync > Events, search the row), and the Baserow webhooks "
-            "and integrations writing to it. Mark the alert resolved in the console once fixed."
-        ),
-    )
+        ])
 
 
 def _echo_reason(event: Event, item: EventItem, mapping: TableMapping | None) -> str:
@@ -208,16 +130,13 @@ def _run_item(event: Event, item: EventItem, mapping: TableMapping | None, logic
     with audit_batch() as audit:
         recorder, result = _item_outcome(event, item, mapping, logical_table)
         with transaction.atomic():
-            item.save(update_fields=["state", "reason", "attempts", "next_attempt_at", "last_error", "processed_at",
-                                     "claimed_at"])
+            item_outcome_save(item)
             recorder.save(event, item)
             audit_record(
                 action=f"sync.item.{item.state}", target=event, actor_label=WORKER, result=result,
                 changes={"item": item.pk, "row_id": item.row_id, "attempt": item.attempts, "state": item.state},
                 message=item.reason,
             )
-            if item.state in EventItem.TERMINAL:
-                _wake_successor(item)
             if finish_with is not None:
                 _finish(event, ran=finish_with)
             # Last: the audit chain's lock is held until the commit.
@@ -233,17 +152,16 @@ def _item_outcome(event: Event, item: EventItem, mapping: TableMapping | None,
     item.next_attempt_at = None
     result = AuditEntry.Result.OK
     recorder = _CallRecorder()
-    blocker, loop_counts = _entity_look(item)
-    circuit = circuit_open_for(getattr(handler, "services", ())) if handler else None
+    look = entity_look(item, tuple(getattr(handler, "services", ())) if handler else ())
     try:
         if item.created_at < now - timedelta(hours=conf.item_max_age_hours()):
             raise PermanentFailure(f"gave up: not done {conf.item_max_age_hours():g} h after it arrived")
-        _check_loop(item, loop_counts)
-        if blocker is not None:
-            _wait(item, f"{BEHIND} #{blocker.pk} (event #{blocker.event_id})", now + timedelta(seconds=30))
-        elif circuit is not None:
-            _wait(item, f"{waiting_reason(circuit.service)} (circuit open since "
-                        f"{format_local(circuit.opened_at, '%H:%M:%S')})", circuit.next_probe_at)
+        loop_check(item, look.loop_counts)
+        if look.blocker is not None:
+            _wait(item, f"{BEHIND} #{look.blocker.pk} (event #{look.blocker.event_id})", now + timedelta(seconds=30))
+        elif look.circuit is not None:
+            _wait(item, f"{waiting_reason(look.circuit.service)} (circuit open since "
+                        f"{format_local(look.circuit.opened_at, '%H:%M:%S')})", look.circuit.next_probe_at)
         else:
             item.attempts += 1
             if handler is None:
@@ -311,11 +229,9 @@ def _finish(event: Event, reason: str = "", ran: list[EventItem] | None = None) 
     }
     result = AuditEntry.Result.FAILED if state in (Event.State.FAILED, Event.State.DEAD) else AuditEntry.Result.OK
     with transaction.atomic(savepoint=False):
-        if not still_claimed(event).update(**outcome):
+        if not claimed_event_update(event, outcome):
             logger.warning("Event #%s was taken over by another worker; its outcome is left to that one", event.pk)
             return event
-        for name, value in outcome.items():
-            setattr(event, name, value)
         audit_record(
             action="sync.event.processed", target=event, actor_label=WORKER,
             changes={"state": state, "items": counts}, message=event.reason, result=result,
