@@ -236,6 +236,43 @@ def test_with_the_redis_broker_the_job_is_enqueued_once_the_event_is_committed(
     assert OrmQ.objects.count() == 1
 
 
+def test_an_item_waits_behind_the_older_item_of_its_row_and_runs_as_soon_as_that_one_is_done(
+    demo_mappings, projet_created_handler
+):
+    older, middle, newer = make_event("first"), make_event("second"), make_event("third")  # the same row (100)
+
+    for event in (newer, middle):
+        assert process_event(event.pk) == Event.State.FAILED
+        item = event.items.get()
+        assert item.state == EventItem.State.WAITING
+        assert item.reason.startswith(f"waiting behind older item #{older.items.get().pk}")
+        assert item.next_attempt_at > timezone.now() + timedelta(seconds=20)
+    OrmQ.objects.all().delete()
+
+    # Each one done wakes the oldest waiting behind it (never itself, though it was waiting too).
+    for done, woken in ((older, middle), (middle, newer)):
+        assert process_event(done.pk) == Event.State.PROCESSED
+        assert woken.items.get().next_attempt_at <= timezone.now()
+        assert [task.task["args"] for task in OrmQ.objects.all()] == [(woken.pk,)]
+        OrmQ.objects.all().delete()
+    assert process_event(newer.pk) == Event.State.PROCESSED
+    assert projet_created_handler == [100, 100, 100]
+
+
+def test_an_item_of_another_row_or_not_waiting_behind_is_not_woken(demo_mappings, projet_created_handler):
+    done = make_event("first")
+    other_row = EventFactory()
+    EventItemFactory(event=other_row, position=0, row_id=999, state=EventItem.State.WAITING,
+                     reason="waiting behind older item #1", next_attempt_at=timezone.now() + timedelta(minutes=5))
+    same_row_failed = EventFactory()
+    EventItemFactory(event=same_row_failed, position=0, row_id=100, state=EventItem.State.FAILED,
+                     reason="boom", next_attempt_at=timezone.now() + timedelta(minutes=5))
+
+    assert process_event(done.pk) == Event.State.PROCESSED
+    assert not OrmQ.objects.exists()
+    assert all(item.next_attempt_at > timezone.now() for item in EventItem.objects.exclude(event=done))
+
+
 def test_the_sweeper_is_a_registered_schedule():
     ensure_schedules()
     assert Schedule.objects.get(name="sync: sweep stored events").func == "sync.tasks.sweep_events"
