@@ -32,10 +32,25 @@ def model_fields(model: type[Model], names: tuple[str, ...] | None = None) -> tu
     return tuple(by_name[name] for name in names)
 
 
+def db_datetime(value, connection=None):
+    """A datetime as a parameter of hand-written SQL (SQLite stores datetimes as text)."""
+    return (connection or default_connection()).ops.adapt_datetimefield_value(value)
+
+
 def column_list(fields: tuple, connection, table: str = "") -> str:
     quote = connection.ops.quote_name
     prefix = f"{quote(table)}." if table else ""
     return ", ".join(prefix + quote(field.column) for field in fields)
+
+
+def _each_equal(model: type[Model], names: tuple[str, ...], connection) -> str:
+    """The WHERE of plain equalities on the named columns."""
+    quote = connection.ops.quote_name
+    return " AND ".join(f"{quote(field.column)} = %s" for field in model_fields(model, names))
+
+
+def _lookup_params(model: type[Model], equals: dict, connection) -> list:
+    return [field.get_db_prep_value(equals[field.attname], connection) for field in model_fields(model, tuple(equals))]
 
 
 def stamp_auto_fields(fields: tuple, values: dict, *, adding: bool) -> None:
@@ -164,43 +179,33 @@ def instance_from_row(model: type[Model], row) -> Model:
 def _first_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> str:
     connection = default_connection()
     quote = connection.ops.quote_name
-    where = " AND ".join(f"{quote(field.column)} = %s" for field in model_fields(model, names))
     return (
-        f"SELECT {select_columns(model)} FROM {quote(model._meta.db_table)} WHERE {where} "
-        f"ORDER BY {quote(model._meta.pk.column)} LIMIT 1"
+        f"SELECT {select_columns(model)} FROM {quote(model._meta.db_table)} "
+        f"WHERE {_each_equal(model, names, connection)} ORDER BY {quote(model._meta.pk.column)} LIMIT 1"
     )
 
 
 def first_where(model: type[Model], **equals) -> Model | None:
     """`model.objects.filter(**equals).order_by("pk").first()` for plain equality on concrete fields."""
     connection = default_connection()
-    names = tuple(equals)
-    params = [field.get_db_prep_value(equals[field.attname], connection) for field in model_fields(model, names)]
     with connection.cursor() as cursor:
-        cursor.execute(_first_sql(model, names, connection.vendor), params)
+        cursor.execute(_first_sql(model, tuple(equals), connection.vendor), _lookup_params(model, equals, connection))
         row = cursor.fetchone()
     return instance_from_row(model, row) if row is not None else None
 
-
-def db_datetime(value, connection=None):
-    """A datetime as a parameter of hand-written SQL (SQLite stores datetimes as text)."""
-    return (connection or default_connection()).ops.adapt_datetimefield_value(value)
 
 
 @lru_cache(maxsize=16)
 def _delete_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> str:
     connection = default_connection()
-    quote = connection.ops.quote_name
-    where = " AND ".join(f"{quote(field.column)} = %s" for field in model_fields(model, names))
-    return f"DELETE FROM {quote(model._meta.db_table)} WHERE {where}"
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"DELETE FROM {table} WHERE {_each_equal(model, names, connection)}"
 
 
 def delete_where(model: type[Model], **equals) -> int:
     """`model.objects.filter(**equals).delete()` without the collector: for models nothing refers to (no
     cascade to follow) and no signal listens to."""
     connection = default_connection()
-    names = tuple(equals)
-    params = [field.get_db_prep_value(equals[field.attname], connection) for field in model_fields(model, names)]
     with connection.cursor() as cursor:
-        cursor.execute(_delete_sql(model, names, connection.vendor), params)
+        cursor.execute(_delete_sql(model, tuple(equals), connection.vendor), _lookup_params(model, equals, connection))
         return cursor.rowcount
