@@ -135,9 +135,11 @@ class RowStore(TableSchema, CellValues):
             return table
 
     def _new_order(self, table_id: int, before_id: int | None) -> Decimal:
-        rows = sorted(self.state["rows"][table_id].values(), key=self._row_sort_key)
         if before_id is None:
-            return (Decimal(rows[-1]["order"]).to_integral_value() + 1) if rows else Decimal(1)
+            # After the last row: one pass, not a sort (a bench creates thousands of rows one by one).
+            last = max(self.state["rows"][table_id].values(), key=self._row_sort_key, default=None)
+            return Decimal(last["order"]).to_integral_value() + 1 if last else Decimal(1)
+        rows = sorted(self.state["rows"][table_id].values(), key=self._row_sort_key)
         index = next(i for i, r in enumerate(rows) if r["id"] == before_id)
         upper = Decimal(rows[index]["order"])
         lower = Decimal(rows[index - 1]["order"]) if index > 0 else Decimal(0)
