@@ -17,10 +17,11 @@ VAR_DIR = BASE_DIR / "var"
 def postgresql_statement_options(*, prepared: bool) -> dict:
     """psycopg OPTIONS: server-side binding and prepared statements, or Django's defaults.
 
-    Parsing and planning every statement anew cost PostgreSQL ~28 % of its CPU per webhook (issue 14).
+    Parsing and planning every statement anew cost PostgreSQL about a third of its CPU per webhook and a
+    quarter per synced event, and quoting every parameter into the SQL text cost the web process (issue 14).
     Real Python values: a DATABASE_URL query string would give the string 'true', and Django checks
-    `server_side_binding is True`. Off for a transaction-pooling PgBouncer older than 1.21, which
-    cannot keep a prepared statement with its server connection.
+    `server_side_binding is True`. Off for a transaction-pooling PgBouncer older than 1.21 (or with
+    max_prepared_statements = 0), which cannot keep a prepared statement with its server connection.
     """
     if prepared:
         return {"server_side_binding": True, "prepare_threshold": 2}
