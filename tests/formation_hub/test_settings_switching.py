@@ -7,18 +7,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.db.backends.postgresql.base import ServerBindingCursor
 
 PROJECT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import django, json; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']),"
     " 'orm': s.Q_CLUSTER.get('orm'), 'redis': s.Q_CLUSTER.get('redis'), 'debug': s.DEBUG,"
-    " 'email': s.EMAIL_BACKEND}))"
+    " 'email': s.EMAIL_BACKEND, 'options': s.DATABASES['default'].get('OPTIONS', {})}, default=str))"
 )
 
 
 def settings_under(**env) -> dict:
-    unset = ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    unset = ("DATABASE_URL", "DATABASE_PREPARED_STATEMENTS", "REDIS_URL", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
     clean = {key: value for key, value in os.environ.items() if key not in unset}
     clean.update(env, DJANGO_SETTINGS_MODULE="formation_hub.settings")
     output = subprocess.run(
@@ -40,6 +43,44 @@ def test_database_url_switches_to_postgresql():
     probed = settings_under(DATABASE_URL="postgres://fh:secret@db.internal:5432/fh")
     assert probed["engine"] == "django.db.backends.postgresql"
     assert probed["name"] == "fh"
+
+
+def test_postgresql_binds_parameters_on_the_server_and_prepares_statements_by_default():
+    options = settings_under(DATABASE_URL="postgres://fh:secret@db.internal:5432/fh")["options"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 2
+
+
+def test_prepared_statements_can_be_turned_off_for_an_old_transaction_pooler():
+    options = settings_under(
+        DATABASE_URL="postgres://fh:secret@db.internal:5432/fh", DATABASE_PREPARED_STATEMENTS="false"
+    )["options"]
+    assert options["server_side_binding"] is False
+    assert options["prepare_threshold"] is None
+
+
+def test_a_query_string_option_cannot_leave_server_side_binding_half_on():
+    """django-environ gives 'true' as a string, which Django's `is True` check would ignore."""
+    options = settings_under(DATABASE_URL="postgres://fh:secret@db.internal:5432/fh?server_side_binding=true")["options"]
+    assert options["server_side_binding"] is True
+
+
+def test_sqlite_gets_no_postgresql_statement_options():
+    options = settings_under()["options"]
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_postgresql_connection_binds_on_the_server_and_prepares_statements():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    if settings.DATABASES["default"]["OPTIONS"]["server_side_binding"] is not True:
+        pytest.skip("DATABASE_PREPARED_STATEMENTS is off in this environment")
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        assert isinstance(cursor.cursor, ServerBindingCursor)
+    assert connection.connection.prepare_threshold == 2
 
 
 def test_redis_url_switches_the_task_broker_to_redis():
