@@ -135,9 +135,26 @@ def since(stack: Stack) -> int:
 # ---------------------------------------------------------------- 1. kill -9 workers
 
 
+# A job lasts ~15 ms on this machine, so a random kill would rarely land in one: while the kills go on,
+# each Docmost page create waits this long first, and each kill waits for an event to be claimed. A kill
+# during that wait is also a create whose answer is lost (the stand-in creates the page all the same).
+JOB_STRETCH_SECONDS = 0.5
+
+
+def _claimed_events(stack: Stack, wait: float) -> int:
+    deadline = time.monotonic() + wait
+    while True:
+        claimed = stack.sql("SELECT count(*) FROM sync_event WHERE state = 'processing'")[0][0]
+        if claimed or time.monotonic() > deadline:
+            return claimed
+        time.sleep(0.05)
+
+
 def kill_workers(stack: Stack, client_id: int, kills: int = 20) -> Outcome:
     names = unique_names("Kill", 300)
     start_id = since(stack)
+    stack.control("docmost", "POST", "faults",
+                  {"delay": JOB_STRETCH_SECONDS, "count": None, "path_prefix": "/api/pages/create"})
     load = Load(stack, names, client_id, rate=15.0).start()
     time.sleep(2)
     done, mid_job = 0, 0
@@ -147,18 +164,20 @@ def kill_workers(stack: Stack, client_id: int, kills: int = 20) -> Outcome:
         if not pids:
             time.sleep(0.2)
             continue
-        claimed = stack.sql("SELECT count(*) FROM sync_event WHERE state = 'processing'")[0][0]
+        claimed = _claimed_events(stack, wait=3.0)
         pid = random.choice(pids)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
             done += 1
             mid_job += 1 if claimed else 0
         time.sleep(0.9)
+    stack.control("docmost", "DELETE", "faults")
     load.join(60)
     log(f"kill -9: {done} workers killed ({mid_job} while an event was claimed); waiting for recovery")
     waited, lost, details = wait_until_final(stack, names, start_id, timeout=150)
     reborn = stack.procs["workers"].log_text().count("reincarnated worker")
-    details.append(f"django-q2 reincarnated {reborn} worker(s); rows created {load.result.statuses()}")
+    details.append(f"django-q2 reincarnated {reborn} worker(s); rows created {load.result.statuses()}; each "
+                   f"Docmost page create delayed {JOB_STRETCH_SECONDS} s while the kills went on")
     return Outcome("kill -9 a worker mid-jobs", len(names), f"{done} kills, {mid_job} with an event claimed",
                    waited, lost, details, names, start_id)
 
