@@ -54,9 +54,10 @@ INSTALLED_APPS = [
     # Only for its migration history: API tokens are formation_hub.ApiToken (digests), see its 0008.
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Before django_q: its `qcluster` command is formation_hub's (with the stall guard).
+    "formation_hub.apps.FormationHubConfig",
     "django_q",
     "axes",
-    "formation_hub.apps.FormationHubConfig",
     "sync",
     "incidents",
     "releases",
@@ -208,6 +209,9 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# A cluster that ran no task for this long while tasks wait exits, for its supervisor to start a new one
+# (formation_hub.observability.cluster_guard); longer than a task may run; 0 turns the guard off.
+Q_STALL_SECONDS = env.int("Q_STALL_SECONDS", default=max(300, 2 * Q_CLUSTER["timeout"]))
 # Above this age the worker heartbeat makes /healthz fail.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=180)
 # /healthz shows each check's detail to signed-in staff and to callers sending this token

@@ -3,13 +3,16 @@
 1. kill -9 a task worker in the middle of jobs, 20 times;
 2. stop the Docmost stand-in for 2 minutes while rows keep coming (Baserow keeps delivering; its webhook
    must stay active);
-3. restart PostgreSQL during ingest (it is started again at the end whatever happens).
+3. restart PostgreSQL during ingest (it is started again at the end whatever happens);
+4. kill -9 every worker of an idle cluster (one of them holds the cluster's task-queue lock, django-q2
+   issue #23): the stall guard must stop the cluster, and the harness, standing for the supervisor,
+   starts a new one.
 
 Every scenario creates projet rows through the Baserow stand-in's API, which sends the real webhooks, and
 ends by checking that every row holds the id of exactly one Docmost page of its own, that every stored
 event reached a final state (processed, ignored or dead) and that the Baserow webhook is still active.
 Loopback only, bounded in count and time (about 8 minutes). Redis: the first empty database from
-CHAOS_REDIS_DB (default 14). CHAOS_ONLY=kill_workers,docmost_outage,postgres_restart runs a subset.
+CHAOS_REDIS_DB (default 14). CHAOS_ONLY=kill_workers,docmost_outage,postgres_restart,idle_kill runs a subset.
 """
 
 import contextlib
@@ -42,7 +45,7 @@ FINAL = ("processed", "ignored", "dead")
 PG_VERSION = (os.listdir("/etc/postgresql") or ["15"])[0] if os.path.isdir("/etc/postgresql") else "15"
 # Faster than production so a bounded run sees recovery: an event claimed by a killed worker is swept
 # again after 20 s (SYNC_STUCK_AFTER_SECONDS, default 300); the sweeper runs every minute as in production.
-CHAOS_ENV = {"SYNC_STUCK_AFTER_SECONDS": "20", "SYNC_CIRCUIT_PROBE_SECONDS": "15"}
+CHAOS_ENV = {"SYNC_STUCK_AFTER_SECONDS": "20", "SYNC_CIRCUIT_PROBE_SECONDS": "15", "Q_STALL_SECONDS": "20"}
 
 
 @dataclass
@@ -272,6 +275,38 @@ def recheck_late(stack: Stack, outcome: Outcome, timeout: float = 120.0) -> None
 # ---------------------------------------------------------------- main
 
 
+# ---------------------------------------------------------------- 4. every idle worker killed
+
+
+def idle_kill(stack: Stack, client_id: int) -> Outcome:
+    names = unique_names("Idle", 100)
+    start_id = since(stack)
+    time.sleep(3)  # idle: each worker waits for a task, one of them holding the queue's read lock
+    pids = stack.worker_pids(stack.procs["workers"])
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    log(f"idle kill: {len(pids)} idle workers killed; creating rows at 10/s")
+    load = Load(stack, names, client_id, rate=10.0).start()
+    cluster, exit_status, deadline = stack.procs["workers"], None, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not cluster.alive():
+            exit_status = cluster.popen.returncode
+            log(f"the cluster exited with status {exit_status} (stall guard); starting a new one, as its "
+                "supervisor would")
+            stack.stop("workers")
+            stack.start_workers(2, name="workers")
+            break
+        time.sleep(0.5)
+    load.join(60)
+    waited, lost, details = wait_until_final(stack, names, start_id, timeout=150)
+    if exit_status is None:
+        details.append("the cluster did not exit within 120 s")
+    details.append(f"cluster exit status {exit_status}; rows created {load.result.statuses()}")
+    return Outcome("kill -9 every idle worker", len(names), f"{len(pids)} idle workers killed", waited, lost,
+                   details, names, start_id)
+
+
 def main() -> int:
     print(f"make chaos: {machine_line()}")
     print("Other engineers may be running test suites on this machine at the same time.")
@@ -293,7 +328,7 @@ def main() -> int:
         stack.start_workers(2, name="workers")
         client_id = demo_client(stack)
         only = os.environ.get("CHAOS_ONLY", "")
-        for scenario in (kill_workers, docmost_outage, postgres_restart):
+        for scenario in (kill_workers, docmost_outage, postgres_restart, idle_kill):
             if only and scenario.__name__ not in only.split(","):
                 continue
             log(f"scenario: {scenario.__name__}")
