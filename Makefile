@@ -48,8 +48,9 @@ bench: install
 bench-console: install
 	$(PY) -m tests.bench.console_bench
 
-## Fault scenarios, outside the test suite (~10 min, loopback only): task workers killed with -9, the Docmost
-## stand-in stopped for 2 minutes, PostgreSQL restarted during ingest; prints what was lost (must be nothing).
+## Fault scenarios, outside the test suite (~12 min, loopback only): task workers killed with -9 mid-job, the
+## Docmost stand-in stopped for 2 minutes, PostgreSQL restarted during ingest, every idle worker killed (the
+## stall guard restarts the cluster); prints what was lost (must be nothing).
 ## PostgreSQL is started again at the end whatever happens.
 chaos: install
 	$(PY) -m tests.bench.run_chaos; status=$$?; \

@@ -11,7 +11,7 @@
 Every scenario creates projet rows through the Baserow stand-in's API, which sends the real webhooks, and
 ends by checking that every row holds the id of exactly one Docmost page of its own, that every stored
 event reached a final state (processed, ignored or dead) and that the Baserow webhook is still active.
-Loopback only, bounded in count and time (about 8 minutes). Redis: the first empty database from
+Loopback only, bounded in count and time (about 12 minutes). Redis: the first empty database from
 CHAOS_REDIS_DB (default 14). CHAOS_ONLY=kill_workers,docmost_outage,postgres_restart,idle_kill runs a subset.
 """
 
