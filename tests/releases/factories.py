@@ -65,8 +65,11 @@ def green_reports(sha=SHA):
 
 
 def watched_for(release, minutes: int, *, ok: bool = True):
-    """Move the watch start back `minutes` and record one health check per minute since (no sleeping)."""
-    start = timezone.now() - timedelta(minutes=minutes)
+    """Move the watch start back `minutes` and record one health check per minute since (no sleeping).
+
+    The minutes are whole clock minutes before the current one, so a check recorded now always falls in a
+    minute of its own (from hh:mm:59 the last one would otherwise share the current minute)."""
+    start = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=minutes)
     Release.objects.filter(pk=release.pk).update(watch_started_at=start)
     CheckRun.objects.bulk_create(
         CheckRun(release=release, phase=CheckRun.Phase.WATCH, name="home", url="http://127.0.0.1/", ok=ok,
