@@ -1,5 +1,5 @@
-"""Statements for the hot paths (the sync worker's per-item reads and writes, the audit INSERT), built
-once per process from the models' fields.
+"""Statements for the hot paths (the webhook's insert, the sync worker's per-item reads and writes, the
+audit INSERT), built once per process from the models' fields.
 
 The ORM builds and compiles every statement anew: on the sync worker's path that was about 45 % of its
 CPU (py-spy over a burst of projet rows, issue 14). The same statements are built here once per model,
